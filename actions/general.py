@@ -1,0 +1,56 @@
+"""Actions of the general conversation layer shared by all product lines."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.catalogue import Catalogue, default_catalogue
+
+
+def capabilities_message(catalogue: Catalogue, domain_intents: list[str]) -> str:
+    lines = catalogue.product_lines_in(domain_intents)
+    if not lines:
+        return (
+            "Right now I can answer general questions about this service, and I can put "
+            "you in touch with a person whenever you like."
+        )
+    bullets = "\n".join(f"- {line.title}: {line.summary}" for line in lines)
+    return f"Here is what I can help you with:\n{bullets}\nJust tell me what you need."
+
+
+class ActionExplainCapabilities(Action):
+    def name(self) -> str:
+        return "action_explain_capabilities"
+
+    async def run(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: dict[str, Any],
+    ) -> list[EventType]:
+        intents = [
+            intent if isinstance(intent, str) else next(iter(intent))
+            for intent in domain.get("intents", [])
+        ]
+        dispatcher.utter_message(text=capabilities_message(default_catalogue(), intents))
+        return []
+
+
+class ActionRequestHuman(Action):
+    """Answers a request for a person until the agent desk is connected."""
+
+    def name(self) -> str:
+        return "action_request_human"
+
+    async def run(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: dict[str, Any],
+    ) -> list[EventType]:
+        dispatcher.utter_message(response="utter_handoff_unavailable")
+        return []

@@ -1,0 +1,193 @@
+"""The project's own spaCy pipeline: a blank English pipeline with rule-based entities.
+
+No pretrained spaCy 3.4 model can be downloaded here, so setup builds this pipeline from
+the patterns below; Rasa's SpacyNLP loads it from disk and SpacyEntityExtractor reads its
+entities. Rebuilding from the same code always gives the same pipeline.
+
+Entity labels are the Rasa entity names they feed (see domain.yml).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import spacy
+from spacy.language import Language
+from spacy.tokens import Doc
+
+DEFAULT_PIPELINE_DIR = Path(".cache/spacy/fincs_en")
+
+CURRENCY_CODES = ["cny", "rmb", "usd", "eur", "gbp", "hkd", "jpy", "sgd", "aud", "cad", "krw"]
+CURRENCY_WORDS = [
+    "yuan", "renminbi", "kuai", "dollar", "dollars", "bucks", "euro", "euros", "pound",
+    "pounds", "quid", "yen", "won",
+]
+CURRENCY_SYMBOLS = ["¥", "￥", "$", "€", "£"]
+MONTHS = [
+    "january", "february", "march", "april", "may", "june", "july", "august", "september",
+    "october", "november", "december", "jan", "feb", "mar", "apr", "jun", "jul", "aug",
+    "sep", "sept", "oct", "nov", "dec",
+]
+WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+CARD_WORDS = ["card", "debit", "credit", "visa", "mastercard", "unionpay"]
+
+NUMBER = {"TEXT": {"REGEX": r"^\d{1,3}(,\d{3})+(\.\d{1,2})?$|^\d+(\.\d{1,2})?$"}}
+NUMBER_SCALED = {"TEXT": {"REGEX": r"^\d+(\.\d+)?[kK]$"}}
+CURRENCY_NAME = {"LOWER": {"IN": CURRENCY_CODES + CURRENCY_WORDS}}
+CURRENCY_SYMBOL = {"TEXT": {"IN": CURRENCY_SYMBOLS}}
+LAST_FOUR = {"TEXT": {"REGEX": r"^[*xX•]*\d{4}$"}}
+
+# Entities whose pattern needs context words ("card ending in 1234") but whose value is only
+# the last token; the trimmer below cuts the context off so the entity is just "1234".
+LABELS_TRIMMED_TO_LAST_TOKEN = ("card_last_four",)
+
+
+def _amount_patterns() -> list[dict[str, Any]]:
+    value_forms = [NUMBER, NUMBER_SCALED]
+    patterns: list[dict[str, Any]] = []
+    for value in value_forms:
+        patterns += [
+            {"label": "amount", "pattern": [CURRENCY_SYMBOL, value]},
+            {"label": "amount", "pattern": [value, CURRENCY_NAME]},
+            {"label": "amount", "pattern": [CURRENCY_NAME, value]},
+            {"label": "amount", "pattern": [value, {"LOWER": {"IN": ["k", "thousand"]}},
+                                            CURRENCY_NAME]},
+        ]
+    # "¥500" and "$1,200.50" are one token in spaCy's English tokenizer only sometimes.
+    symbol_prefixed = r"^[¥￥$€£]\d{1,3}(,\d{3})*(\.\d{1,2})?$|^[¥￥$€£]\d+(\.\d{1,2})?[kK]?$"
+    patterns.append({"label": "amount", "pattern": [{"TEXT": {"REGEX": symbol_prefixed}}]})
+    joined_code = r"^\d+(\.\d{1,2})?(cny|rmb|usd|eur|gbp|hkd|jpy|yuan)$"
+    patterns.append({"label": "amount", "pattern": [{"LOWER": {"REGEX": joined_code}}]})
+    return patterns
+
+
+def _currency_patterns() -> list[dict[str, Any]]:
+    names = CURRENCY_CODES + [
+        "yuan", "renminbi", "us dollars", "us dollar", "dollars", "euros", "euro",
+        "pounds", "british pounds", "yen", "hong kong dollars", "singapore dollars",
+    ]
+    return [
+        {"label": "currency", "pattern": [{"LOWER": word} for word in name.split()]}
+        for name in names
+    ]
+
+
+def _card_patterns() -> list[dict[str, Any]]:
+    lead_ins = [
+        [{"LOWER": {"IN": ["ending", "ends"]}}, {"LOWER": {"IN": ["in", "with"]}, "OP": "?"}],
+        [{"LOWER": {"IN": CARD_WORDS}}, {"LOWER": {"IN": ["no", "no.", "number", "#"]},
+                                         "OP": "?"}],
+        [{"LOWER": "last"}, {"LOWER": {"IN": ["four", "4"]}}, {"LOWER": {"IN": ["digits"]},
+                                                              "OP": "?"},
+         {"LOWER": {"IN": ["are", "is", ":"]}, "OP": "?"}],
+    ]
+    return [{"label": "card_last_four", "pattern": lead + [LAST_FOUR]} for lead in lead_ins]
+
+
+def _reference_patterns() -> list[dict[str, Any]]:
+    """References in the formats the product back ends issue."""
+    formats = {
+        "account_ref": r"^(ACC-?\d{6,10}|62\d{14,17})$",
+        "policy_ref": r"^POL-?\d{6,10}$",
+        "transaction_ref": r"^(TX|TXN|RM|CLM)-?[A-Z0-9]{6,16}$",
+    }
+    # Case-insensitive: customers type "pol-123456" as often as "POL-123456".
+    return [
+        {"label": label, "pattern": [{"TEXT": {"REGEX": "(?i)" + regex}}]}
+        for label, regex in formats.items()
+    ]
+
+
+def _date_patterns() -> list[dict[str, Any]]:
+    day_number = {"TEXT": {"REGEX": r"^([1-9]|[12]\d|3[01])(st|nd|rd|th)?$"}}
+    month = {"LOWER": {"IN": MONTHS}}
+    relative = [
+        [{"LOWER": {"IN": ["today", "yesterday", "tomorrow", "tonight"]}}],
+        [{"LOWER": "day"}, {"LOWER": {"IN": ["before", "after"]}},
+         {"LOWER": {"IN": ["yesterday", "tomorrow"]}}],
+        [{"LOWER": {"IN": ["last", "this", "next"]}},
+         {"LOWER": {"IN": WEEKDAYS + ["week", "month", "year", "weekend"]}}],
+        [{"LOWER": {"IN": WEEKDAYS}}],
+        [{"TEXT": {"REGEX": r"^\d{1,2}$"}}, {"LOWER": {"IN": ["days", "weeks", "months"]}},
+         {"LOWER": "ago"}],
+        [{"LOWER": {"IN": ["a", "one", "two", "three", "few"]}},
+         {"LOWER": {"IN": ["day", "days", "week", "weeks", "month", "months"]}},
+         {"LOWER": "ago"}],
+    ]
+    calendar = [
+        [month, day_number],
+        [day_number, month],
+        [{"LOWER": "the"}, day_number, {"LOWER": "of"}, month],
+        # spaCy splits ISO dates into "2026", "-", "11", "-", "03".
+        [{"TEXT": {"REGEX": r"^\d{4}$"}}, {"TEXT": "-"}, {"TEXT": {"REGEX": r"^\d{1,2}$"}},
+         {"TEXT": "-"}, {"TEXT": {"REGEX": r"^\d{1,2}$"}}],
+        [{"TEXT": {"REGEX": r"^\d{1,2}/\d{1,2}(/\d{2,4})?$"}}],
+    ]
+    return [{"label": "date", "pattern": pattern} for pattern in relative + calendar]
+
+
+def entity_patterns() -> list[dict[str, Any]]:
+    return (
+        _amount_patterns()
+        + _currency_patterns()
+        + _card_patterns()
+        + _reference_patterns()
+        + _date_patterns()
+    )
+
+
+@Language.component("fincs_entity_trimmer")
+def trim_entity_context(doc: Doc) -> Doc:
+    trimmed = []
+    for entity in doc.ents:
+        if entity.label_ in LABELS_TRIMMED_TO_LAST_TOKEN and len(entity) > 1:
+            entity = doc[entity.end - 1 : entity.end]
+            entity.label_ = "card_last_four"
+        trimmed.append(entity)
+    doc.ents = trimmed
+    return doc
+
+
+def build_pipeline() -> Language:
+    nlp = spacy.blank("en")
+    ruler = nlp.add_pipe("entity_ruler", config={"phrase_matcher_attr": "LOWER"})
+    ruler.add_patterns(entity_patterns())
+    nlp.add_pipe("fincs_entity_trimmer")
+    nlp.meta["name"] = "fincs_en"
+    nlp.meta["version"] = "1.0.0"
+    nlp.meta["description"] = "Blank English tokenizer with rule-based financial entities"
+    return nlp
+
+
+def pipeline_fingerprint() -> str:
+    """Changes whenever the patterns or the spaCy version change."""
+    content = json.dumps(entity_patterns(), sort_keys=True) + spacy.__version__
+    content += ",".join(LABELS_TRIMMED_TO_LAST_TOKEN)
+    return hashlib.sha256(content.encode()).hexdigest()[:16]
+
+
+def ensure_pipeline(target: Path = DEFAULT_PIPELINE_DIR) -> Path:
+    """Builds the pipeline into ``target`` unless an identical build is already there."""
+    stamp = target / "fingerprint.txt"
+    fingerprint = pipeline_fingerprint()
+    if stamp.exists() and stamp.read_text().strip() == fingerprint:
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    build_pipeline().to_disk(target)
+    stamp.write_text(fingerprint + "\n")
+    return target
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--target", type=Path, default=DEFAULT_PIPELINE_DIR)
+    args = parser.parse_args()
+    print(ensure_pipeline(args.target))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,79 @@
+"""The real Rasa server and action server, started for end-to-end tests."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tooling.environment import process_environment
+from tooling.ports import free_port
+from tooling.processes import Server, action_server, rasa_server, stop_all
+
+
+@dataclass
+class RunningAssistant:
+    rasa_url: str
+    api_token: str
+    servers: list[Server]
+
+    def say(self, sender: str, message: str) -> tuple[int, list[dict[str, Any]]]:
+        """Sends a message over the REST channel; returns the HTTP status and the replies."""
+        body = json.dumps({"sender": sender, "message": message}).encode()
+        request = urllib.request.Request(
+            f"{self.rasa_url}/webhooks/rest/webhook", body,
+            {"Content-Type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                return response.status, json.load(response)
+        except urllib.error.HTTPError as error:
+            return error.code, []
+
+    def api(self, path: str, body: dict[str, Any] | None = None) -> Any:
+        separator = "&" if "?" in path else "?"
+        url = f"{self.rasa_url}{path}{separator}token={self.api_token}"
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(url, data, {"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return json.load(response)
+
+    def server_errors(self) -> list[str]:
+        """Lines of the servers' logs that report an error or a crash."""
+        return [
+            line
+            for server in self.servers if server.log_path.exists()
+            for line in server.log_path.read_text(errors="replace").splitlines()
+            if " ERROR " in line or line.startswith("Traceback")
+        ]
+
+    def tracker(self, sender: str) -> dict[str, Any]:
+        return self.api(f"/conversations/{sender}/tracker")
+
+
+@contextmanager
+def running_assistant(
+    model: Path, log_dir: Path, **environment_overrides: str
+) -> Iterator[RunningAssistant]:
+    """Starts both servers on free ports and stops them afterwards, whatever happens."""
+    rasa_port, action_port = free_port(), free_port()
+    environment = process_environment(
+        ACTION_SERVER_URL=f"http://127.0.0.1:{action_port}/webhook",
+        **environment_overrides,
+    )
+    servers = [action_server(action_port, environment), rasa_server(model, rasa_port, environment)]
+    for server in servers:
+        server.log_dir = log_dir
+    try:
+        for server in servers:
+            server.start()
+        for server in servers:
+            server.wait_until_ready()
+        yield RunningAssistant(f"http://127.0.0.1:{rasa_port}", environment["RASA_API_TOKEN"],
+                               servers)
+    finally:
+        stop_all(servers)

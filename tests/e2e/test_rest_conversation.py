@@ -1,0 +1,102 @@
+"""Customers talk to the real Rasa server and action server over the REST channel."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.servers import RunningAssistant, running_assistant
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def assistant(trained_model: Path, tmp_path_factory) -> Iterator[RunningAssistant]:
+    data_dir = tmp_path_factory.mktemp("rest-e2e")
+    with running_assistant(
+        trained_model,
+        data_dir / "logs",
+        TRACKER_STORE_URL=f"sqlite:///{data_dir / 'tracker.db'}",
+        EVENT_BROKER_URL=f"sqlite:///{data_dir / 'events.db'}",
+    ) as running:
+        yield running
+
+
+def texts(replies: list[dict]) -> str:
+    return " ".join(reply.get("text", "") for reply in replies)
+
+
+def test_a_customer_greets_asks_for_help_and_says_goodbye(assistant):
+    status, replies = assistant.say("rest-happy", "hello")
+    assert status == 200
+    assert "How can I help" in texts(replies)
+
+    _, replies = assistant.say("rest-happy", "what can you do?")
+    assert "person" in texts(replies)
+
+    _, replies = assistant.say("rest-happy", "thanks, bye")
+    assert replies, "the assistant should answer a goodbye"
+
+
+def test_the_assistant_admits_it_is_a_bot(assistant):
+    _, replies = assistant.say("rest-bot", "are you a real person?")
+    assert "virtual assistant" in texts(replies)
+
+
+def test_asking_for_a_person_gets_a_way_to_reach_one(assistant):
+    _, replies = assistant.say("rest-human", "let me speak to a human agent")
+    assert "hotline" in texts(replies)
+
+
+def test_a_button_payload_is_understood(assistant):
+    _, replies = assistant.say("rest-button", "/help")
+    assert "person" in texts(replies)
+
+
+BAD_INPUTS = {
+    "empty": "",
+    "whitespace": "   \n\t ",
+    "ten thousand characters": "my card " * 1250,
+    "control characters": "hel\x00lo\x07\x1b[31m\x7f",
+    "emoji": "😀😀🙏🏽 💳❓",
+    "chinese": "你好，我的银行卡丢了怎么办",
+    "arabic": "مرحبا، أين أموالي؟",
+    "script injection": "<script>alert('x')</script>",
+    "sql injection": "'; DROP TABLE events; --",
+    "template injection": "{{7*7}} ${jndi:ldap://x} %s%s%n",
+    "fake payload": "/greet{\"customer_id\": \"C00002\"}",
+}
+
+
+@pytest.mark.parametrize("label", list(BAD_INPUTS))
+def test_bad_input_gets_a_sensible_reply_and_the_conversation_goes_on(assistant, label):
+    sender = f"rest-bad-{label.replace(' ', '-')}"
+    status, replies = assistant.say(sender, BAD_INPUTS[label])
+    assert status == 200
+    assert texts(replies).strip(), f"no reply to {label} input"
+
+    status, replies = assistant.say(sender, "hi")
+    assert status == 200
+    assert "How can I help" in texts(replies)
+    assert assistant.server_errors() == []
+
+
+def test_bad_input_is_kept_in_the_conversation_history(assistant):
+    message = "<script>alert('x')</script> 😀 " + "x" * 5000
+    assistant.say("rest-history", message)
+
+    stored = [e.get("text") for e in assistant.tracker("rest-history")["events"]
+              if e["event"] == "user"]
+    assert message in stored
+
+
+def test_entities_are_extracted_by_the_project_spacy_pipeline(assistant):
+    parsed = assistant.api("/model/parse", {"text": "send ¥500 to my card ending in 4821 tomorrow"})
+
+    found = {(entity["entity"], entity["value"], entity["extractor"])
+             for entity in parsed["entities"]}
+    assert ("amount", "¥500", "SpacyEntityExtractor") in found
+    assert ("card_last_four", "4821", "SpacyEntityExtractor") in found
+    assert ("date", "tomorrow", "SpacyEntityExtractor") in found

@@ -1,0 +1,86 @@
+"""When the assistant is unsure, it asks with buttons worded for customers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.clarification import ActionClarifyRequest, consecutive_failures
+from tests.unit.trackers import bot_event, tracker_after, user_event
+
+RANKING = [
+    {"name": "nlu_fallback", "confidence": 0.9},
+    {"name": "help", "confidence": 0.3},
+    {"name": "affirm", "confidence": 0.25},
+    {"name": "request_human", "confidence": 0.2},
+    {"name": "bot_challenge", "confidence": 0.1},
+    {"name": "complain", "confidence": 0.06},
+]
+
+
+async def run(tracker, dispatcher: CollectingDispatcher, domain: dict[str, Any]) -> list[dict]:
+    await ActionClarifyRequest().run(dispatcher, tracker, domain)
+    return dispatcher.messages
+
+
+async def test_unclear_message_offers_the_top_guesses_as_described_buttons(
+    dispatcher, domain_dict
+):
+    messages = await run(tracker_after("hmm the thing", intent_ranking=RANKING),
+                         dispatcher, domain_dict)
+
+    assert messages[0]["response"] == "utter_ask_which_request"
+    titles = [button["title"] for button in messages[0]["buttons"]]
+    payloads = [button["payload"] for button in messages[0]["buttons"]]
+    assert titles == ["See what I can do", "Talk to a person", "Ask whether I'm a bot",
+                      "None of these"]
+    assert payloads == ["/help", "/request_human", "/bot_challenge", "/deny"]
+
+
+async def test_yes_and_no_are_never_offered_as_guesses(dispatcher, domain_dict):
+    ranking = [{"name": "affirm", "confidence": 0.5}, {"name": "deny", "confidence": 0.4}]
+    messages = await run(tracker_after("uh", intent_ranking=ranking), dispatcher, domain_dict)
+
+    assert messages[0]["response"] == "utter_ask_rephrase"
+
+
+async def test_an_empty_message_is_answered_with_a_request_to_rephrase(dispatcher, domain_dict):
+    messages = await run(tracker_after("", intent_ranking=[]), dispatcher, domain_dict)
+
+    assert messages[0]["response"] == "utter_ask_rephrase"
+
+
+async def test_a_message_in_another_script_is_asked_for_in_english(dispatcher, domain_dict):
+    messages = await run(tracker_after("我的卡丢了", intent_ranking=RANKING),
+                         dispatcher, domain_dict)
+
+    assert messages[0]["response"] == "utter_english_only"
+
+
+async def test_a_second_failure_in_a_row_offers_a_person(dispatcher, domain_dict):
+    earlier = [user_event("blah", "nlu_fallback"), bot_event("Did you mean one of these?")]
+    messages = await run(tracker_after("blah blah", intent_ranking=RANKING,
+                                       earlier_events=earlier), dispatcher, domain_dict)
+
+    assert messages[0]["response"] == "utter_offer_person_after_failures"
+    offered = domain_dict["responses"]["utter_offer_person_after_failures"][0]["buttons"]
+    assert "/request_human" in [button["payload"] for button in offered]
+
+
+def test_an_understood_message_ends_the_streak_of_failures():
+    events = [
+        user_event("blah", "nlu_fallback"),
+        user_event("what can you do", "help"),
+        user_event("blah", "nlu_fallback"),
+    ]
+    assert consecutive_failures(events) == 1
+
+
+def test_saying_none_of_these_keeps_the_streak_going():
+    events = [
+        user_event("blah", "nlu_fallback"),
+        user_event("None of these", "deny"),
+        user_event("blah again", "nlu_fallback"),
+    ]
+    assert consecutive_failures(events) == 2

@@ -1,0 +1,37 @@
+"""The environment the assistant's processes run with: a profile file plus overrides.
+
+profiles/<name>.env holds the defaults; a variable already set in the environment wins.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROFILES_DIR = PROJECT_ROOT / "profiles"
+# No process may call out of the machine: Rasa's telemetry is off everywhere.
+FIXED_SETTINGS = {
+    "TF_CPP_MIN_LOG_LEVEL": "2",
+    "PYTHONUNBUFFERED": "1",
+    "RASA_TELEMETRY_ENABLED": "false",
+    "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
+}
+
+
+def read_profile(name: str) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for raw_line in (PROFILES_DIR / f"{name}.env").read_text().splitlines():
+        line = raw_line.strip()
+        if not line or line.startswith("#"):
+            continue
+        key, _, value = line.partition("=")
+        values[key.strip()] = value.strip()
+    return values
+
+
+def process_environment(profile: str = "embedded", **overrides: str) -> dict[str, str]:
+    """Profile defaults, then the caller's environment, then explicit overrides."""
+    environment = {**read_profile(profile), **os.environ, **FIXED_SETTINGS}
+    environment.update(overrides)
+    return environment

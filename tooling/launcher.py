@@ -1,0 +1,62 @@
+"""Runs the whole assistant on this machine: what `scripts/run` starts after setup.
+
+Trains if the training data or configuration changed, starts every server on loopback,
+prints how to talk to the assistant, and stops everything it started on Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+
+from tooling.environment import process_environment
+from tooling.model_cache import ensure_model
+from tooling.processes import Server, action_server, rasa_server, stop_all
+
+
+def servers_to_start() -> list[Server]:
+    environment = process_environment()
+    return [
+        action_server(int(environment["ACTION_SERVER_PORT"]), environment),
+        rasa_server(ensure_model(), int(environment["RASA_PORT"]), environment),
+    ]
+
+
+def how_to_talk(environment: dict[str, str]) -> str:
+    rasa_port = environment["RASA_PORT"]
+    return f"""
+The assistant is running. Talk to it:
+  - in another terminal:  scripts/chat
+  - over REST:  curl -s localhost:{rasa_port}/webhooks/rest/webhook \\
+        -H 'Content-Type: application/json' -d '{{"sender": "demo", "message": "hi"}}'
+Logs are in .data/logs/. Press Ctrl-C to stop everything.
+"""
+
+
+def main() -> None:
+    environment = process_environment()
+    servers = servers_to_start()
+    stop_requested = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stop_requested.set())
+    signal.signal(signal.SIGTERM, lambda *_: stop_requested.set())
+    try:
+        for server in servers:
+            print(f"Starting {server.name} ...", flush=True)
+            server.start()
+        for server in servers:
+            server.wait_until_ready()
+        print(how_to_talk(environment), flush=True)
+        while not stop_requested.wait(1):
+            crashed = [s for s in servers if s.process and s.process.poll() is not None]
+            if crashed:
+                print(f"{crashed[0].name} stopped unexpectedly:\n{crashed[0].log_tail()}",
+                      file=sys.stderr)
+                break
+    finally:
+        print("Stopping ...", flush=True)
+        stop_all(servers)
+
+
+if __name__ == "__main__":
+    main()

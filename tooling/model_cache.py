@@ -1,0 +1,77 @@
+"""Train the assistant only when its training data or configuration changed.
+
+The model is named after a fingerprint of everything that goes into it, so a model whose
+name matches is reused by `scripts/run` and by the test suite instead of retrained.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import time
+from pathlib import Path
+
+from tooling.environment import PROJECT_ROOT
+from tooling.rasa_cli import log_tail, run_rasa
+
+MODELS_DIR = PROJECT_ROOT / "models"
+TRAINING_LOG = PROJECT_ROOT / ".data" / "logs" / "train.log"
+MODEL_INPUTS = (
+    "config.yml",
+    "domain.yml",
+    "domain",
+    "data",
+    "nlu",
+    "requirements.lock",
+)
+
+
+def model_fingerprint(root: Path = PROJECT_ROOT) -> str:
+    digest = hashlib.sha256()
+    for entry in MODEL_INPUTS:
+        path = root / entry
+        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+        for file in files:
+            if file.suffix in {".pyc"} or "__pycache__" in file.parts:
+                continue
+            digest.update(str(file.relative_to(root)).encode())
+            digest.update(file.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def model_path(fingerprint: str) -> Path:
+    return MODELS_DIR / f"fincs-{fingerprint}.tar.gz"
+
+
+def train(target: Path, log_path: Path) -> float:
+    """Trains the full assistant into ``target``; returns the seconds it took."""
+    started = time.monotonic()
+    result = run_rasa(
+        "train", "--config", "config.yml", "--domain", "domain.yml", "--data", "data",
+        "--out", str(target.parent), "--fixed-model-name", target.name.removesuffix(".tar.gz"),
+        log_path=log_path,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"Training failed (full log: {log_path}):\n{log_tail(log_path)}")
+    return time.monotonic() - started
+
+
+def ensure_model() -> Path:
+    """Returns the trained model for the current project files, training it if missing."""
+    target = model_path(model_fingerprint())
+    if target.exists():
+        return target
+    print(f"Training the assistant: its data or configuration changed (log: "
+          f"{TRAINING_LOG.relative_to(PROJECT_ROOT)})", flush=True)
+    seconds = train(target, TRAINING_LOG)
+    print(f"Trained {target.name} in {seconds:.0f} s", flush=True)
+    return target
+
+
+def main() -> None:
+    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args()
+    print(ensure_model())
+
+
+if __name__ == "__main__":
+    main()

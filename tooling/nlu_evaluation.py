@@ -1,0 +1,96 @@
+"""NLU quality on a held-out split of the project's own training data.
+
+Rasa splits data/nlu per intent (seeded, so the split is stable), an NLU-only model is
+trained on the training part and `rasa test nlu` scores the held-out part. Used by the test
+suite (with thresholds) and by bench/assistant_quality.py (which records the figures).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from tooling.environment import PROJECT_ROOT
+from tooling.model_cache import model_fingerprint
+from tooling.rasa_cli import log_tail, run_rasa
+
+WORK_DIR = PROJECT_ROOT / ".cache" / "nlu_heldout"
+TRAINING_FRACTION = "0.8"
+SPLIT_SEED = "42"
+
+
+@dataclass(frozen=True)
+class NluScores:
+    intent_accuracy: float
+    intent_macro_f1: float
+    intent_weighted_f1: float
+    entity_micro_f1: float | None
+    test_examples: int
+    training_seconds: float | None
+    worst_intents: list[tuple[str, float]]
+    confusions: list[tuple[str, str, int]]
+
+
+def _run(*arguments: str, log_name: str) -> None:
+    log_path = WORK_DIR / "logs" / log_name
+    if run_rasa(*arguments, log_path=log_path).returncode != 0:
+        raise RuntimeError(f"rasa {arguments[0]} failed:\n{log_tail(log_path)}")
+
+
+def _train_on_split(fingerprint: str) -> tuple[Path, Path, float | None]:
+    split_dir = WORK_DIR / f"split-{fingerprint}"
+    model = WORK_DIR / "models" / f"nlu-heldout-{fingerprint}.tar.gz"
+    if not (split_dir / "test_data.yml").exists():
+        _run("data", "split", "nlu", "--nlu", "data/nlu", "--out", str(split_dir),
+             "--training-fraction", TRAINING_FRACTION, "--random-seed", SPLIT_SEED,
+             log_name="split.log")
+    if model.exists():
+        return model, split_dir / "test_data.yml", None
+    started = time.monotonic()
+    _run("train", "nlu", "--config", "config.yml", "--nlu", str(split_dir / "training_data.yml"),
+         "--out", str(model.parent), "--fixed-model-name", model.name.removesuffix(".tar.gz"),
+         log_name="train.log")
+    return model, split_dir / "test_data.yml", time.monotonic() - started
+
+
+def _confusions(errors_path: Path) -> list[tuple[str, str, int]]:
+    if not errors_path.exists():
+        return []
+    counts: dict[tuple[str, str], int] = {}
+    for error in json.loads(errors_path.read_text()):
+        pair = (error["intent"], error["intent_prediction"]["name"])
+        counts[pair] = counts.get(pair, 0) + 1
+    ranked = sorted(counts.items(), key=lambda item: -item[1])
+    return [(expected, predicted, count) for (expected, predicted), count in ranked]
+
+
+def evaluate_heldout() -> NluScores:
+    model, test_data, training_seconds = _train_on_split(model_fingerprint())
+    report_dir = WORK_DIR / "report"
+    _run("test", "nlu", "--model", str(model), "--nlu", str(test_data), "--out",
+         str(report_dir), "--no-plot", log_name="test.log")
+    intents = json.loads((report_dir / "intent_report.json").read_text())
+    per_intent = {
+        name: values["f1-score"] for name, values in intents.items()
+        if isinstance(values, dict) and "support" in values
+        and name not in {"macro avg", "weighted avg", "micro avg"}
+    }
+    entity_report = report_dir / "SpacyEntityExtractor_report.json"
+    entity_f1 = None
+    if entity_report.exists():
+        entities = json.loads(entity_report.read_text())
+        averaged = entities.get("micro avg") or entities.get("weighted avg")
+        if averaged and averaged.get("support"):
+            entity_f1 = averaged["f1-score"]
+    return NluScores(
+        intent_accuracy=intents["accuracy"],
+        intent_macro_f1=intents["macro avg"]["f1-score"],
+        intent_weighted_f1=intents["weighted avg"]["f1-score"],
+        entity_micro_f1=entity_f1,
+        test_examples=int(intents["macro avg"]["support"]),
+        training_seconds=training_seconds,
+        worst_intents=sorted(per_intent.items(), key=lambda item: item[1])[:5],
+        confusions=_confusions(report_dir / "intent_errors.json")[:10],
+    )

@@ -1,0 +1,96 @@
+"""Start the assistant's servers as child processes, wait until they answer, stop them.
+
+Shared by `scripts/run` and the end-to-end tests, so both run the servers the same way.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tooling.environment import PROJECT_ROOT, process_environment
+
+LOG_DIR = PROJECT_ROOT / ".data" / "logs"
+
+
+@dataclass
+class Server:
+    name: str
+    command: Sequence[str]
+    ready_url: str
+    environment: dict[str, str] = field(default_factory=process_environment)
+    log_dir: Path = LOG_DIR
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def log_path(self) -> Path:
+        return self.log_dir / f"{self.name}.log"
+
+    def start(self) -> Server:
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        with self.log_path.open("ab") as log:
+            # A process group of its own, so stopping it also stops anything it spawned.
+            self.process = subprocess.Popen(
+                list(self.command), cwd=PROJECT_ROOT, env=self.environment,
+                stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            )
+        return self
+
+    def wait_until_ready(self, timeout_seconds: float = 180) -> None:
+        deadline = time.monotonic() + timeout_seconds
+        while time.monotonic() < deadline:
+            if self.process is not None and self.process.poll() is not None:
+                raise RuntimeError(f"{self.name} exited early:\n{self.log_tail()}")
+            try:
+                with urllib.request.urlopen(self.ready_url, timeout=2) as response:
+                    if response.status < 500:
+                        return
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                pass
+            time.sleep(0.5)
+        raise TimeoutError(f"{self.name} not ready after {timeout_seconds}s:\n{self.log_tail()}")
+
+    def stop(self, grace_seconds: float = 15) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(grace_seconds)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+    def log_tail(self, lines: int = 40) -> str:
+        if not self.log_path.exists():
+            return ""
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+
+def rasa_server(model: Path, port: int, environment: dict[str, str] | None = None) -> Server:
+    environment = environment or process_environment()
+    command = [
+        sys.executable, "-m", "rasa", "run", "--enable-api", "--cors", "*",
+        "--interface", "127.0.0.1", "--port", str(port), "--model", str(model),
+        "--auth-token", environment["RASA_API_TOKEN"],
+        "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",
+    ]
+    return Server("rasa", command, f"http://127.0.0.1:{port}/", environment)
+
+
+def action_server(port: int, environment: dict[str, str] | None = None) -> Server:
+    command = [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(port)]
+    return Server("actions", command, f"http://127.0.0.1:{port}/health",
+                  environment or process_environment())
+
+
+def stop_all(servers: Sequence[Server]) -> None:
+    for server in reversed(servers):
+        server.stop()
