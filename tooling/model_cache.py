@@ -43,13 +43,13 @@ def model_path(fingerprint: str) -> Path:
     return MODELS_DIR / f"fincs-{fingerprint}.tar.gz"
 
 
-def train(target: Path, log_path: Path) -> float:
+def train(target: Path, log_path: Path, environment: dict[str, str] | None = None) -> float:
     """Trains the full assistant into ``target``; returns the seconds it took."""
     started = time.monotonic()
     result = run_rasa(
         "train", "--config", "config.yml", "--domain", "domain.yml", "--data", "data",
         "--out", str(target.parent), "--fixed-model-name", target.name.removesuffix(".tar.gz"),
-        log_path=log_path,
+        log_path=log_path, environment=environment,
     )
     if result.returncode != 0:
         raise RuntimeError(f"Training failed (full log: {log_path}):\n{log_tail(log_path)}")

@@ -21,12 +21,21 @@ class RunningAssistant:
     api_token: str
     servers: list[Server]
 
-    def say(self, sender: str, message: str) -> tuple[int, list[dict[str, Any]]]:
-        """Sends a message over the REST channel; returns the HTTP status and the replies."""
+    def say(
+        self, sender: str, message: str, sign_in_token: str | None = None
+    ) -> tuple[int, list[dict[str, Any]]]:
+        """Sends a message over REST; returns the HTTP status and the replies.
+
+        With a sign-in token the message goes through the signed-in customers' channel.
+        """
         body = json.dumps({"sender": sender, "message": message}).encode()
+        headers = {"Content-Type": "application/json"}
+        channel = "rest"
+        if sign_in_token is not None:
+            headers["Authorization"] = f"Bearer {sign_in_token}"
+            channel = "signed_rest"
         request = urllib.request.Request(
-            f"{self.rasa_url}/webhooks/rest/webhook", body,
-            {"Content-Type": "application/json"},
+            f"{self.rasa_url}/webhooks/{channel}/webhook", body, headers
         )
         try:
             with urllib.request.urlopen(request, timeout=60) as response:

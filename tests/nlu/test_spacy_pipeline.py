@@ -38,7 +38,8 @@ def test_entities_customers_type_are_found(nlp, text, expected):
 
 @pytest.mark.parametrize(
     "text",
-    ["hello there", "i was born in 1990", "what can you do", "", "😀🙏", "我的卡丢了", "\x00\x1b[31m"],
+    ["hello there", "i was born in 1990", "what can you do", "", "😀🙏", "我的卡丢了",
+     "\x00\x1b[31m"],
 )
 def test_text_without_entities_yields_none(nlp, text):
     assert list(nlp(text).ents) == []
