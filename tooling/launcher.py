@@ -12,12 +12,13 @@ import threading
 
 from tooling.environment import process_environment
 from tooling.model_cache import ensure_model
-from tooling.processes import Server, action_server, rasa_server, stop_all
+from tooling.processes import Server, action_server, rasa_server, sandbox_server, stop_all
 
 
 def servers_to_start() -> list[Server]:
     environment = process_environment()
     return [
+        sandbox_server(int(environment["SANDBOX_PORT"]), environment),
         action_server(int(environment["ACTION_SERVER_PORT"]), environment),
         rasa_server(ensure_model(), int(environment["RASA_PORT"]), environment),
     ]
@@ -27,9 +28,11 @@ def how_to_talk(environment: dict[str, str]) -> str:
     rasa_port = environment["RASA_PORT"]
     return f"""
 The assistant is running. Talk to it:
-  - in another terminal:  scripts/chat
+  - in another terminal:  scripts/chat                      (anonymous)
+                          scripts/chat --customer C00001    (signed in as a synthetic customer)
   - over REST:  curl -s localhost:{rasa_port}/webhooks/rest/webhook \\
         -H 'Content-Type: application/json' -d '{{"sender": "demo", "message": "hi"}}'
+The product back-end sandbox: http://127.0.0.1:{environment["SANDBOX_PORT"]}/docs
 Logs are in .data/logs/. Press Ctrl-C to stop everything.
 """
 

@@ -91,6 +91,13 @@ def action_server(port: int, environment: dict[str, str] | None = None) -> Serve
                   environment or process_environment())
 
 
+def sandbox_server(port: int, environment: dict[str, str] | None = None) -> Server:
+    """The product back-end sandbox (services/sandbox); seeds its database on first start."""
+    environment = {**(environment or process_environment()), "SANDBOX_PORT": str(port)}
+    return Server("sandbox", [sys.executable, "-m", "services.sandbox"],
+                  f"http://127.0.0.1:{port}/openapi.json", environment)
+
+
 def stop_all(servers: Sequence[Server]) -> None:
     for server in reversed(servers):
         server.stop()

@@ -1,4 +1,4 @@
-"""The real Rasa server and action server, started for end-to-end tests."""
+"""The real servers (sandbox, action server, Rasa), started for end-to-end tests."""
 
 from __future__ import annotations
 
@@ -12,7 +12,10 @@ from typing import Any
 
 from tooling.environment import process_environment
 from tooling.ports import free_port
-from tooling.processes import Server, action_server, rasa_server, stop_all
+from tooling.processes import Server, action_server, rasa_server, sandbox_server, stop_all
+
+# Enough synthetic customers for end-to-end conversations, quick to seed.
+E2E_CUSTOMERS = 40
 
 
 @dataclass
@@ -20,6 +23,8 @@ class RunningAssistant:
     rasa_url: str
     api_token: str
     servers: list[Server]
+    backend_url: str
+    backend_secret: str
 
     def say(
         self, sender: str, message: str, sign_in_token: str | None = None
@@ -60,6 +65,19 @@ class RunningAssistant:
             if " ERROR " in line or line.startswith("Traceback")
         ]
 
+    def backend(self, method: str, path: str, body: Any = None,
+                customer_id: str | None = None) -> Any:
+        """Calls the sandbox as the action server does (service secret, optional customer)."""
+        headers = {"Content-Type": "application/json",
+                   "Authorization": f"Bearer {self.backend_secret}"}
+        if customer_id:
+            headers["X-Customer-Id"] = customer_id
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(f"{self.backend_url}{path}", data, headers,
+                                         method=method)
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.load(response)
+
     def tracker(self, sender: str) -> dict[str, Any]:
         return self.api(f"/conversations/{sender}/tracker")
 
@@ -68,13 +86,21 @@ class RunningAssistant:
 def running_assistant(
     model: Path, log_dir: Path, **environment_overrides: str
 ) -> Iterator[RunningAssistant]:
-    """Starts both servers on free ports and stops them afterwards, whatever happens."""
-    rasa_port, action_port = free_port(), free_port()
+    """Starts the sandbox, the action server and the Rasa server on free ports, with a small
+    sandbox database in ``log_dir``, and stops them afterwards, whatever happens."""
+    rasa_port, action_port, sandbox_port = free_port(), free_port(), free_port()
     environment = process_environment(
         ACTION_SERVER_URL=f"http://127.0.0.1:{action_port}/webhook",
+        BACKEND_URL=f"http://127.0.0.1:{sandbox_port}",
+        SANDBOX_DATABASE_URL=f"sqlite+aiosqlite:///{log_dir / 'sandbox.db'}",
+        SANDBOX_CUSTOMERS=str(E2E_CUSTOMERS),
         **environment_overrides,
     )
-    servers = [action_server(action_port, environment), rasa_server(model, rasa_port, environment)]
+    servers = [
+        sandbox_server(sandbox_port, environment),
+        action_server(action_port, environment),
+        rasa_server(model, rasa_port, environment),
+    ]
     for server in servers:
         server.log_dir = log_dir
     try:
@@ -83,6 +109,7 @@ def running_assistant(
         for server in servers:
             server.wait_until_ready()
         yield RunningAssistant(f"http://127.0.0.1:{rasa_port}", environment["RASA_API_TOKEN"],
-                               servers)
+                               servers, environment["BACKEND_URL"],
+                               environment["SANDBOX_SERVICE_SECRET"])
     finally:
         stop_all(servers)

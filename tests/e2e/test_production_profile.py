@@ -33,7 +33,9 @@ def test_a_conversation_written_by_one_server_is_read_back_by_a_new_one(
         "LOCK_STORE_KEY_PREFIX": "fincs_test",
         "RASA_API_TOKEN": "test-only-token",
     }
-    environment.pop("ACTION_SERVER_URL")
+    # Ports and the sandbox's database are chosen per test run by running_assistant.
+    for per_run in ("ACTION_SERVER_URL", "BACKEND_URL", "SANDBOX_DATABASE_URL"):
+        environment.pop(per_run)
 
     with running_assistant(trained_model, tmp_path / "first", **environment) as first:
         status, replies = first.say("pg-customer", "hello")

@@ -1,0 +1,268 @@
+"""The action server's one client for the product back ends, with one error type.
+
+Every call is made on behalf of one customer, whose id the caller takes from the channel's verified
+sender binding, never from anything the customer typed. Calls never block the event loop (httpx
+async), always have a timeout, and are retried only when a retry cannot move money twice: GETs and
+requests that carry an Idempotency-Key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+DEFAULT_BASE_URL = "http://127.0.0.1:5100"
+DEFAULT_TIMEOUT_SECONDS = 3.0
+DEFAULT_MAX_RETRIES = 2
+DEFAULT_BACKOFF_SECONDS = 0.2
+RETRYABLE_STATUSES = frozenset({502, 503, 504})
+
+
+class BackendError(Exception):
+    """Anything that went wrong talking to the back end.
+
+    kind: "unavailable" (timeout, connection failure, 5xx: apologise, offer retry or a person),
+    "not_found", "verification_required", "rejected" (the back end said no: limits, funds, state),
+    "conflict" (already done, idempotency key reused), "unauthorized" (our own configuration).
+    """
+
+    def __init__(
+        self,
+        kind: str,
+        code: str,
+        message: str,
+        status: int | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(f"{kind}: {code}: {message}")
+        self.kind = kind
+        self.code = code
+        self.message = message
+        self.status = status
+        self.details = details or {}
+
+    @property
+    def retry_later_may_help(self) -> bool:
+        return self.kind == "unavailable"
+
+
+def _kind_for(status: int, code: str) -> str:
+    if status == 401:
+        return "unauthorized"
+    if status == 404:
+        return "not_found"
+    if status == 403 and code == "verification_required":
+        return "verification_required"
+    if status == 409:
+        return "conflict"
+    if status >= 500:
+        return "unavailable"
+    return "rejected"
+
+
+class BackendClient:
+    def __init__(
+        self,
+        base_url: str | None = None,
+        service_secret: str | None = None,
+        *,
+        timeout_seconds: float | None = None,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        backoff_seconds: float = DEFAULT_BACKOFF_SECONDS,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.base_url = (base_url or os.environ.get("BACKEND_URL") or DEFAULT_BASE_URL).rstrip("/")
+        secret = (
+            service_secret
+            or os.environ.get("BACKEND_SERVICE_SECRET")
+            or os.environ.get("SANDBOX_SERVICE_SECRET")
+            or "dev-only-sandbox-secret"
+        )
+        if timeout_seconds is None:
+            timeout_seconds = float(
+                os.environ.get("BACKEND_TIMEOUT_SECONDS", DEFAULT_TIMEOUT_SECONDS)
+            )
+        self.max_retries = max_retries
+        self.backoff_seconds = backoff_seconds
+        self._http = httpx.AsyncClient(
+            base_url=self.base_url,
+            timeout=httpx.Timeout(timeout_seconds),
+            headers={"Authorization": f"Bearer {secret}"},
+            transport=transport,
+        )
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def __aenter__(self) -> BackendClient:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.aclose()
+
+    async def call(
+        self,
+        customer_id: str,
+        method: str,
+        path: str,
+        *,
+        json: dict[str, Any] | None = None,
+        params: dict[str, Any] | None = None,
+        idempotency_key: str | None = None,
+        verification_token: str | None = None,
+    ) -> Any:
+        if not customer_id:
+            raise ValueError("customer_id must come from the conversation's verified binding")
+        method = method.upper()
+        headers = {"X-Customer-Id": customer_id}
+        if idempotency_key:
+            headers["Idempotency-Key"] = idempotency_key
+        if verification_token:
+            headers["X-Verification-Token"] = verification_token
+        # A POST without an idempotency key may have reached the back end before failing;
+        # repeating it could move money twice, so only safe requests are retried.
+        attempts = 1 + (self.max_retries if method == "GET" or idempotency_key else 0)
+        last_error: BackendError | None = None
+        for attempt in range(attempts):
+            if attempt:
+                await asyncio.sleep(self.backoff_seconds * 2 ** (attempt - 1))
+            try:
+                response = await self._http.request(
+                    method, path, json=json, params=params, headers=headers
+                )
+            except httpx.TimeoutException:
+                last_error = BackendError(
+                    "unavailable", "timeout", "the back end did not answer in time"
+                )
+                continue
+            except httpx.TransportError as exc:
+                last_error = BackendError(
+                    "unavailable", "connection_failed", str(exc) or type(exc).__name__
+                )
+                continue
+            if response.status_code in RETRYABLE_STATUSES:
+                last_error = self._error_from(response)
+                continue
+            if response.is_success:
+                return response.json()
+            raise self._error_from(response)
+        assert last_error is not None
+        raise last_error
+
+    @staticmethod
+    def _error_from(response: httpx.Response) -> BackendError:
+        try:
+            error = response.json().get("error", {})
+        except ValueError:
+            error = {}
+        code = error.get("code") or f"http_{response.status_code}"
+        details = {k: v for k, v in error.items() if k not in ("code", "message")}
+        return BackendError(
+            _kind_for(response.status_code, code),
+            code,
+            error.get("message") or response.reason_phrase,
+            response.status_code,
+            details,
+        )
+
+    # -- typed helpers for the operations actions use most -----------------------------------------
+    async def get_profile(self, customer_id: str) -> dict[str, Any]:
+        return await self.call(customer_id, "GET", "/v1/customers/me")
+
+    async def get_recent_events(self, customer_id: str, limit: int = 5) -> list[dict[str, Any]]:
+        body = await self.call(
+            customer_id, "GET", "/v1/customers/me/events", params={"limit": limit}
+        )
+        return body["events"]
+
+    async def start_verification(self, customer_id: str, purpose: str) -> dict[str, Any]:
+        return await self.call(customer_id, "POST", "/v1/verification", json={"purpose": purpose})
+
+    async def confirm_verification(self, customer_id: str, verification_id: str, code: str) -> str:
+        body = await self.call(
+            customer_id,
+            "POST",
+            f"/v1/verification/{_segment(verification_id)}/confirm",
+            json={"code": code},
+        )
+        return body["verification_token"]
+
+    async def get_wallet(self, customer_id: str) -> dict[str, Any]:
+        return await self.call(customer_id, "GET", "/v1/customers/me/wallet")
+
+    async def list_accounts(self, customer_id: str) -> list[dict[str, Any]]:
+        return (await self.call(customer_id, "GET", "/v1/customers/me/accounts"))["accounts"]
+
+    async def list_cards(self, customer_id: str) -> list[dict[str, Any]]:
+        return (await self.call(customer_id, "GET", "/v1/customers/me/cards"))["cards"]
+
+    async def transfer(
+        self,
+        customer_id: str,
+        *,
+        from_account: str,
+        to_account_number: str,
+        recipient_name: str,
+        amount: str,
+        currency: str,
+        idempotency_key: str,
+        verification_token: str,
+        memo: str = "",
+    ) -> dict[str, Any]:
+        payload = {
+            "from_account": from_account,
+            "to_account_number": to_account_number,
+            "recipient_name": recipient_name,
+            "amount": amount,
+            "currency": currency,
+            "memo": memo,
+        }
+        return await self.call(
+            customer_id,
+            "POST",
+            "/v1/customers/me/transfers",
+            json=payload,
+            idempotency_key=idempotency_key,
+            verification_token=verification_token,
+        )
+
+    async def freeze_card(
+        self, customer_id: str, card_ref: str, verification_token: str
+    ) -> dict[str, Any]:
+        return await self.call(
+            customer_id,
+            "POST",
+            f"/v1/customers/me/cards/{_segment(card_ref)}/freeze",
+            verification_token=verification_token,
+        )
+
+    async def report_card_lost(
+        self, customer_id: str, card_ref: str, kind: str, verification_token: str
+    ) -> dict[str, Any]:
+        return await self.call(
+            customer_id,
+            "POST",
+            f"/v1/customers/me/cards/{_segment(card_ref)}/report-lost",
+            json={"kind": kind},
+            verification_token=verification_token,
+        )
+
+    async def get_current_bill(self, customer_id: str) -> dict[str, Any]:
+        return await self.call(customer_id, "GET", "/v1/customers/me/credit-line/bills/current")
+
+    async def get_claim(self, customer_id: str, claim_id: str) -> dict[str, Any]:
+        return await self.call(customer_id, "GET", f"/v1/customers/me/claims/{_segment(claim_id)}")
+
+    async def get_credit_score(self, customer_id: str) -> dict[str, Any]:
+        return await self.call(customer_id, "GET", "/v1/customers/me/credit-score")
+
+
+def _segment(value: str) -> str:
+    """Escape a typed reference so it stays one path segment ("../x" cannot reach another path)."""
+    if value.strip(".") == "":
+        raise BackendError("not_found", "invalid_reference", "no such reference")
+    return quote(value, safe="")

@@ -1,0 +1,70 @@
+"""'What do I have with you?': the signed-in customer's products, from the back end."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.backend_access import (
+    apologise_for_unavailable_backend,
+    shared_backend_client,
+    signed_in_customer,
+)
+from actions.backend_client import BackendClient, BackendError
+
+logger = logging.getLogger(__name__)
+
+PRODUCT_NAMES = {
+    "wallet": "a wallet",
+    "bank_account": "a bank account",
+    "debit_card": "a debit card",
+    "credit_line": "a credit line",
+    "loan": "a loan",
+    "insurance": "insurance",
+    "fund": "money-market fund savings",
+}
+
+
+def describe_products(products: list[str]) -> str:
+    names = [PRODUCT_NAMES.get(product, product.replace("_", " ")) for product in products]
+    if not names:
+        return "no products yet"
+    if len(names) == 1:
+        return names[0]
+    return ", ".join(names[:-1]) + " and " + names[-1]
+
+
+class ActionShowCustomerOverview(Action):
+    def __init__(self, client: BackendClient | None = None) -> None:
+        self._client = client
+
+    def name(self) -> str:
+        return "action_show_customer_overview"
+
+    async def run(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: dict[str, Any],
+    ) -> list[EventType]:
+        customer_id = signed_in_customer(tracker)
+        if customer_id is None:
+            dispatcher.utter_message(response="utter_sign_in_needed")
+            return []
+        client = self._client or shared_backend_client()
+        try:
+            profile = await client.get_profile(customer_id)
+        except BackendError as error:
+            logger.warning("customer overview failed for %s: %s", customer_id, error)
+            apologise_for_unavailable_backend(dispatcher, "/customer_overview")
+            return []
+        dispatcher.utter_message(
+            response="utter_customer_overview",
+            name=profile["name"],
+            products=describe_products(profile.get("products", [])),
+        )
+        return [SlotSet("customer_name", profile["name"])]

@@ -1,0 +1,83 @@
+"""The sandbox application: product routers, sandbox controls, fault injection, error shape."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+
+from services.sandbox.config import Settings
+from services.sandbox.db import Database
+from services.sandbox.errors import install_error_handlers
+from services.sandbox.faults import FaultInjectionMiddleware, FaultInjector, rules_from_json
+from services.sandbox.routes import (
+    bank,
+    credit,
+    customers,
+    insurance,
+    international,
+    payments,
+    sandbox,
+    score,
+    security,
+    verification,
+    wealth,
+)
+from services.sandbox.seed import seed_if_empty
+
+PRODUCT_ROUTERS = (
+    customers.router,
+    verification.router,
+    payments.router,
+    bank.router,
+    credit.router,
+    insurance.router,
+    wealth.router,
+    score.router,
+    international.router,
+    security.router,
+)
+
+DESCRIPTION = """
+Stand-in for the product back ends. Every product call needs
+`Authorization: Bearer <service secret>` and `X-Customer-Id` (the customer bound to the
+conversation). Resources of other customers answer 404.
+Money moves only with `Idempotency-Key` and a step-up `X-Verification-Token`.
+`/sandbox/*` endpoints exist only in the sandbox.
+"""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings.from_env()
+    db = Database(settings.database_url)
+    injector = FaultInjector(settings.seed, rules_from_json(settings.faults))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await db.create_all()
+        if settings.seed_if_empty:
+            await seed_if_empty(db, customers=settings.customers, seed=settings.seed)
+        yield
+        await db.dispose()
+
+    app = FastAPI(
+        title="Product back-end sandbox",
+        version="1.0.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.db = db
+    app.state.faults = injector
+    install_error_handlers(app)
+    for router in PRODUCT_ROUTERS:
+        app.include_router(router)
+    app.include_router(sandbox.router)
+
+    @app.get("/healthz", tags=["sandbox-only"], summary="Liveness")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    app.add_middleware(FaultInjectionMiddleware, injector=injector)
+    return app

@@ -1,0 +1,115 @@
+"""Signed-in customers get answers from the real back-end sandbox, and a back end that is
+down or slow gets an apology with a way forward, never a crash or a hang."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from channels.customer_binding import DEV_SIGNING_SECRET, issue_sign_in_token
+from tests.e2e.servers import RunningAssistant, running_assistant
+
+pytestmark = pytest.mark.e2e
+
+CUSTOMER = "C00001"
+OTHER_CUSTOMER = "C00002"
+
+
+@pytest.fixture(scope="module")
+def assistant(trained_model: Path, tmp_path_factory) -> Iterator[RunningAssistant]:
+    data_dir = tmp_path_factory.mktemp("backend-e2e")
+    with running_assistant(
+        trained_model,
+        data_dir / "logs",
+        TRACKER_STORE_URL=f"sqlite:///{data_dir / 'tracker.db'}",
+        EVENT_BROKER_URL=f"sqlite:///{data_dir / 'events.db'}",
+        CHANNEL_SIGNING_SECRET=DEV_SIGNING_SECRET,
+        BACKEND_TIMEOUT_SECONDS="1",
+    ) as running:
+        yield running
+
+
+@pytest.fixture(autouse=True)
+def healthy_backend(assistant: RunningAssistant) -> Iterator[None]:
+    assistant.backend("DELETE", "/sandbox/faults")
+    yield
+    assistant.backend("DELETE", "/sandbox/faults")
+
+
+def token_for(customer_id: str) -> str:
+    return issue_sign_in_token(customer_id, DEV_SIGNING_SECRET.encode())
+
+
+def texts(replies: list[dict]) -> str:
+    return " ".join(reply.get("text", "") for reply in replies)
+
+
+def button_payloads(replies: list[dict]) -> list[str]:
+    return [button["payload"] for reply in replies for button in reply.get("buttons") or []]
+
+
+def test_a_signed_in_customer_is_greeted_by_name(assistant):
+    name = assistant.backend("GET", "/v1/customers/me", customer_id=CUSTOMER)["name"]
+
+    _, replies = assistant.say("ignored", "hello", sign_in_token=token_for(CUSTOMER))
+
+    assert name in texts(replies)
+
+
+def test_a_customer_sees_their_own_products_and_nobody_else_s(assistant):
+    mine = assistant.backend("GET", "/v1/customers/me", customer_id=CUSTOMER)
+    theirs = assistant.backend("GET", "/v1/customers/me", customer_id=OTHER_CUSTOMER)
+
+    _, replies = assistant.say("C00002", "what products do i have with you?",
+                               sign_in_token=token_for(CUSTOMER))
+
+    assert mine["name"] in texts(replies)
+    assert theirs["name"] not in texts(replies)
+
+
+def test_an_anonymous_customer_is_asked_to_sign_in(assistant):
+    _, replies = assistant.say("C00001", "what products do i have with you?")
+
+    assert "sign in" in texts(replies)
+
+
+def test_a_back_end_outage_gets_an_apology_and_a_way_forward(assistant):
+    assistant.backend("PUT", "/sandbox/faults",
+                      {"rules": [{"match": "/v1/customers/me*", "outage": True}]})
+
+    status, replies = assistant.say("x", "what products do i have with you?",
+                                    sign_in_token=token_for(CUSTOMER))
+
+    assert status == 200
+    assert "can't reach our systems" in texts(replies)
+    assert button_payloads(replies) == ["/customer_overview", "/request_human"]
+    assert assistant.server_errors() == []
+
+
+def test_a_slow_back_end_is_given_up_on_in_seconds_not_minutes(assistant):
+    assistant.backend("PUT", "/sandbox/faults",
+                      {"rules": [{"match": "/v1/customers/me*", "latency_ms": 20000}]})
+
+    started = time.monotonic()
+    status, replies = assistant.say("x", "what products do i have with you?",
+                                    sign_in_token=token_for(CUSTOMER))
+    waited = time.monotonic() - started
+
+    assert status == 200
+    assert "can't reach our systems" in texts(replies)
+    assert waited < 10, f"the customer waited {waited:.1f}s"
+
+
+def test_try_again_works_once_the_back_end_is_back(assistant):
+    assistant.backend("PUT", "/sandbox/faults",
+                      {"rules": [{"match": "/v1/customers/me*", "outage": True}]})
+    assistant.say("x", "what products do i have?", sign_in_token=token_for(CUSTOMER))
+    assistant.backend("DELETE", "/sandbox/faults")
+
+    _, replies = assistant.say("x", "/customer_overview", sign_in_token=token_for(CUSTOMER))
+
+    name = assistant.backend("GET", "/v1/customers/me", customer_id=CUSTOMER)["name"]
+    assert name in texts(replies)

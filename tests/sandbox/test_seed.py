@@ -1,0 +1,84 @@
+"""Synthetic customers: deterministic, realistic, and fast enough to seed 1,000 on first start."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from services.sandbox.db import Database
+from services.sandbox.models import Customer, SandboxMeta
+from services.sandbox.seed import digest, generate, seed_if_empty
+
+REFERENCE_DATE = date(2025, 3, 14)
+
+
+def test_the_same_seed_gives_the_same_data_and_another_seed_does_not() -> None:
+    first = digest(generate(200, seed=42, reference_date=REFERENCE_DATE))
+    again = digest(generate(200, seed=42, reference_date=REFERENCE_DATE))
+    other = digest(generate(200, seed=43, reference_date=REFERENCE_DATE))
+    assert first == again
+    assert first != other
+
+
+def test_customers_hold_a_plausible_mix_of_products_and_recent_events() -> None:
+    data = generate(1000, seed=42, reference_date=REFERENCE_DATE)
+    customers = data["customers"]
+    assert len(customers) == 1000
+    holders = {
+        table: {row["customer_id"] for row in data[table]}
+        for table in ("policies", "fund_holdings", "loans", "credit_lines", "wallets")
+    }
+    for table, who in holders.items():
+        assert 0.1 * 1000 < len(who) < 0.95 * 1000, table
+    none_of_the_three = (
+        {c["id"] for c in customers}
+        - holders["policies"]
+        - holders["fund_holdings"]
+        - holders["loans"]
+    )
+    assert len(none_of_the_three) > 100
+    kinds = Counter(event["kind"] for event in data["customer_events"])
+    for kind in (
+        "payment_failed",
+        "card_declined",
+        "bill_due_tomorrow",
+        "refund_pending",
+        "claim_in_review",
+    ):
+        assert kinds[kind] >= 10, kind
+    with_event = {event["customer_id"] for event in data["customer_events"]}
+    assert len(with_event) > 400
+    assert 5 <= sum(c["locked"] for c in customers) <= 50
+    assert {c["preferred_language"] for c in customers} == {"zh", "en"}
+    assert {a["currency"] for a in data["bank_accounts"]} >= {"CNY", "USD", "EUR", "HKD"}
+    amounts = [t["amount"] for t in data["wallet_transactions"]]
+    assert all(isinstance(a, Decimal) and a == a.quantize(Decimal("0.01")) for a in amounts)
+    months = {t["created_at"].strftime("%Y-%m") for t in data["wallet_transactions"]}
+    assert len(months) >= 6
+    due_tomorrow = [b for b in data["credit_bills"] if b["due_date"] == date(2025, 3, 15)]
+    assert due_tomorrow
+
+
+async def test_a_thousand_customers_seed_into_sqlite_quickly_and_only_once(tmp_path: Path) -> None:
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'size.db'}")
+    try:
+        await db.create_all()
+        started = time.perf_counter()
+        assert await seed_if_empty(db, customers=1000, seed=42, reference_date=REFERENCE_DATE)
+        elapsed = time.perf_counter() - started
+        assert not await seed_if_empty(db, customers=1000, seed=42)
+        async with db.reading() as session:
+            count = (await session.execute(select(func.count()).select_from(Customer))).scalar_one()
+            stored = (
+                await session.execute(select(SandboxMeta.value).where(SandboxMeta.key == "digest"))
+            ).scalar()
+    finally:
+        await db.dispose()
+    assert count == 1000
+    assert stored == digest(generate(1000, seed=42, reference_date=REFERENCE_DATE))
+    assert elapsed < 30, f"seeding 1000 customers took {elapsed:.1f}s"
