@@ -30,6 +30,7 @@ def how_to_talk(environment: dict[str, str]) -> str:
 The assistant is running. Talk to it:
   - in another terminal:  scripts/chat                      (anonymous)
                           scripts/chat --customer C00001    (signed in as a synthetic customer)
+                          scripts/shell                     (Rasa's own rasa shell)
   - over REST:  curl -s localhost:{rasa_port}/webhooks/rest/webhook \\
         -H 'Content-Type: application/json' -d '{{"sender": "demo", "message": "hi"}}'
 The product back-end sandbox: http://127.0.0.1:{environment["SANDBOX_PORT"]}/docs
