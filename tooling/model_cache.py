@@ -23,6 +23,7 @@ MODEL_INPUTS = (
     "data",
     "nlu",
     "requirements.lock",
+    "requirements-nodeps.lock",
 )
 
 
