@@ -19,8 +19,9 @@ def provenance() -> str:
                             capture_output=True, text=True).stdout.strip() or "uncommitted"
     dirty = subprocess.run(["git", "status", "--porcelain"], cwd=PROJECT_ROOT,
                            capture_output=True, text=True).stdout.strip()
-    command = shlex.join(["python", "-m", sys.argv[0].removesuffix(".py").replace("/", ".")]
-                         + sys.argv[1:]) if sys.argv[0].endswith(".py") else shlex.join(sys.argv)
+    script = Path(sys.argv[0]).resolve().relative_to(PROJECT_ROOT)
+    module = ".".join(script.with_suffix("").parts)
+    command = shlex.join([".venv/bin/python", "-m", module, *sys.argv[1:]])
     return (
         f"- date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M UTC}\n"
         f"- commit: {commit}{' (with uncommitted changes)' if dirty else ''}\n"
