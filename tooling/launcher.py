@@ -10,6 +10,8 @@ import signal
 import sys
 import threading
 
+from services.webchat.process import webchat_server
+from services.webchat.settings import DEFAULT_DEMO_PASSCODE
 from tooling.environment import process_environment
 from tooling.model_cache import ensure_model
 from tooling.processes import Server, action_server, rasa_server, sandbox_server, stop_all
@@ -21,13 +23,17 @@ def servers_to_start() -> list[Server]:
         sandbox_server(int(environment["SANDBOX_PORT"]), environment),
         action_server(int(environment["ACTION_SERVER_PORT"]), environment),
         rasa_server(ensure_model(), int(environment["RASA_PORT"]), environment),
+        webchat_server(int(environment["WEBCHAT_PORT"]), environment),
     ]
 
 
 def how_to_talk(environment: dict[str, str]) -> str:
     rasa_port = environment["RASA_PORT"]
+    passcode = environment.get("WEBCHAT_DEMO_PASSCODE") or DEFAULT_DEMO_PASSCODE
     return f"""
 The assistant is running. Talk to it:
+  - in a browser:  http://127.0.0.1:{environment["WEBCHAT_PORT"]}/
+        sign in as a synthetic customer, e.g. C00001, passcode {passcode}
   - in another terminal:  scripts/chat                      (anonymous)
                           scripts/chat --customer C00001    (signed in as a synthetic customer)
                           scripts/shell                     (Rasa's own rasa shell)

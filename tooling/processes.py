@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tooling.credentials import credentials_file
 from tooling.environment import PROJECT_ROOT, process_environment
 
 LOG_DIR = PROJECT_ROOT / ".data" / "logs"
@@ -80,7 +81,7 @@ def rasa_server(model: Path, port: int, environment: dict[str, str] | None = Non
         sys.executable, "-m", "rasa", "run", "--enable-api", "--cors", "*",
         "--interface", "127.0.0.1", "--port", str(port), "--model", str(model),
         "--auth-token", environment["RASA_API_TOKEN"],
-        "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",
+        "--endpoints", "endpoints.yml", "--credentials", str(credentials_file(environment)),
     ]
     return Server("rasa", command, f"http://127.0.0.1:{port}/", environment)
 

@@ -1,0 +1,21 @@
+"""`python -m services.webchat`: serve the web chat page on 127.0.0.1:WEBCHAT_PORT."""
+
+from __future__ import annotations
+
+import uvicorn
+
+from services.webchat.app import create_app
+from services.webchat.settings import WebChatSettings
+from tooling.environment import process_environment
+
+
+def main() -> None:
+    # The profile's values (sandbox address and secret) unless the environment says otherwise.
+    settings = WebChatSettings.from_environment(process_environment())
+    # Plain HTTP only: socket.io goes straight from the browser to the Rasa server.
+    uvicorn.run(create_app(settings), host="127.0.0.1", port=settings.port, log_level="info",
+                ws="none")
+
+
+if __name__ == "__main__":
+    main()

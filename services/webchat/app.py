@@ -1,0 +1,125 @@
+"""The web chat server: sign-in as a sandbox customer, then the chat page.
+
+This server is the channel side of the sign-in: it checks the customer against the sandbox,
+issues the signed sign-in token (channels/customer_binding.py) and hands it to the widget,
+which presents it when its socket connects to Rasa. The browser never chooses who it is.
+"""
+
+from __future__ import annotations
+
+import hmac
+import re
+from urllib.parse import parse_qs
+
+import httpx
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import FileResponse, HTMLResponse, PlainTextResponse, RedirectResponse
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from channels.customer_binding import (
+    DEFAULT_TOKEN_SECONDS,
+    InvalidSignInToken,
+    issue_sign_in_token,
+    verify_sign_in_token,
+)
+from services.webchat.pages import chat_page, sign_in_page
+from services.webchat.settings import WEBCHAT_DIR, WIDGET_BUNDLE, WebChatSettings
+
+SIGN_IN_COOKIE = "webchat_sign_in"
+CUSTOMER_NUMBER = re.compile(r"C\d{5}")
+
+
+class SandboxUnavailable(Exception):
+    """The product back-end sandbox did not answer as expected."""
+
+
+async def customer_name(settings: WebChatSettings, customer_id: str) -> str | None:
+    """The customer's name from the sandbox, or None when there is no such customer."""
+    headers = {"Authorization": f"Bearer {settings.backend_secret}",
+               "X-Customer-Id": customer_id}
+    try:
+        async with httpx.AsyncClient(timeout=settings.backend_timeout_seconds) as client:
+            reply = await client.get(f"{settings.backend_url}/v1/customers/me", headers=headers)
+    except httpx.HTTPError as error:
+        raise SandboxUnavailable(str(error)) from error
+    if reply.status_code == 404:
+        return None
+    if reply.status_code != 200:
+        raise SandboxUnavailable(f"sandbox answered {reply.status_code}")
+    return str(reply.json()["name"])
+
+
+def signed_in_customer(request: Request, secret: bytes) -> tuple[str, str] | None:
+    """(customer id, sign-in token) from the sign-in cookie, if it holds a valid token."""
+    token = request.cookies.get(SIGN_IN_COOKIE, "")
+    try:
+        return verify_sign_in_token(token, secret), token
+    except InvalidSignInToken:
+        return None
+
+
+def create_app(settings: WebChatSettings) -> Starlette:
+    async def home(request: Request) -> HTMLResponse | RedirectResponse:
+        if signed_in_customer(request, settings.signing_secret):
+            return RedirectResponse("/chat", status_code=303)
+        return HTMLResponse(sign_in_page())
+
+    async def sign_in(request: Request) -> HTMLResponse | RedirectResponse:
+        form = parse_qs((await request.body()).decode(errors="replace"))
+        customer_id = form.get("customer", [""])[0].strip().upper()
+        passcode = form.get("passcode", [""])[0]
+        if not CUSTOMER_NUMBER.fullmatch(customer_id) or not hmac.compare_digest(
+            passcode.encode(), settings.demo_passcode.encode()
+        ):
+            return HTMLResponse(sign_in_page("Wrong customer number or passcode.", customer_id),
+                                status_code=401)
+        try:
+            name = await customer_name(settings, customer_id)
+        except SandboxUnavailable:
+            return HTMLResponse(sign_in_page("The sandbox is not answering; is it running?",
+                                             customer_id), status_code=503)
+        if name is None:
+            return HTMLResponse(sign_in_page("Wrong customer number or passcode.", customer_id),
+                                status_code=401)
+        token = issue_sign_in_token(customer_id, settings.signing_secret)
+        redirect = RedirectResponse("/chat", status_code=303)
+        redirect.set_cookie(SIGN_IN_COOKIE, token, max_age=DEFAULT_TOKEN_SECONDS, httponly=True,
+                            samesite="strict")
+        return redirect
+
+    async def chat(request: Request) -> HTMLResponse | RedirectResponse:
+        signed_in = signed_in_customer(request, settings.signing_secret)
+        if signed_in is None:
+            return RedirectResponse("/", status_code=303)
+        customer_id, token = signed_in
+        try:
+            name = await customer_name(settings, customer_id) or customer_id
+        except SandboxUnavailable:
+            name = customer_id
+        return HTMLResponse(chat_page(customer_id, name, settings.rasa_url, token))
+
+    async def sign_out(_: Request) -> RedirectResponse:
+        redirect = RedirectResponse("/", status_code=303)
+        redirect.delete_cookie(SIGN_IN_COOKIE)
+        return redirect
+
+    async def widget(_: Request) -> FileResponse | PlainTextResponse:
+        if not WIDGET_BUNDLE.exists():
+            return PlainTextResponse("rasa-webchat is not installed: run services/webchat/setup.sh",
+                                     status_code=503)
+        return FileResponse(WIDGET_BUNDLE, media_type="text/javascript")
+
+    async def health(_: Request) -> PlainTextResponse:
+        return PlainTextResponse("ok")
+
+    return Starlette(routes=[
+        Route("/", home),
+        Route("/sign-in", sign_in, methods=["POST"]),
+        Route("/chat", chat),
+        Route("/sign-out", sign_out, methods=["POST"]),
+        Route("/health", health),
+        Route("/static/rasa-webchat.js", widget),
+        Mount("/static", StaticFiles(directory=WEBCHAT_DIR / "static"), name="static"),
+    ])
