@@ -16,7 +16,8 @@ MAX_GUESSES = 3
 # Guesses below this confidence are noise; offering them would confuse more than help.
 MIN_GUESS_CONFIDENCE = 0.05
 # Intents that make poor guesses: they are answers or small talk, not requests.
-NEVER_GUESSED = {FALLBACK_INTENT, "out_of_scope", "affirm", "deny", "greet", "goodbye", "thank"}
+NEVER_GUESSED = {FALLBACK_INTENT, "out_of_scope", "affirm", "deny", "greet", "goodbye", "thank",
+                 "inform", "cancel"}
 FAILURES_BEFORE_OFFERING_A_PERSON = 2
 
 

@@ -1,20 +1,145 @@
-"""Reads the domain as the project lays it out: domain.yml plus one part per product line.
+"""Reads the domain and rules as the project lays them out.
 
 domain.yml at the root holds what every product line shares (session settings, shared
-slots and entities); domain/<line>.yml holds each line's own intents, slots, responses
-and actions, beside that line's data and actions. Rasa reads only one domain path, so
-this importer, named in config.yml, merges the two for `rasa train` and
-`rasa data validate`.
+slots and entities); domain/<line>.yml holds each line's own responses (and any intents,
+slots and actions of its own), beside that line's data and actions. The capability registry
+(capabilities/<line>.yml, read by actions/catalogue.py) adds what its operations imply: their
+intents, the forms of transactional operations with their slots and slot mappings, the
+generic actions, and the rules that route each intent to its operation. Rasa reads only one
+domain path, so this importer, named in config.yml, does the merging for `rasa train`,
+`rasa test` and `rasa data validate`.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+import yaml
 from rasa.shared.core.domain import Domain
+from rasa.shared.core.training_data.story_reader.yaml_story_reader import YAMLStoryReader
+from rasa.shared.core.training_data.structures import StoryGraph
 from rasa.shared.importers.rasa import RasaFileImporter
 
+from actions.catalogue import (
+    CONFIRMATION_SLOT,
+    VERIFICATION_CODE_SLOT,
+    Catalogue,
+    default_catalogue,
+)
+
 PRODUCT_LINE_DOMAIN_DIR = Path("domain")
+# Set by action_prepare_operation: the rules start a form only for a request that may go ahead.
+OPERATION_REFUSED_SLOT = "operation_refused"
+GENERIC_ACTIONS = [
+    "action_run_operation",
+    "action_prepare_operation",
+    "action_finish_operation",
+    "action_disambiguate",
+]
+# Slots the generic form actions keep their state in; never features for the policies.
+BOOKKEEPING_SLOTS: dict[str, dict[str, Any]] = {
+    "operation_key": {"type": "text"},
+    "failed_answers": {"type": "float", "initial_value": 0.0},
+    "form_cancelled": {"type": "text"},
+    "verification_id": {"type": "text"},
+    "verification_token": {"type": "text"},
+    "operation_quote": {"type": "text"},
+}
+
+
+def registry_domain(catalogue: Catalogue, base: dict[str, Any]) -> dict[str, Any]:
+    """``base`` (a domain as a dict) with everything the registry's operations need."""
+    domain = dict(base)
+    intents = list(domain.get("intents") or [])
+    known = {intent if isinstance(intent, str) else next(iter(intent)) for intent in intents}
+    intents += [intent for intent in catalogue.intents() if intent not in known]
+    domain["intents"] = intents
+
+    actions = list(domain.get("actions") or [])
+    forms: dict[str, Any] = dict(domain.get("forms") or {})
+    slots: dict[str, Any] = {name: dict(slot) for name, slot in (domain.get("slots") or {}).items()}
+    for name, settings in BOOKKEEPING_SLOTS.items():
+        slots.setdefault(name, {**settings, "influence_conversation": False,
+                                "mappings": [{"type": "custom"}]})
+    slots.setdefault(OPERATION_REFUSED_SLOT, {"type": "bool", "initial_value": False,
+                                              "influence_conversation": True,
+                                              "mappings": [{"type": "custom"}]})
+    for operation in catalogue.forms():
+        form = operation.form_name
+        forms[form] = {"required_slots": operation.required_slots}
+        actions.append(f"validate_{form}")
+        for slot in operation.required_slots:
+            if slot != VERIFICATION_CODE_SLOT:
+                actions.append(f"action_ask_{form}_{slot}")
+            _add_form_mappings(slots, catalogue, form, slot)
+    for spec in catalogue.slots.values():
+        entry = slots.setdefault(spec.name, {"type": "text", "influence_conversation": False,
+                                             "mappings": []})
+        if spec.entity:
+            _prepend_entity_mapping(entry, spec.entity)
+    domain["actions"] = list(dict.fromkeys(actions + GENERIC_ACTIONS))
+    domain["forms"] = forms
+    domain["slots"] = slots
+    return domain
+
+
+def _add_form_mappings(slots: dict[str, Any], catalogue: Catalogue, form: str, slot: str) -> None:
+    entry = slots.setdefault(slot, {"type": "text", "influence_conversation": False,
+                                    "mappings": []})
+    mappings = [dict(mapping) for mapping in entry.get("mappings") or []]
+    condition = {"active_loop": form, "requested_slot": slot}
+    if slot == CONFIRMATION_SLOT:
+        for intent, value in (("affirm", "yes"), ("deny", "no")):
+            _with_condition(mappings, {"type": "from_intent", "intent": intent, "value": value},
+                            condition)
+    _with_condition(mappings, {"type": "from_text"}, condition)
+    entry["mappings"] = mappings
+
+
+def _with_condition(mappings: list[dict[str, Any]], mapping: dict[str, Any],
+                    condition: dict[str, str]) -> None:
+    """Adds ``condition`` to the mapping like ``mapping``, creating it if there is none."""
+    for existing in mappings:
+        if {k: v for k, v in existing.items() if k != "conditions"} == mapping:
+            existing["conditions"] = [*existing.get("conditions", []), condition]
+            return
+    mappings.append({**mapping, "conditions": [condition]})
+
+
+def _prepend_entity_mapping(entry: dict[str, Any], entity: str) -> None:
+    mappings = [dict(mapping) for mapping in entry.get("mappings") or []]
+    wanted = {"type": "from_entity", "entity": entity}
+    if not any({k: v for k, v in m.items() if k != "conditions"} == wanted for m in mappings):
+        mappings.insert(0, wanted)
+    entry["mappings"] = mappings
+
+
+def registry_rules(catalogue: Catalogue) -> str:
+    """Rules routing each operation's intent to the generic actions, as rule YAML."""
+    rules: list[dict[str, Any]] = []
+    for operation in catalogue.operations.values():
+        if not operation.is_form:
+            rules.append({"rule": f"answer {operation.name}", "steps": [
+                {"intent": operation.name}, {"action": "action_run_operation"}]})
+            continue
+        form = operation.form_name
+        rules.append({"rule": f"start {form}", "steps": [
+            {"intent": operation.name}, {"action": "action_prepare_operation"},
+            {"slot_was_set": [{OPERATION_REFUSED_SLOT: False}]},
+            {"action": form}, {"active_loop": form}]})
+        rules.append({"rule": f"finish {form}", "condition": [{"active_loop": form}], "steps": [
+            {"action": form}, {"active_loop": None},
+            {"slot_was_set": [{"requested_slot": None}]},
+            {"action": "action_finish_operation"}]})
+    rules.append({"rule": "a request that cannot go ahead stops before its form", "steps": [
+        {"action": "action_prepare_operation"},
+        {"slot_was_set": [{OPERATION_REFUSED_SLOT: True}]},
+        {"action": "action_listen"}]})
+    for intent in catalogue.disambiguation:
+        rules.append({"rule": f"ask which product {intent} is about", "steps": [
+            {"intent": intent}, {"action": "action_disambiguate"}]})
+    return yaml.safe_dump({"version": "3.1", "rules": rules}, sort_keys=False)
 
 
 class ProductLineImporter(RasaFileImporter):
@@ -23,6 +148,12 @@ class ProductLineImporter(RasaFileImporter):
         if not self._domain_path or Path(self._domain_path).is_dir():
             return shared
         domain_dir = Path(self._domain_path).parent / PRODUCT_LINE_DOMAIN_DIR
-        if not domain_dir.is_dir():
-            return shared
-        return shared.merge(Domain.from_directory(domain_dir))
+        if domain_dir.is_dir():
+            shared = shared.merge(Domain.from_directory(domain_dir))
+        return Domain.from_dict(registry_domain(default_catalogue(), shared.as_dict()))
+
+    def get_stories(self, exclusion_percentage: int | None = None) -> StoryGraph:
+        stories = super().get_stories(exclusion_percentage)
+        reader = YAMLStoryReader(self.get_domain())
+        generated = reader.read_from_string(registry_rules(default_catalogue()))
+        return StoryGraph(stories.story_steps + generated)

@@ -17,7 +17,8 @@ from typing import Any
 
 import spacy
 from spacy.language import Language
-from spacy.tokens import Doc
+from spacy.tokens import Doc, Span
+from spacy.util import filter_spans
 
 DEFAULT_PIPELINE_DIR = Path(".cache/spacy/fincs_en")
 
@@ -41,9 +42,28 @@ CURRENCY_NAME = {"LOWER": {"IN": CURRENCY_CODES + CURRENCY_WORDS}}
 CURRENCY_SYMBOL = {"TEXT": {"IN": CURRENCY_SYMBOLS}}
 LAST_FOUR = {"TEXT": {"REGEX": r"^[*xX•]*\d{4}$"}}
 
-# Entities whose pattern needs context words ("card ending in 1234") but whose value is only
-# the last token; the trimmer below cuts the context off so the entity is just "1234".
-LABELS_TRIMMED_TO_LAST_TOKEN = ("card_last_four",)
+COUNTRIES = [
+    "japan", "thailand", "usa", "us", "united states", "america", "uk", "united kingdom",
+    "britain", "england", "france", "singapore", "hong kong", "macau", "macao", "taiwan",
+    "germany", "canada", "australia", "vietnam", "korea", "south korea", "italy", "spain",
+    "malaysia", "switzerland", "philippines", "new zealand", "indonesia", "greece", "india",
+    "netherlands", "portugal", "russia", "mexico", "brazil", "turkey", "egypt", "dubai", "uae",
+    "ireland", "austria", "belgium", "sweden", "norway", "denmark", "finland", "cambodia",
+    "laos", "myanmar", "nepal", "sri lanka", "maldives", "mongolia", "kazakhstan", "china",
+]
+# Words after which a bare number is an amount of money: "send 500 to", "borrow 5k".
+MONEY_LEAD_INS = [
+    "send", "sending", "transfer", "transferring", "pay", "paying", "repay", "borrow", "lend",
+    "redeem", "withdraw", "deposit", "invest", "put", "move", "limit", "claim",
+    "claiming", "amount", "loan", "only", "split", "top",
+]
+# Words that lead to money only with a large number ("raise it to 5000", not "to 610").
+WEAK_MONEY_LEAD_INS = ["to", "is", "for", "about", "around", "a", "me", "of"]
+COUNT_WORDS = ["months", "month", "instalments", "installments", "payments", "days", "years",
+               "times", "points", "digits"]
+# Entities whose pattern needs context words ("card ending in 1234", "borrow 5k") but whose
+# value is only the last token; the trimmer below cuts the context off.
+LABELS_TRIMMED_TO_LAST_TOKEN = ("card_last_four", "amount")
 
 
 def _amount_patterns() -> list[dict[str, Any]]:
@@ -57,11 +77,24 @@ def _amount_patterns() -> list[dict[str, Any]]:
             {"label": "amount", "pattern": [value, {"LOWER": {"IN": ["k", "thousand"]}},
                                             CURRENCY_NAME]},
         ]
+    # "5k" is money wherever it appears.
+    patterns.append({"label": "amount", "pattern": [NUMBER_SCALED]})
     # "¥500" and "$1,200.50" are one token in spaCy's English tokenizer only sometimes.
     symbol_prefixed = r"^[¥￥$€£]\d{1,3}(,\d{3})*(\.\d{1,2})?$|^[¥￥$€£]\d+(\.\d{1,2})?[kK]?$"
     patterns.append({"label": "amount", "pattern": [{"TEXT": {"REGEX": symbol_prefixed}}]})
     joined_code = r"^\d+(\.\d{1,2})?(cny|rmb|usd|eur|gbp|hkd|jpy|yuan)$"
     patterns.append({"label": "amount", "pattern": [{"LOWER": {"REGEX": joined_code}}]})
+    # A bare number counts as money only after a money word (the trimmer drops it when a
+    # count follows, "6 months", and keeps a currency that follows, "send 200 dollars").
+    bare = {"TEXT": {"REGEX": r"^\d{1,3}(,\d{3})+(\.\d{1,2})?$|^\d{1,3}(\.\d{1,2})?$|"
+                              r"^\d{5,9}(\.\d{1,2})?$|^\d+(\.\d+)?[kK]$|^\d{4}\.\d{1,2}$|"
+                              r"^[1-9]000$"}}
+    large = {"TEXT": {"REGEX": r"^\d{1,3}(,\d{3})+(\.\d{1,2})?$|^\d{5,9}(\.\d{1,2})?$|"
+                               r"^\d+(\.\d+)?[kK]$|^[1-9]000$"}}
+    for lead in MONEY_LEAD_INS:
+        patterns.append({"label": "amount", "pattern": [{"LOWER": lead}, bare]})
+    for lead in WEAK_MONEY_LEAD_INS:
+        patterns.append({"label": "amount", "pattern": [{"LOWER": lead}, large]})
     return patterns
 
 
@@ -93,12 +126,22 @@ def _reference_patterns() -> list[dict[str, Any]]:
     formats = {
         "account_ref": r"^(ACC-?\d{6,10}|62\d{14,17})$",
         "policy_ref": r"^POL-?\d{6,10}$",
-        "transaction_ref": r"^(TX|TXN|RM|CLM)-?[A-Z0-9]{6,16}$",
+        "claim_ref": r"^CLM-?\d{5,10}$",
+        "loan_ref": r"^LN-?\d{5,10}$",
+        # At least one digit, so words like "transfer" never pass for a reference.
+        "transaction_ref": r"^(?=\D*\d)(TXR|TXN|TX|TR|RM|RF|FO)-?[A-Z0-9]{5,16}$",
     }
     # Case-insensitive: customers type "pol-123456" as often as "POL-123456".
     return [
         {"label": label, "pattern": [{"TEXT": {"REGEX": "(?i)" + regex}}]}
         for label, regex in formats.items()
+    ]
+
+
+def _country_patterns() -> list[dict[str, Any]]:
+    return [
+        {"label": "country", "pattern": [{"LOWER": word} for word in name.split()]}
+        for name in COUNTRIES
     ]
 
 
@@ -127,7 +170,14 @@ def _date_patterns() -> list[dict[str, Any]]:
          {"TEXT": "-"}, {"TEXT": {"REGEX": r"^\d{1,2}$"}}],
         [{"TEXT": {"REGEX": r"^\d{1,2}/\d{1,2}(/\d{2,4})?$"}}],
     ]
-    return [{"label": "date", "pattern": pattern} for pattern in relative + calendar]
+    whole_months = [name for name in MONTHS if len(name) > 3 and name != "june"] + ["june"]
+    loose = [
+        [{"LOWER": {"IN": ["this", "yesterday", "tomorrow"]}},
+         {"LOWER": {"IN": ["morning", "afternoon", "evening"]}}],
+        [{"LOWER": "the"}, {"TEXT": {"REGEX": r"^([1-9]|[12]\d|3[01])(st|nd|rd|th)$"}}],
+        [{"LOWER": {"IN": whole_months}}],
+    ]
+    return [{"label": "date", "pattern": pattern} for pattern in relative + calendar + loose]
 
 
 def entity_patterns() -> list[dict[str, Any]]:
@@ -136,6 +186,7 @@ def entity_patterns() -> list[dict[str, Any]]:
         + _currency_patterns()
         + _card_patterns()
         + _reference_patterns()
+        + _country_patterns()
         + _date_patterns()
     )
 
@@ -144,11 +195,16 @@ def entity_patterns() -> list[dict[str, Any]]:
 def trim_entity_context(doc: Doc) -> Doc:
     trimmed = []
     for entity in doc.ents:
-        if entity.label_ in LABELS_TRIMMED_TO_LAST_TOKEN and len(entity) > 1:
-            entity = doc[entity.end - 1 : entity.end]
-            entity.label_ = "card_last_four"
+        if entity.label_ == "card_last_four" and len(entity) > 1:
+            entity = Span(doc, entity.end - 1, entity.end, label="card_last_four")
+        elif entity.label_ == "amount" and entity[0].lower_ in MONEY_LEAD_INS + WEAK_MONEY_LEAD_INS:
+            following = doc[entity.end].lower_ if entity.end < len(doc) else ""
+            if following in COUNT_WORDS:
+                continue
+            end = entity.end + 1 if following in CURRENCY_CODES + CURRENCY_WORDS else entity.end
+            entity = Span(doc, entity.start + 1, end, label="amount")
         trimmed.append(entity)
-    doc.ents = trimmed
+    doc.ents = filter_spans(trimmed)
     return doc
 
 

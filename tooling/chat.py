@@ -1,7 +1,8 @@
 """Chat with the running assistant from a terminal, over its REST channel.
 
 Buttons are shown numbered; type the number to press one. An empty line or Ctrl-D ends.
-With --customer C00001 the chat is signed in as that customer (signed_rest channel).
+With --customer C00001 the chat is signed in as that customer (signed_rest channel), and the
+SMS the sandbox "sends" to the customer's phone (security codes) are shown as `phone>` lines.
 """
 
 from __future__ import annotations
@@ -36,6 +37,30 @@ def show(replies: list[dict]) -> list[dict]:
     return buttons
 
 
+class SandboxPhone:
+    """The customer's simulated phone in the sandbox: shows texts that arrived since last look."""
+
+    def __init__(self, environment: dict[str, str], customer: str) -> None:
+        self._url = f"{environment['BACKEND_URL']}/sandbox/devices/{customer}/messages"
+        self._secret = environment["SANDBOX_SERVICE_SECRET"]
+        self._seen = {message["sent_at"] for message in self._messages()}
+
+    def _messages(self) -> list[dict]:
+        request = urllib.request.Request(self._url,
+                                         headers={"Authorization": f"Bearer {self._secret}"})
+        try:
+            with urllib.request.urlopen(request, timeout=5) as response:
+                return json.load(response)["messages"]
+        except (OSError, ValueError, KeyError):
+            return []
+
+    def show_new(self) -> None:
+        for message in reversed(self._messages()):
+            if message["sent_at"] not in self._seen:
+                self._seen.add(message["sent_at"])
+                print(f"phone> {message['body']}")
+
+
 def main() -> None:
     environment = process_environment()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -51,6 +76,7 @@ def main() -> None:
                                     environment["CHANNEL_SIGNING_SECRET"].encode())
         channel = "signed_rest"
     url = f"{args.server}/webhooks/{channel}/webhook"
+    phone = SandboxPhone(environment, args.customer) if args.customer else None
     buttons: list[dict] = []
     while True:
         try:
@@ -62,6 +88,8 @@ def main() -> None:
         if text.isdigit() and 0 < int(text) <= len(buttons):
             text = buttons[int(text) - 1]["payload"]
         buttons = show(send(url, sender, text, token))
+        if phone is not None:
+            phone.show_new()
 
 
 if __name__ == "__main__":

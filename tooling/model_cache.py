@@ -22,6 +22,9 @@ MODEL_INPUTS = (
     "domain",
     "data",
     "nlu",
+    "capabilities",
+    # The registry's reader: its output is part of the domain and the rules.
+    "actions/catalogue.py",
     "requirements.lock",
     "requirements-nodeps.lock",
 )

@@ -8,6 +8,8 @@ suite (with thresholds) and by bench/assistant_quality.py (which records the fig
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +33,7 @@ class NluScores:
     training_seconds: float | None
     worst_intents: list[tuple[str, float]]
     confusions: list[tuple[str, str, int]]
+    entity_f1_by_type: dict[str, float]
 
 
 def _run(*arguments: str, log_name: str, environment: dict[str, str] | None = None) -> None:
@@ -82,20 +85,31 @@ def evaluate_heldout(fresh: bool = False) -> NluScores:
         if isinstance(values, dict) and "support" in values
         and name not in {"macro avg", "weighted avg", "micro avg"}
     }
-    entity_report = report_dir / "SpacyEntityExtractor_report.json"
-    entity_f1 = None
-    if entity_report.exists():
-        entities = json.loads(entity_report.read_text())
-        averaged = entities.get("micro avg") or entities.get("weighted avg")
-        if averaged and averaged.get("support"):
-            entity_f1 = averaged["f1-score"]
+    entities = _entity_report(model, test_data, report_dir / "entity_report.json")
+    averaged = entities["micro avg"]
     return NluScores(
         intent_accuracy=intents["accuracy"],
         intent_macro_f1=intents["macro avg"]["f1-score"],
         intent_weighted_f1=intents["weighted avg"]["f1-score"],
-        entity_micro_f1=entity_f1,
+        entity_micro_f1=averaged["f1-score"] if averaged["support"] else None,
         test_examples=int(intents["macro avg"]["support"]),
         training_seconds=training_seconds,
         worst_intents=sorted(per_intent.items(), key=lambda item: item[1])[:5],
         confusions=_confusions(report_dir / "intent_errors.json")[:10],
+        entity_f1_by_type={label: values["f1-score"] for label, values in entities.items()
+                           if label not in {"micro avg", "misses"}},
     )
+
+
+def _entity_report(model: Path, test_data: Path, out: Path) -> dict:
+    """Entities found by the whole pipeline (tooling/entity_evaluation.py), in a subprocess so
+    the model's TensorFlow stays out of the caller's process."""
+    log_path = WORK_DIR / "logs" / "entities.log"
+    with log_path.open("w") as log:
+        result = subprocess.run(
+            [sys.executable, "-m", "tooling.entity_evaluation", "--model", str(model),
+             "--data", str(test_data), "--out", str(out)],
+            cwd=PROJECT_ROOT, env=process_environment(), stdout=log, stderr=subprocess.STDOUT)
+    if result.returncode != 0:
+        raise RuntimeError(f"entity evaluation failed:\n{log_tail(log_path)}")
+    return json.loads(out.read_text())

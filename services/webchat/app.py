@@ -14,7 +14,13 @@ from urllib.parse import parse_qs
 import httpx
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import FileResponse, HTMLResponse, PlainTextResponse, RedirectResponse
+from starlette.responses import (
+    FileResponse,
+    HTMLResponse,
+    JSONResponse,
+    PlainTextResponse,
+    RedirectResponse,
+)
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -49,6 +55,21 @@ async def customer_name(settings: WebChatSettings, customer_id: str) -> str | No
     if reply.status_code != 200:
         raise SandboxUnavailable(f"sandbox answered {reply.status_code}")
     return str(reply.json()["name"])
+
+
+async def phone_messages(settings: WebChatSettings, customer_id: str) -> list[dict[str, str]]:
+    """The latest texts the sandbox "sent" to the customer's registered phone (security codes),
+    so a demo customer can read them beside the chat. A real back end has no such inbox."""
+    headers = {"Authorization": f"Bearer {settings.backend_secret}"}
+    url = f"{settings.backend_url}/sandbox/devices/{customer_id}/messages"
+    try:
+        async with httpx.AsyncClient(timeout=settings.backend_timeout_seconds) as client:
+            reply = await client.get(url, headers=headers, params={"limit": 3})
+    except httpx.HTTPError:
+        return []
+    if reply.status_code != 200:
+        return []
+    return [{"body": m["body"], "sent_at": m["sent_at"]} for m in reply.json()["messages"][:3]]
 
 
 def signed_in_customer(request: Request, secret: bytes) -> tuple[str, str] | None:
@@ -100,6 +121,12 @@ def create_app(settings: WebChatSettings) -> Starlette:
             name = customer_id
         return HTMLResponse(chat_page(customer_id, name, settings.rasa_url, token))
 
+    async def phone(request: Request) -> JSONResponse:
+        signed_in = signed_in_customer(request, settings.signing_secret)
+        if signed_in is None:
+            return JSONResponse({"messages": []}, status_code=401)
+        return JSONResponse({"messages": await phone_messages(settings, signed_in[0])})
+
     async def sign_out(_: Request) -> RedirectResponse:
         redirect = RedirectResponse("/", status_code=303)
         redirect.delete_cookie(SIGN_IN_COOKIE)
@@ -119,6 +146,7 @@ def create_app(settings: WebChatSettings) -> Starlette:
         Route("/sign-in", sign_in, methods=["POST"]),
         Route("/chat", chat),
         Route("/sign-out", sign_out, methods=["POST"]),
+        Route("/phone", phone),
         Route("/health", health),
         Route("/static/rasa-webchat.js", widget),
         Mount("/static", StaticFiles(directory=WEBCHAT_DIR / "static"), name="static"),

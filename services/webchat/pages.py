@@ -58,6 +58,8 @@ def chat_page(customer_id: str, name: str, rasa_url: str, sign_in_token: str) ->
  ({escape(customer_id)})</span>
 <form method="post" action="/sign-out"><button type="submit">Sign out</button></form>
 </header>
+<aside class="sandbox-phone" aria-live="polite"><strong>Your phone (sandbox):</strong>
+ <span id="phone-latest">no messages yet</span></aside>
 <script type="application/json" id="webchat-settings">{settings_json}</script>
 <script src="/static/rasa-webchat.js"></script>
 <script src="/static/chat.js"></script>"""

@@ -159,6 +159,27 @@ def test_a_customer_signs_in_chats_presses_a_button_and_sees_their_own_data(chat
     page.screenshot(path=str(SCREENSHOT), full_page=True)
 
 
+def test_a_customer_freezes_their_card_reading_the_security_code_off_the_phone_panel(
+        chat_site, page):
+    card = chat_site.assistant.backend("GET", "/v1/customers/me/cards",
+                                       customer_id="C00003")["cards"][0]
+    bot_messages = page.locator(".rw-response")
+    sign_in(page, chat_site, "C00003", DEFAULT_DEMO_PASSCODE)
+
+    say(page, "please freeze my debit card")
+    go_ahead = page.locator(".rw-reply", has_text="Yes, go ahead")
+    expect(go_ahead).to_be_visible(timeout=FIRST_REPLY_MS)
+    go_ahead.click()
+    expect(bot_messages.last).to_contain_text("6-digit code", timeout=REPLY_MS)
+    expect(page.locator("#phone-latest")).to_contain_text("Your code", timeout=REPLY_MS)
+    code = re.search(r"\b(\d{6})\b", page.locator("#phone-latest").inner_text()).group(1)
+    say(page, code)
+
+    expect(bot_messages.last).to_contain_text("is frozen", timeout=REPLY_MS)
+    assert chat_site.assistant.backend("GET", f"/v1/customers/me/cards/{card['card_id']}",
+                                       customer_id="C00003")["status"] == "frozen"
+
+
 def test_a_wrong_passcode_does_not_sign_in(chat_site, page):
     sign_in(page, chat_site, "C00001", "not-the-passcode")
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from channels.customer_binding import DEV_SIGNING_SECRET
 from tooling.environment import process_environment
 from tooling.ports import free_port
 from tooling.processes import Server, action_server, rasa_server, sandbox_server, stop_all
@@ -113,3 +114,18 @@ def running_assistant(
                                environment["SANDBOX_SERVICE_SECRET"])
     finally:
         stop_all(servers)
+
+
+@contextmanager
+def assistant_in(data_dir: Path, model: Path, **environment_overrides: str
+                 ) -> Iterator[RunningAssistant]:
+    """running_assistant with its tracker store, event broker and logs in ``data_dir`` and the
+    development signing secret, as the end-to-end test modules run it."""
+    environment = {
+        "TRACKER_STORE_URL": f"sqlite:///{data_dir / 'tracker.db'}",
+        "EVENT_BROKER_URL": f"sqlite:///{data_dir / 'events.db'}",
+        "CHANNEL_SIGNING_SECRET": DEV_SIGNING_SECRET,
+        **environment_overrides,
+    }
+    with running_assistant(model, data_dir / "logs", **environment) as running:
+        yield running

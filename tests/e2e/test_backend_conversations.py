@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from channels.customer_binding import DEV_SIGNING_SECRET, issue_sign_in_token
-from tests.e2e.servers import RunningAssistant, running_assistant
+from tests.e2e.servers import RunningAssistant, assistant_in
 
 pytestmark = pytest.mark.e2e
 
@@ -20,15 +20,8 @@ OTHER_CUSTOMER = "C00002"
 
 @pytest.fixture(scope="module")
 def assistant(trained_model: Path, tmp_path_factory) -> Iterator[RunningAssistant]:
-    data_dir = tmp_path_factory.mktemp("backend-e2e")
-    with running_assistant(
-        trained_model,
-        data_dir / "logs",
-        TRACKER_STORE_URL=f"sqlite:///{data_dir / 'tracker.db'}",
-        EVENT_BROKER_URL=f"sqlite:///{data_dir / 'events.db'}",
-        CHANNEL_SIGNING_SECRET=DEV_SIGNING_SECRET,
-        BACKEND_TIMEOUT_SECONDS="1",
-    ) as running:
+    with assistant_in(tmp_path_factory.mktemp("backend-e2e"), trained_model,
+                      BACKEND_TIMEOUT_SECONDS="1") as running:
         yield running
 
 

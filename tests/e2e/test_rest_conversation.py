@@ -7,20 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.servers import RunningAssistant, running_assistant
+from tests.e2e.servers import RunningAssistant, assistant_in
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
 def assistant(trained_model: Path, tmp_path_factory) -> Iterator[RunningAssistant]:
-    data_dir = tmp_path_factory.mktemp("rest-e2e")
-    with running_assistant(
-        trained_model,
-        data_dir / "logs",
-        TRACKER_STORE_URL=f"sqlite:///{data_dir / 'tracker.db'}",
-        EVENT_BROKER_URL=f"sqlite:///{data_dir / 'events.db'}",
-    ) as running:
+    with assistant_in(tmp_path_factory.mktemp("rest-e2e"), trained_model) as running:
         yield running
 
 

@@ -13,7 +13,7 @@ import pytest
 import socketio
 
 from channels.customer_binding import DEV_SIGNING_SECRET, issue_sign_in_token
-from tests.e2e.servers import RunningAssistant, running_assistant
+from tests.e2e.servers import RunningAssistant, assistant_in
 
 pytestmark = pytest.mark.e2e
 
@@ -24,14 +24,7 @@ QUIET_SECONDS = 2
 
 @pytest.fixture(scope="module")
 def assistant(trained_model: Path, tmp_path_factory) -> Iterator[RunningAssistant]:
-    data_dir = tmp_path_factory.mktemp("socketio-e2e")
-    with running_assistant(
-        trained_model,
-        data_dir / "logs",
-        TRACKER_STORE_URL=f"sqlite:///{data_dir / 'tracker.db'}",
-        EVENT_BROKER_URL=f"sqlite:///{data_dir / 'events.db'}",
-        CHANNEL_SIGNING_SECRET=DEV_SIGNING_SECRET,
-    ) as running:
+    with assistant_in(tmp_path_factory.mktemp("socketio-e2e"), trained_model) as running:
         yield running
 
 

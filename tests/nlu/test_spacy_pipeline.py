@@ -30,6 +30,14 @@ def nlp() -> spacy.language.Language:
         ("account 6222021012345678 balance", [("6222021012345678", "account_ref")]),
         ("2 days ago i paid 20 bucks", [("2 days ago", "date"), ("20 bucks", "amount")]),
         ("on 2026-11-03 it failed", [("2026-11-03", "date")]),
+        ("where is claim CLM0004201", [("CLM0004201", "claim_ref")]),
+        ("pay off loan LN00042 early", [("LN00042", "loan_ref")]),
+        ("is transfer TR0004201 late", [("TR0004201", "transaction_ref")]),
+        ("send 300 to my sister in Hong Kong", [("300", "amount"), ("Hong Kong", "country")]),
+        ("borrow 5000 over 12 months", [("5000", "amount")]),
+        ("raise my limit to 20k", [("20k", "amount")]),
+        ("my card got rejected this morning", [("this morning", "date")]),
+        ("how much is due by the 10th", [("the 10th", "date")]),
     ],
 )
 def test_entities_customers_type_are_found(nlp, text, expected):
@@ -39,7 +47,8 @@ def test_entities_customers_type_are_found(nlp, text, expected):
 @pytest.mark.parametrize(
     "text",
     ["hello there", "i was born in 1990", "what can you do", "", "😀🙏", "我的卡丢了",
-     "\x00\x1b[31m"],
+     "\x00\x1b[31m", "split it into 6 months", "my score went from 680 to 610",
+     "how do i transfer money"],
 )
 def test_text_without_entities_yields_none(nlp, text):
     assert list(nlp(text).ents) == []

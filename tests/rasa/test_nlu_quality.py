@@ -4,17 +4,21 @@ from __future__ import annotations
 
 from tooling.nlu_evaluation import evaluate_heldout
 
-MIN_INTENT_ACCURACY = 0.85
-MIN_INTENT_MACRO_F1 = 0.85
+# Held-out split of the project's own data (tooling/nlu_evaluation.py); measured 0.92 / 0.96.
+MIN_INTENT_ACCURACY = 0.90
+MIN_INTENT_MACRO_F1 = 0.90
 MIN_ENTITY_F1 = 0.85
+# Entities a customer's request cannot do without, each held to the bar on its own.
+ENTITIES_HELD_TO_THE_BAR = ("amount", "date", "card_last_four", "account_ref", "recipient")
 
 
 def test_held_out_intents_and_entities_are_recognised():
     scores = evaluate_heldout()
 
     summary = f"{scores} (worst intents and confusions above)"
-    assert scores.test_examples >= 50, summary
+    assert scores.test_examples >= 500, summary
     assert scores.intent_accuracy >= MIN_INTENT_ACCURACY, summary
     assert scores.intent_macro_f1 >= MIN_INTENT_MACRO_F1, summary
-    if scores.entity_micro_f1 is not None:
-        assert scores.entity_micro_f1 >= MIN_ENTITY_F1, summary
+    assert scores.entity_micro_f1 is not None and scores.entity_micro_f1 >= MIN_ENTITY_F1, summary
+    for entity in ENTITIES_HELD_TO_THE_BAR:
+        assert scores.entity_f1_by_type.get(entity, 0.0) >= MIN_ENTITY_F1, (entity, summary)

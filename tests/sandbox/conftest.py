@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import os
 import socket
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -18,12 +16,11 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 
-from services.sandbox.app import create_app
 from services.sandbox.config import Settings
+from services.sandbox.thread_server import SandboxThread
 
 SERVICE_SECRET = "test-only-service-secret"
 API_CUSTOMERS = 60
@@ -113,40 +110,6 @@ class RunningSandbox:
             self._engine.dispose()
 
 
-class _ServerThread:
-    """uvicorn on a free loopback port, in its own thread and event loop."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.port = _free_port()
-        config = uvicorn.Config(
-            create_app(settings),
-            host="127.0.0.1",
-            port=self.port,
-            log_level="warning",
-            ws="none",
-        )
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def start(self) -> None:
-        self.thread.start()
-        deadline = time.monotonic() + 120
-        while not self.server.started:
-            if not self.thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("sandbox server did not start")
-            time.sleep(0.05)
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=15)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def postgres_unavailable_reason() -> str | None:
     try:
         with socket.create_connection((PG_HOST, PG_PORT), timeout=2):
@@ -194,7 +157,7 @@ def sandbox_servers(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[dict[str, RunningSandbox]]:
     """Started lazily, one per backend, shared by every test module of the session."""
-    started: dict[str, tuple[_ServerThread, RunningSandbox]] = {}
+    started: dict[str, tuple[SandboxThread, RunningSandbox]] = {}
 
     class Servers(dict):
         def __missing__(self, backend: str) -> RunningSandbox:
@@ -207,7 +170,7 @@ def sandbox_servers(
                 customers=API_CUSTOMERS,
                 seed=7,
             )
-            server = _ServerThread(settings)
+            server = SandboxThread(settings)
             server.start()
             running = RunningSandbox(backend, f"http://127.0.0.1:{server.port}", sync_url)
             started[backend] = (server, running)

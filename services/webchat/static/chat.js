@@ -16,4 +16,18 @@
     },
     null
   );
+
+  // The sandbox's simulated phone: security codes the assistant asks for arrive here.
+  const latest = document.getElementById("phone-latest");
+  async function showPhone() {
+    try {
+      const reply = await fetch("/phone", { credentials: "same-origin" });
+      const messages = (await reply.json()).messages || [];
+      if (messages.length) latest.textContent = messages[0].body;
+    } catch (error) {
+      // The phone panel is a convenience; the chat works without it.
+    }
+  }
+  showPhone();
+  setInterval(showPhone, 3000);
 })();

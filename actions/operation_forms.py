@@ -1,0 +1,349 @@
+"""The questions and checks of every transactional form, generated from the registry.
+
+For each form operation the registry declares, this module makes a ``validate_<form>`` action
+and one ``action_ask_<form>_<slot>`` action per question, so a new form needs no Python.
+A form's checks: each answer is validated against the back end (the customer's own cards,
+accounts, recipients, policies); a wrong answer is counted, explained the second time and
+followed by "continue or cancel?" the third; a question asked mid-form is answered and the
+form goes on; "cancel" ends it; after an explicit "yes" the back end's step-up verification
+is completed before anything happens.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from abc import abstractmethod
+from datetime import date
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.backend_client import BackendError
+from actions.catalogue import (
+    CONFIRMATION_SLOT,
+    VERIFICATION_CODE_SLOT,
+    Catalogue,
+    Operation,
+    SlotSpec,
+    default_catalogue,
+)
+from actions.operation_runner import (
+    VERIFICATION_TOKEN_SLOT,
+    OperationAction,
+    OperationRunner,
+    OperationStopped,
+)
+from actions.operations import (
+    FAILED_ANSWERS_SLOT,
+    FORM_CANCELLED_SLOT,
+    QUOTE_SLOT,
+    VERIFICATION_ID_SLOT,
+    latest_intent,
+)
+from actions.rendering import display_values, response_text
+from actions.slot_values import (
+    match_choice,
+    match_option,
+    money_slot_value,
+    parse_date,
+    parse_future_date,
+    parse_money,
+)
+
+REQUESTED_SLOT = "requested_slot"
+# A mid-form message is taken as a question of its own only when the NLU is this sure.
+DIGRESSION_CONFIDENCE = 0.6
+CANCEL_CONFIDENCE = 0.5
+CANCEL_WORDS = re.compile(r"^\s*(cancel|stop|quit|abort|exit|forget it|never ?mind)\W*$", re.I)
+MAX_TEXT_ANSWER = 500
+VERIFICATION_CODE = re.compile(r"\b(\d{6})\b")
+FAILURES_BEFORE_EXPLAINING = 2
+FAILURES_BEFORE_OFFERING_TO_CANCEL = 3
+
+
+def _printable(text: str) -> str:
+    return "".join(char for char in text if char.isprintable()).strip()
+
+
+class OperationFormValidator(OperationAction):
+    """``validate_<form>`` for one form operation; generated subclasses set ``operation_name``."""
+
+    @property
+    @abstractmethod
+    def operation_name(self) -> str:
+        """The registry operation whose form this validates."""
+
+    def name(self) -> str:
+        return f"validate_{self.operation_name}_form"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        catalogue = default_catalogue()
+        operation = catalogue.operations[self.operation_name]
+        runner = self.runner(tracker, dispatcher, domain)
+        requested = tracker.get_slot(REQUESTED_SLOT)
+        candidates = tracker.slots_to_validate()
+        if requested is None:
+            return await self._validate_prefilled(runner, catalogue, operation, candidates)
+        if self._wants_to_cancel(tracker, requested):
+            return [SlotSet(FORM_CANCELLED_SLOT, "yes"), SlotSet(REQUESTED_SLOT, None)]
+        events: list[EventType] = []
+        for name, value in candidates.items():
+            if name != requested and name in operation.slots:
+                events += await self._validated(runner, catalogue, operation, name, value)
+        try:
+            accepted = await self._validated(runner, catalogue, operation, requested,
+                                             candidates.get(requested))
+        except OperationStopped:
+            # The customer has been told why; the form ends without another word.
+            return [SlotSet(FORM_CANCELLED_SLOT, "told"), SlotSet(REQUESTED_SLOT, None)]
+        if accepted:
+            return [*events, *accepted, SlotSet(FAILED_ANSWERS_SLOT, 0.0)]
+        if await self._answered_digression(runner, catalogue, dispatcher, tracker):
+            return [*events, SlotSet(requested, None)]
+        return [*events, *self._count_failure(dispatcher, tracker, domain, operation, requested)]
+
+    async def _validate_prefilled(self, runner: OperationRunner, catalogue: Catalogue,
+                                  operation: Operation, candidates: dict[str, Any]
+                                  ) -> list[EventType]:
+        events: list[EventType] = []
+        for name, value in candidates.items():
+            if name in operation.slots and value is not None:
+                try:
+                    events += (await self._validated(runner, catalogue, operation, name, value)
+                               or [SlotSet(name, None)])
+                except OperationStopped:
+                    events.append(SlotSet(name, None))
+        return events
+
+    def _wants_to_cancel(self, tracker: Tracker, requested: str) -> bool:
+        intent = tracker.latest_message.get("intent") or {}
+        text = tracker.latest_message.get("text") or ""
+        if CANCEL_WORDS.match(text):
+            return True
+        if intent.get("name") == "cancel" and intent.get("confidence", 0) >= CANCEL_CONFIDENCE:
+            return True
+        return requested == CONFIRMATION_SLOT and tracker.get_slot(CONFIRMATION_SLOT) == "no"
+
+    async def _validated(self, runner: OperationRunner, catalogue: Catalogue,
+                         operation: Operation, name: str, value: Any) -> list[EventType]:
+        """The events that set an accepted answer; empty when the answer is not usable."""
+        text = _printable(str(value)) if value is not None else ""
+        if name == CONFIRMATION_SLOT:
+            return await self._confirmed(runner, operation, text)
+        if name == VERIFICATION_CODE_SLOT:
+            return await self._verified(runner, operation, text)
+        spec = catalogue.slots.get(name)
+        if spec is None or not text:
+            return []
+        accepted = await self._slot_value(runner, operation, spec, text)
+        return [SlotSet(name, accepted)] if accepted is not None else []
+
+    async def _slot_value(self, runner: OperationRunner, operation: Operation, spec: SlotSpec,
+                          text: str) -> str | None:
+        if spec.kind == "choice":
+            try:
+                items = await runner.options(spec, operation)
+            except BackendError:
+                return None
+            labels = {str(item.get(spec.item_id)): runner.label(spec, item) for item in items}
+            chosen = match_choice(text, runner.latest_entity_values(spec.entity), items,
+                                  spec.item_id or "", spec.match, labels)
+            return str(chosen.get(spec.item_id)) if chosen else None
+        if spec.kind == "money":
+            home = await self._home_currency(runner)
+            found = parse_money(text, spec.currencies[0] if spec.currencies else home)
+            if found is None or (spec.currencies and found[1] not in spec.currencies):
+                return None
+            return money_slot_value(*found)
+        if spec.kind == "option":
+            return match_option(text, spec.choices)
+        if spec.kind == "date":
+            found_date = (parse_future_date(text, date.today(), spec.max_days) if spec.future
+                          else parse_date(text, date.today()))
+            return found_date.isoformat() if found_date else None
+        if spec.kind == "text":
+            if text.startswith("/") or len(text) < spec.min_length:
+                return None
+            return text[:MAX_TEXT_ANSWER]
+        return None
+
+    async def _home_currency(self, runner: OperationRunner) -> str:
+        try:
+            return str((await runner.profile()).get("home_currency") or "CNY")
+        except BackendError:
+            return "CNY"
+
+    async def _confirmed(self, runner: OperationRunner, operation: Operation,
+                         text: str) -> list[EventType]:
+        if text != "yes":
+            return []
+        if not operation.verification:
+            return [SlotSet(CONFIRMATION_SLOT, "yes")]
+        try:
+            started = await runner.client.start_verification(runner.customer_id(),
+                                                             operation.verification)
+        except BackendError as error:
+            runner.dispatcher.utter_message(
+                response=("utter_verification_impossible" if error.code == "account_locked"
+                          else "utter_backend_unavailable"))
+            raise OperationStopped from error
+        runner.dispatcher.utter_message(response="utter_verification_code_sent",
+                                        delivered_to=started.get("delivered_to", "your phone"))
+        return [SlotSet(CONFIRMATION_SLOT, "yes"),
+                SlotSet(VERIFICATION_ID_SLOT, started["verification_id"])]
+
+    async def _verified(self, runner: OperationRunner, operation: Operation,
+                        text: str) -> list[EventType]:
+        code = VERIFICATION_CODE.search(text)
+        verification_id = runner.tracker.get_slot(VERIFICATION_ID_SLOT)
+        if not code or not verification_id:
+            return []
+        try:
+            token = await runner.client.confirm_verification(
+                runner.customer_id(), verification_id, code.group(1))
+        except BackendError as error:
+            if error.code == "verification_code_invalid":
+                return []
+            if error.kind in {"rejected", "not_found", "conflict"}:
+                runner.dispatcher.utter_message(response="utter_verification_failed")
+                raise OperationStopped from error
+            if error.kind == "unavailable":
+                runner.dispatcher.utter_message(response="utter_backend_unavailable")
+                raise OperationStopped from error
+            return []
+        return [SlotSet(VERIFICATION_CODE_SLOT, "verified"),
+                SlotSet(VERIFICATION_TOKEN_SLOT, token)]
+
+    async def _answered_digression(self, runner: OperationRunner, catalogue: Catalogue,
+                                   dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
+        intent = tracker.latest_message.get("intent") or {}
+        name = intent.get("name") or ""
+        if intent.get("confidence", 0) < DIGRESSION_CONFIDENCE:
+            return False
+        if name in catalogue.digression_replies:
+            dispatcher.utter_message(response=catalogue.digression_replies[name])
+            return True
+        operation = catalogue.operations.get(name)
+        if operation is None:
+            return False
+        if operation.is_form:
+            dispatcher.utter_message(response="utter_one_request_at_a_time")
+            return True
+        await runner.answer(operation)
+        dispatcher.utter_message(response="utter_back_to_form")
+        return True
+
+    def _count_failure(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                       domain: dict[str, Any], operation: Operation,
+                       requested: str) -> list[EventType]:
+        failures = int(tracker.get_slot(FAILED_ANSWERS_SLOT) or 0) + 1
+        if latest_intent(tracker) == "affirm" and failures > FAILURES_BEFORE_OFFERING_TO_CANCEL:
+            # "Continue" after the continue-or-cancel question: a fresh start on this question.
+            return [SlotSet(requested, None), SlotSet(FAILED_ANSWERS_SLOT, 0.0)]
+        if requested == VERIFICATION_CODE_SLOT:
+            dispatcher.utter_message(response="utter_verification_code_wrong")
+        elif failures >= FAILURES_BEFORE_OFFERING_TO_CANCEL:
+            dispatcher.utter_message(response="utter_continue_or_cancel")
+        elif failures >= FAILURES_BEFORE_EXPLAINING:
+            explanation = f"utter_explain_{requested}"
+            dispatcher.utter_message(
+                response=explanation if explanation in (domain.get("responses") or {})
+                else "utter_explain_generic")
+        else:
+            dispatcher.utter_message(response="utter_answer_not_usable")
+        return [SlotSet(requested, None), SlotSet(FAILED_ANSWERS_SLOT, float(failures))]
+
+
+class OperationSlotQuestion(OperationAction):
+    """``action_ask_<form>_<slot>``: asks for one answer, with buttons where there is a list
+    to choose from, and words the confirmation with the request's real figures."""
+
+    @property
+    @abstractmethod
+    def operation_name(self) -> str:
+        """The registry operation whose form asks."""
+
+    @property
+    @abstractmethod
+    def slot_name(self) -> str:
+        """The slot asked for."""
+
+    def name(self) -> str:
+        return f"action_ask_{self.operation_name}_form_{self.slot_name}"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        catalogue = default_catalogue()
+        operation = catalogue.operations[self.operation_name]
+        runner = self.runner(tracker, dispatcher, domain)
+        try:
+            if self.slot_name == CONFIRMATION_SLOT:
+                return await self._ask_confirmation(runner, operation, domain)
+            spec = catalogue.slots.get(self.slot_name)
+            response = self._question(domain)
+            if spec is not None and spec.kind == "choice":
+                items = await runner.options(spec, operation)
+                dispatcher.utter_message(response=response, buttons=[
+                    {"title": runner.label(spec, item),
+                     "payload": f'/inform{{"{spec.entity}": "{item.get(spec.item_id)}"}}'}
+                    for item in items[:6]
+                ])
+            elif spec is not None and spec.kind == "option":
+                dispatcher.utter_message(response=response, buttons=[
+                    {"title": title, "payload": title} for title in spec.choices.values()])
+            else:
+                dispatcher.utter_message(response=response)
+        except OperationStopped:
+            return []
+        except BackendError as error:
+            runner.explain_failure(operation, error)
+        return []
+
+    def _question(self, domain: dict[str, Any]) -> str:
+        specific = f"utter_ask_{self.operation_name}_form_{self.slot_name}"
+        if specific in (domain.get("responses") or {}):
+            return specific
+        return f"utter_ask_{self.slot_name}"
+
+    async def _ask_confirmation(self, runner: OperationRunner, operation: Operation,
+                                domain: dict[str, Any]) -> list[EventType]:
+        context = await runner.slot_context(operation)
+        events: list[EventType] = []
+        values = runner.display_context(context)
+        if operation.quote is not None:
+            quote = await runner.quote(operation, context)
+            values.update(display_values(quote, "quote"))
+            events.append(SlotSet(QUOTE_SLOT, json.dumps(quote)))
+        assert operation.confirm is not None
+        runner.dispatcher.utter_message(
+            response=operation.confirm,
+            buttons=[{"title": "Yes, go ahead", "payload": "/affirm"},
+                     {"title": "No, cancel", "payload": "/cancel"}],
+            **values,
+        )
+        if response_text(domain, operation.confirm) is None:
+            raise OperationStopped
+        return events
+
+
+def _generated_actions(catalogue: Catalogue) -> list[type[Action]]:
+    generated: list[type[Action]] = []
+    for operation in catalogue.forms():
+        stem = "".join(part.title() for part in operation.name.split("_"))
+        generated.append(type(f"Validate{stem}Form", (OperationFormValidator,),
+                              {"operation_name": operation.name}))
+        for slot in operation.required_slots:
+            if slot == VERIFICATION_CODE_SLOT:
+                continue
+            slot_stem = "".join(part.title() for part in slot.split("_"))
+            generated.append(type(f"Ask{stem}Form{slot_stem}", (OperationSlotQuestion,),
+                                  {"operation_name": operation.name, "slot_name": slot}))
+    return generated
+
+
+# rasa_sdk registers every Action subclass that exists once the actions package is imported.
+GENERATED_ACTIONS = _generated_actions(default_catalogue())

@@ -1,0 +1,298 @@
+"""Executes the registry's operations for one conversation turn.
+
+Everything an operation does goes through here: who the customer is (from the channel
+binding), whether they hold the product, which of their things the request is about, the
+back-end call, and the answer in the customer's own data. Failures become answers a
+customer understands, never an exception.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.backend_access import (
+    apologise_for_unavailable_backend,
+    shared_backend_client,
+    signed_in_customer,
+)
+from actions.backend_client import BackendClient, BackendError
+from actions.catalogue import Catalogue, Operation, SlotSpec, default_catalogue
+from actions.rendering import (
+    display_values,
+    fill_body,
+    fill_path,
+    fill_text,
+    lookup,
+    response_text,
+)
+from actions.slot_values import match_choice, money_from_slot
+
+logger = logging.getLogger(__name__)
+
+MAX_LISTED_ITEMS = 5
+MAX_BUTTONS = 6
+OPERATION_KEY_SLOT = "operation_key"
+VERIFICATION_TOKEN_SLOT = "verification_token"
+QUOTE_SLOT = "operation_quote"
+
+
+class OperationStopped(Exception):
+    """The operation cannot go on; the customer has already been told why."""
+
+
+@dataclass
+class OperationRunner:
+    tracker: Tracker
+    dispatcher: CollectingDispatcher
+    domain: dict[str, Any]
+    client: BackendClient = field(default_factory=shared_backend_client)
+    catalogue: Catalogue = field(default_factory=default_catalogue)
+    _profile: dict[str, Any] | None = None
+
+    # -- who and what ----------------------------------------------------------------------
+    def customer_id(self) -> str:
+        customer_id = signed_in_customer(self.tracker)
+        if customer_id is None:
+            self.dispatcher.utter_message(response="utter_sign_in_needed")
+            raise OperationStopped
+        return customer_id
+
+    async def profile(self) -> dict[str, Any]:
+        if self._profile is None:
+            self._profile = await self._call(self.customer_id(), "GET", "/v1/customers/me", None)
+        return self._profile
+
+    async def ensure_held(self, operation: Operation) -> None:
+        """Tells a customer who lacks the product what it is, instead of failing."""
+        line = self.catalogue.line(operation.line)
+        needed = operation.needs or (line.products if line else ())
+        if not needed:
+            return
+        held = set((await self.profile()).get("products", []))
+        if held.intersection(needed):
+            return
+        self.dispatcher.utter_message(
+            response=(line.not_held if line and line.not_held else "utter_product_not_held"),
+            line_title=line.title if line else operation.line,
+        )
+        raise OperationStopped
+
+    def label(self, spec: SlotSpec, item: dict[str, Any]) -> str:
+        values = display_values(item)
+        values["id"] = str(item.get(spec.item_id or "", ""))
+        return fill_text(spec.label, values)
+
+    async def options(self, spec: SlotSpec, operation: Operation) -> list[dict[str, Any]]:
+        assert spec.options_call is not None and spec.items is not None
+        result = await self._call(self.customer_id(), spec.options_call.method,
+                                  fill_path(spec.options_call.path, {}), None)
+        if spec.items == ".":
+            items = [result] if isinstance(result, dict) and result else []
+        else:
+            items = list(result.get(spec.items) or []) if isinstance(result, dict) else []
+        if operation.target == spec.name or spec.name in operation.slots:
+            for key, allowed in operation.target_filter.items():
+                items = [item for item in items if str(item.get(key)) in allowed]
+        return items
+
+    def latest_entity_values(self, entity: str | None) -> list[str]:
+        if not entity:
+            return []
+        return [
+            str(found.get("value")) for found in self.tracker.latest_message.get("entities") or []
+            if found.get("entity") == entity and found.get("value") is not None
+        ]
+
+    # -- questions ------------------------------------------------------------------------
+    async def answer(self, operation: Operation) -> None:
+        """Answers a question-type operation with the customer's own data."""
+        try:
+            await self.ensure_held(operation)
+            context: dict[str, Any] = {"profile": await self.profile()}
+            if operation.target:
+                context[operation.target] = await self._resolve_target(operation)
+            result = await self._call(
+                self.customer_id(), operation.call.method,
+                fill_path(operation.call.path, context),
+                fill_body(operation.body, context) if operation.body else None,
+            )
+            self._say_answer(operation, context, result)
+        except OperationStopped:
+            return
+        except BackendError as error:
+            self.explain_failure(operation, error)
+
+    async def _resolve_target(self, operation: Operation) -> dict[str, Any]:
+        spec = self.catalogue.slots[operation.target or ""]
+        items = await self.options(spec, operation)
+        if not items:
+            self.dispatcher.utter_message(response=operation.no_target or "utter_nothing_found")
+            raise OperationStopped
+        labels = {str(item.get(spec.item_id or "")): self.label(spec, item) for item in items}
+        asked = self.latest_entity_values(spec.entity)
+        if asked:
+            chosen = match_choice("", asked, items, spec.item_id or "", spec.match, labels)
+            if chosen is not None:
+                return chosen
+        if len(items) == 1 or operation.pick_latest:
+            preferred = [item for item in items
+                         if all(str(item.get(key)) in allowed
+                                for key, allowed in operation.target_preference.items())]
+            return (preferred or items)[0]
+        self.dispatcher.utter_message(
+            response="utter_which_one",
+            buttons=[
+                {"title": labels[str(item.get(spec.item_id))],
+                 "payload": f'/{operation.name}{{"{spec.entity}": "{item.get(spec.item_id)}"}}'}
+                for item in items[:MAX_BUTTONS]
+            ],
+        )
+        raise OperationStopped
+
+    # -- transactions ---------------------------------------------------------------------
+    async def slot_context(self, operation: Operation) -> dict[str, Any]:
+        """The form's answers as the call needs them: chosen items, money as amount+currency."""
+        context: dict[str, Any] = {"profile": await self.profile()}
+        for name in operation.slots:
+            spec = self.catalogue.slots[name]
+            value = self.tracker.get_slot(name)
+            if spec.kind == "choice":
+                items = await self.options(spec, operation)
+                chosen = next((i for i in items if str(i.get(spec.item_id)) == str(value)), None)
+                if chosen is None:
+                    self.dispatcher.utter_message(response="utter_operation_choice_gone")
+                    raise OperationStopped
+                context[name] = {**chosen, "label": self.label(spec, chosen)}
+            elif spec.kind == "money":
+                context[name] = money_from_slot(str(value))
+            elif spec.kind == "option":
+                context[name] = int(value) if str(value).isdigit() else value
+                context[f"{name}_label"] = spec.choices.get(str(value), str(value))
+            else:
+                context[name] = value
+        quote = self.tracker.get_slot(QUOTE_SLOT)
+        if quote:
+            context["quote"] = json.loads(quote)
+        return context
+
+    async def quote(self, operation: Operation, context: dict[str, Any]) -> Any:
+        """The back end's offer (fees, rate, monthly amount) shown before the customer says yes."""
+        assert operation.quote is not None
+        return await self._call(self.customer_id(), operation.quote.method,
+                                fill_path(operation.quote.path, context),
+                                fill_body(operation.quote_body, context))
+
+    def display_context(self, context: dict[str, Any]) -> dict[str, str]:
+        values: dict[str, str] = {}
+        for key, value in context.items():
+            values.update(display_values(value, key))
+        return values
+
+    async def execute(self, operation: Operation) -> bool:
+        """Carries out a confirmed transactional operation; True when the back end did it."""
+        try:
+            context = await self.slot_context(operation)
+            result = await self._call(
+                self.customer_id(), operation.call.method,
+                fill_path(operation.call.path, context),
+                fill_body(operation.body, context) if operation.body else None,
+                idempotency_key=self.tracker.get_slot(OPERATION_KEY_SLOT),
+                verification_token=self.tracker.get_slot(VERIFICATION_TOKEN_SLOT),
+            )
+            self._say_answer(operation, context, result)
+            return True
+        except OperationStopped:
+            return False
+        except BackendError as error:
+            self.explain_failure(operation, error)
+            return False
+
+    # -- shared ---------------------------------------------------------------------------
+    async def _call(self, customer_id: str, method: str, path: str, body: Any,
+                    idempotency_key: str | None = None,
+                    verification_token: str | None = None) -> Any:
+        moves_state = method != "GET"
+        return await self.client.call(
+            customer_id, method, path, json=body,
+            idempotency_key=idempotency_key if moves_state else None,
+            verification_token=verification_token if moves_state else None,
+        )
+
+    def _say_answer(self, operation: Operation, context: dict[str, Any], result: Any) -> None:
+        values = self.display_context(context)
+        values.update(display_values(result))
+        if operation.list_key:
+            listed = (result or {}).get(operation.list_key) or []
+            if not listed:
+                self.dispatcher.utter_message(response=operation.empty or "utter_nothing_found",
+                                              **values)
+                return
+            item_template = response_text(self.domain, f"{operation.answer}_item") or "{id}"
+            values["items"] = "\n".join(
+                "- " + fill_text(item_template, display_values(item))
+                for item in listed[:MAX_LISTED_ITEMS]
+            )
+        self.dispatcher.utter_message(response=self._answer_response(operation, result),
+                                      **values)
+        if operation.then:
+            self.dispatcher.utter_message(response=operation.then, **values)
+
+    def _answer_response(self, operation: Operation, result: Any) -> str:
+        """The answer, or its variant for the result's state (``utter_x_pending``) if any."""
+        if operation.answer_by and isinstance(result, dict):
+            try:
+                state = lookup(result, operation.answer_by)
+            except KeyError:
+                return operation.answer
+            variant = f"{operation.answer}_{state}"
+            if variant in (self.domain.get("responses") or {}):
+                return variant
+        return operation.answer
+
+    def explain_failure(self, operation: Operation, error: BackendError) -> None:
+        logger.info("operation %s failed: %s", operation.name, error)
+        if error.kind == "unavailable":
+            apologise_for_unavailable_backend(self.dispatcher, f"/{operation.name}")
+        elif error.kind == "not_found":
+            line = self.catalogue.line(operation.line)
+            self.dispatcher.utter_message(
+                response=(line.not_held if line and line.not_held else "utter_nothing_found"),
+                line_title=line.title if line else operation.line,
+            )
+        elif error.kind == "verification_required":
+            self.dispatcher.utter_message(response="utter_verification_expired")
+        elif error.kind in {"rejected", "conflict"}:
+            self.dispatcher.utter_message(response="utter_operation_refused",
+                                          reason=_sentence(error.message))
+        else:
+            logger.error("operation %s: back end refused our own request: %s",
+                         operation.name, error)
+            apologise_for_unavailable_backend(self.dispatcher, f"/{operation.name}")
+
+
+class OperationAction(Action, ABC):
+    """An action that runs registry operations; a test may hand it its own back-end client."""
+
+    def __init__(self, client: BackendClient | None = None) -> None:
+        self._client = client
+
+    @abstractmethod
+    def name(self) -> str:
+        """The action's name in the domain."""
+
+    def runner(self, tracker: Tracker, dispatcher: CollectingDispatcher,
+               domain: dict[str, Any]) -> OperationRunner:
+        return OperationRunner(tracker, dispatcher, domain,
+                               self._client or shared_backend_client())
+
+
+def _sentence(message: str) -> str:
+    message = message.strip().rstrip(".")
+    return (message[:1].upper() + message[1:] + ".") if message else "It was not accepted."

@@ -1,0 +1,189 @@
+"""The generic actions that carry out every operation of the capability registry.
+
+action_run_operation answers questions ("what's my bill?"); action_prepare_operation starts a
+transactional form; action_finish_operation carries the form out once the customer has
+confirmed (or tells them it was cancelled); action_disambiguate asks which product line a
+vague request is about. The forms' questions and checks are in actions/operation_forms.py.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.backend_client import BackendError
+from actions.catalogue import (
+    CONFIRMATION_SLOT,
+    VERIFICATION_CODE_SLOT,
+    Catalogue,
+    Operation,
+    default_catalogue,
+)
+from actions.operation_runner import (
+    OPERATION_KEY_SLOT,
+    QUOTE_SLOT,
+    VERIFICATION_TOKEN_SLOT,
+    OperationAction,
+    OperationStopped,
+)
+
+FAILED_ANSWERS_SLOT = "failed_answers"
+FORM_CANCELLED_SLOT = "form_cancelled"
+VERIFICATION_ID_SLOT = "verification_id"
+# Whether the request just prepared may go ahead; the rules start its form only when it may.
+OPERATION_REFUSED_SLOT = "operation_refused"
+STOP_HERE = SlotSet(OPERATION_REFUSED_SLOT, True)
+BOOKKEEPING_SLOTS = (FAILED_ANSWERS_SLOT, FORM_CANCELLED_SLOT, VERIFICATION_ID_SLOT,
+                     VERIFICATION_TOKEN_SLOT, CONFIRMATION_SLOT, VERIFICATION_CODE_SLOT,
+                     QUOTE_SLOT)
+
+
+def latest_intent(tracker: Tracker) -> str | None:
+    return (tracker.latest_message.get("intent") or {}).get("name")
+
+
+def form_slot_resets(operation: Operation, catalogue: Catalogue,
+                     keep: set[str] = frozenset()) -> list[EventType]:
+    """Clears a form's answers so an old amount or card never slips into a new request."""
+    names = [*operation.slots, *BOOKKEEPING_SLOTS]
+    return [SlotSet(name, None) for name in names if name not in keep]
+
+
+class ActionRunOperation(OperationAction):
+    def name(self) -> str:
+        return "action_run_operation"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        operation = default_catalogue().operations.get(latest_intent(tracker) or "")
+        if operation is None:
+            dispatcher.utter_message(response="utter_ask_rephrase")
+            return []
+        await self.runner(tracker, dispatcher, domain).answer(operation)
+        return []
+
+
+class ActionPrepareOperation(OperationAction):
+    """Checks a transactional request can go ahead before its form starts (the rules run
+    the form next).
+
+    Answers this message gave (an amount, a card's last digits) are kept; older ones are
+    cleared. A choice with a single possible answer (the customer's only account) is made
+    for them. When the request cannot go ahead (not signed in, product not held, nothing to
+    act on) the customer is told why and the form does not start.
+    """
+
+    def name(self) -> str:
+        return "action_prepare_operation"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        catalogue = default_catalogue()
+        operation = catalogue.operations.get(latest_intent(tracker) or "")
+        if operation is None or not operation.is_form:
+            dispatcher.utter_message(response="utter_ask_rephrase")
+            return [STOP_HERE]
+        runner = self.runner(tracker, dispatcher, domain)
+        entities = {e.get("entity") for e in tracker.latest_message.get("entities") or []}
+        given_now = {
+            name for name in operation.slots
+            if catalogue.slots[name].entity in entities or name in entities
+        }
+        events = form_slot_resets(operation, catalogue, keep=given_now)
+        try:
+            runner.customer_id()
+            await runner.ensure_held(operation)
+            for name in operation.slots:
+                spec = catalogue.slots[name]
+                if spec.kind != "choice" or name in given_now:
+                    continue
+                items = await runner.options(spec, operation)
+                if not items:
+                    dispatcher.utter_message(response=operation.no_target or "utter_nothing_found")
+                    return [*events, STOP_HERE]
+                if len(items) == 1:
+                    events.append(SlotSet(name, str(items[0].get(spec.item_id))))
+        except OperationStopped:
+            return [*events, STOP_HERE]
+        except BackendError as error:
+            runner.explain_failure(operation, error)
+            return [*events, STOP_HERE]
+        previous_key = tracker.get_slot(OPERATION_KEY_SLOT) or ""
+        # A key left by a request that failed to reach the back end is reused, so trying
+        # the same request again can never move the money twice.
+        key = (previous_key if previous_key.startswith(f"{operation.name}:")
+               else f"{operation.name}:{uuid.uuid4().hex}")
+        return [*events, SlotSet(OPERATION_KEY_SLOT, key), SlotSet(OPERATION_REFUSED_SLOT, False)]
+
+
+def finished_form(tracker: Tracker) -> str | None:
+    """The form that has just completed: the last loop activated before the current one ended."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "active_loop" and event.get("name"):
+            return str(event["name"])
+    return None
+
+
+class ActionFinishOperation(OperationAction):
+    def name(self) -> str:
+        return "action_finish_operation"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        catalogue = default_catalogue()
+        operation = catalogue.form_operation(finished_form(tracker) or "")
+        if operation is None:
+            return []
+        resets = form_slot_resets(operation, catalogue)
+        cancelled = tracker.get_slot(FORM_CANCELLED_SLOT)
+        if cancelled or tracker.get_slot(CONFIRMATION_SLOT) == "no":
+            if cancelled != "told":
+                dispatcher.utter_message(response="utter_operation_cancelled")
+            return [*resets, SlotSet(OPERATION_KEY_SLOT, None)]
+        done = await self.runner(tracker, dispatcher, domain).execute(operation)
+        if done:
+            return [*resets, SlotSet(OPERATION_KEY_SLOT, None)]
+        return resets
+
+
+class ActionDisambiguate(OperationAction):
+    """"My payment failed": wallet or card? Asks with buttons among the lines the customer
+    holds; with only one of them, answers for that one straight away."""
+
+    def name(self) -> str:
+        return "action_disambiguate"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        catalogue = default_catalogue()
+        options = [catalogue.operations[name]
+                   for name in catalogue.disambiguation.get(latest_intent(tracker) or "", ())]
+        runner = self.runner(tracker, dispatcher, domain)
+        held: set[str] = set()
+        try:
+            if runner.customer_id():
+                held = set((await runner.profile()).get("products", []))
+        except OperationStopped:
+            return []
+        except BackendError:
+            held = set()
+        candidates = [op for op in options if not held or _holds(catalogue, op, held)]
+        if len(candidates) == 1 and not candidates[0].is_form:
+            await runner.answer(candidates[0])
+            return []
+        dispatcher.utter_message(
+            response="utter_which_product",
+            buttons=[{"title": catalogue.describe(op.name) or op.name, "payload": f"/{op.name}"}
+                     for op in (candidates or options)],
+        )
+        return []
+
+
+def _holds(catalogue: Catalogue, operation: Operation, held: set[str]) -> bool:
+    line = catalogue.line(operation.line)
+    needed = operation.needs or (line.products if line else ())
+    return not needed or bool(held.intersection(needed))

@@ -1,0 +1,131 @@
+"""Turns back-end data into words: values for response templates, and templates filled in.
+
+Responses in domain/<line>.yml name values as ``{card_card_number_masked}`` or
+``{amount_due}``: the path through the data joined by underscores. Money shows with its
+currency, dates as "19 Dec 2026", rates as percentages.
+"""
+
+from __future__ import annotations
+
+import re
+import urllib.parse
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+# Keys whose value is money when a "currency" sits beside them.
+MONEY_KEYS = {"amount", "limit"}
+PLACEHOLDER = re.compile(r"\{([A-Za-z0-9_.]+)\}")
+ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+ISO_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
+
+
+def money_text(amount: Any, currency: str) -> str:
+    try:
+        value = Decimal(str(amount))
+    except InvalidOperation:
+        return f"{amount} {currency}"
+    return f"{value:,.2f} {currency}"
+
+
+def _scalar_text(key: str, value: Any) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    text = str(value)
+    if ISO_DATETIME.match(text):
+        try:
+            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+            return moment.strftime("%d %b %Y, %H:%M").lstrip("0")
+        except ValueError:
+            return text
+    if ISO_DATE.match(text):
+        try:
+            return date.fromisoformat(text).strftime("%d %b %Y").lstrip("0")
+        except ValueError:
+            return text
+    if (key.endswith("_rate") or key.endswith("yield")) and re.fullmatch(r"0\.\d+", text):
+        return f"{Decimal(text) * 100:.2f}%".replace(".00%", "%")
+    if key.endswith("_status") or key in {"status", "kind", "reason", "product", "item",
+                                          "category"}:
+        return text.replace("_", " ")
+    return text
+
+
+def display_values(data: Any, prefix: str = "") -> dict[str, str]:
+    """Every value of ``data`` as text, keyed by its underscore-joined path."""
+    values: dict[str, str] = {}
+    if isinstance(data, dict):
+        if isinstance(data.get("currency"), str) and "amount" in data and prefix:
+            values[prefix] = money_text(data["amount"], data["currency"])
+        for key, value in data.items():
+            path = f"{prefix}_{key}" if prefix else str(key)
+            if key in MONEY_KEYS and isinstance(data.get("currency"), str):
+                values[path] = money_text(value, data["currency"])
+            elif isinstance(value, (dict, list)):
+                values.update(display_values(value, path))
+            else:
+                values[path] = _scalar_text(str(key), value)
+                if str(key).endswith("number") and isinstance(value, str):
+                    # Long numbers are shown by their last four digits only.
+                    values[f"{path}_last4"] = value.replace(" ", "")[-4:]
+    elif isinstance(data, list):
+        values[f"{prefix}_count"] = str(len(data))
+        if data and all(not isinstance(item, (dict, list)) for item in data):
+            values[prefix] = ", ".join(_scalar_text(prefix, item) for item in data)
+        elif data:
+            values.update(display_values(data[0], f"{prefix}_first"))
+    elif prefix:
+        values[prefix] = _scalar_text(prefix, data)
+    return values
+
+
+def fill_text(template: str, values: dict[str, str]) -> str:
+    """Fills ``{name}`` placeholders; an unknown name stays visible rather than failing."""
+    return PLACEHOLDER.sub(lambda match: values.get(match.group(1), match.group(0)), template)
+
+
+def lookup(context: dict[str, Any], dotted: str) -> Any:
+    value: Any = context
+    for part in dotted.split("."):
+        if isinstance(value, dict) and part in value:
+            value = value[part]
+        else:
+            raise KeyError(dotted)
+    return value
+
+
+def fill_path(template: str, context: dict[str, Any]) -> str:
+    """A call's path with ``{slot.field}`` placeholders filled in, each one URL-quoted."""
+    return PLACEHOLDER.sub(
+        lambda match: urllib.parse.quote(str(lookup(context, match.group(1))), safe=""),
+        template,
+    )
+
+
+def fill_body(template: Any, context: dict[str, Any]) -> Any:
+    """A request body template filled from the context.
+
+    A string that is exactly one placeholder takes the value itself (a number stays a
+    number); any other string is filled as text.
+    """
+    if isinstance(template, dict):
+        return {key: fill_body(value, context) for key, value in template.items()}
+    if isinstance(template, list):
+        return [fill_body(value, context) for value in template]
+    if isinstance(template, str):
+        whole = PLACEHOLDER.fullmatch(template)
+        if whole:
+            return lookup(context, whole.group(1))
+        return PLACEHOLDER.sub(lambda match: str(lookup(context, match.group(1))), template)
+    return template
+
+
+def response_text(domain: dict[str, Any], response: str) -> str | None:
+    """The first text variant of a response in the domain, for rendering list items."""
+    variants = (domain.get("responses") or {}).get(response) or []
+    for variant in variants:
+        if variant.get("text"):
+            return str(variant["text"])
+    return None

@@ -1,0 +1,149 @@
+"""Try a registry operation against the sandbox without training: what would the customer see?
+
+    .venv/bin/python -m tooling.try_operation --customer C00005 bank_card_declined
+    .venv/bin/python -m tooling.try_operation --customer C00005 bank_card_declined \\
+        --entity card_last_four=8428
+    .venv/bin/python -m tooling.try_operation --customer C00001 bank_transfer \\
+        --slot account=6222000010008380 --slot recipient=RC0000100 --slot "amount=10.00 CNY"
+
+Runs the same code as the action server (actions/operation_runner.py) on a tracker that
+looks as if the customer had just said the intent, and prints the messages with their
+responses filled in as Rasa would. A form operation is shown at each step: its confirmation
+question and, with --execute, the call itself after the sandbox's step-up verification (the
+code is read from the sandbox's simulated phone). For designers writing capabilities/*.yml.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import urllib.request
+import uuid
+from typing import Any
+
+import yaml
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.backend_client import BackendClient, BackendError
+from actions.catalogue import Operation, default_catalogue
+from actions.operation_runner import (
+    OPERATION_KEY_SLOT,
+    QUOTE_SLOT,
+    VERIFICATION_TOKEN_SLOT,
+    OperationRunner,
+    OperationStopped,
+)
+from actions.rendering import display_values, fill_text
+from channels.customer_binding import bound_sender_id
+from nlu.domain_importer import registry_domain
+from tooling.environment import PROJECT_ROOT, process_environment
+
+
+def project_domain() -> dict[str, Any]:
+    domain = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text())
+    for part in sorted((PROJECT_ROOT / "domain").glob("*.yml")):
+        content = yaml.safe_load(part.read_text()) or {}
+        domain.setdefault("responses", {}).update(content.get("responses") or {})
+    return registry_domain(default_catalogue(), domain)
+
+
+def shown(message: dict[str, Any], domain: dict[str, Any], slots: dict[str, Any]) -> str:
+    text = message.get("text") or ""
+    if message.get("response"):
+        variants = domain["responses"].get(message["response"])
+        if not variants:
+            return f"!! response {message['response']} is missing from domain/"
+        values = {key: str(value) for key, value in slots.items() if value is not None}
+        values.update({key: str(value) for key, value in message.items()
+                       if isinstance(value, (str, int, float))})
+        text = fill_text(variants[-1]["text"], values)
+    buttons = "".join(f"\n   [{button['title']}] -> {button['payload']}"
+                      for button in message.get("buttons") or [])
+    return text + buttons
+
+
+def tracker_for(customer: str, intent: str, entities: dict[str, str],
+                slots: dict[str, Any]) -> Tracker:
+    latest = {
+        "text": intent, "intent": {"name": intent, "confidence": 1.0},
+        "entities": [{"entity": name, "value": value} for name, value in entities.items()],
+    }
+    events = [{"event": "user", "text": intent, "parse_data": latest}]
+    return Tracker(bound_sender_id(customer), slots, latest, events, False, None, {},
+                   "action_listen")
+
+
+def sandbox_code(customer: str, environment: dict[str, str]) -> str:
+    request = urllib.request.Request(
+        f"{environment['BACKEND_URL']}/sandbox/devices/{customer}/messages",
+        headers={"Authorization": f"Bearer {environment['SANDBOX_SERVICE_SECRET']}"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        messages = json.load(response)["messages"]
+    return str(messages[0]["code"])
+
+
+async def try_operation(args: argparse.Namespace) -> None:
+    environment = process_environment()
+    domain = project_domain()
+    operation = default_catalogue().operations[args.intent]
+    slots: dict[str, Any] = dict(item.split("=", 1) for item in args.slot)
+    entities = dict(item.split("=", 1) for item in args.entity)
+    async with BackendClient(environment["BACKEND_URL"],
+                             environment["SANDBOX_SERVICE_SECRET"]) as client:
+        dispatcher = CollectingDispatcher()
+        runner = OperationRunner(tracker_for(args.customer, args.intent, entities, slots),
+                                 dispatcher, domain, client)
+        if not operation.is_form:
+            await runner.answer(operation)
+        else:
+            await _walk_through_form(args, operation, runner, dispatcher, domain, client,
+                                     slots, entities, environment)
+    for message in dispatcher.messages:
+        print("bot:", shown(message, domain, slots))
+
+
+async def _walk_through_form(args: argparse.Namespace, operation: Operation,
+                             runner: OperationRunner, dispatcher: CollectingDispatcher,
+                             domain: dict[str, Any], client: BackendClient,
+                             slots: dict[str, Any], entities: dict[str, str],
+                             environment: dict[str, str]) -> None:
+    try:
+        context = await runner.slot_context(operation)
+        values = runner.display_context(context)
+        if operation.quote is not None:
+            quote = await runner.quote(operation, context)
+            values.update(display_values(quote, "quote"))
+            slots[QUOTE_SLOT] = json.dumps(quote)
+        dispatcher.utter_message(response=operation.confirm, **values)
+        if args.execute:
+            slots[OPERATION_KEY_SLOT] = f"try-{args.intent}-{uuid.uuid4().hex}"
+            if operation.verification:
+                started = await client.start_verification(args.customer,
+                                                           operation.verification)
+                slots[VERIFICATION_TOKEN_SLOT] = await client.confirm_verification(
+                    args.customer, started["verification_id"],
+                    sandbox_code(args.customer, environment))
+            runner = OperationRunner(tracker_for(args.customer, args.intent, entities, slots),
+                                     dispatcher, domain, client)
+            await runner.execute(operation)
+    except OperationStopped:
+        return
+    except BackendError as error:
+        runner.explain_failure(operation, error)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("intent")
+    parser.add_argument("--customer", default="C00001")
+    parser.add_argument("--entity", action="append", default=[], help="name=value")
+    parser.add_argument("--slot", action="append", default=[], help="name=value")
+    parser.add_argument("--execute", action="store_true",
+                        help="carry out a form operation (moves sandbox money)")
+    asyncio.run(try_operation(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    main()
