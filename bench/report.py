@@ -14,7 +14,8 @@ from tooling.environment import PROJECT_ROOT
 RESULTS_DIR = PROJECT_ROOT / "bench" / "results"
 
 
-def provenance() -> str:
+def provenance_fields() -> dict[str, str]:
+    """When, on what code and how many cores, and by which command, the figures were made."""
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=PROJECT_ROOT,
                             capture_output=True, text=True).stdout.strip() or "uncommitted"
     dirty = subprocess.run(["git", "status", "--porcelain"], cwd=PROJECT_ROOT,
@@ -22,16 +23,27 @@ def provenance() -> str:
     script = Path(sys.argv[0]).resolve().relative_to(PROJECT_ROOT)
     module = ".".join(script.with_suffix("").parts)
     command = shlex.join([".venv/bin/python", "-m", module, *sys.argv[1:]])
+    return {
+        "date": f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M UTC}",
+        "commit": f"{commit}{' (with uncommitted changes)' if dirty else ''}",
+        "cores": str(os.cpu_count()),
+        "command": command,
+    }
+
+
+def provenance() -> str:
+    fields = provenance_fields()
     return (
-        f"- date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M UTC}\n"
-        f"- commit: {commit}{' (with uncommitted changes)' if dirty else ''}\n"
-        f"- cores: {os.cpu_count()}\n"
-        f"- command: `{command}`\n"
+        f"- date: {fields['date']}\n"
+        f"- commit: {fields['commit']}\n"
+        f"- cores: {fields['cores']}\n"
+        f"- command: `{fields['command']}`\n"
     )
 
 
-def write_results(name: str, title: str, body: str) -> Path:
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    path = RESULTS_DIR / f"{name}.md"
+def write_results(name: str, title: str, body: str, path: Path | None = None) -> Path:
+    """Writes bench/results/<name>.md, or ``path`` when given (smoke runs, tests)."""
+    path = path or RESULTS_DIR / f"{name}.md"
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(f"# {title}\n\n{provenance()}\n{body.strip()}\n")
     return path

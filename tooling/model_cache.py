@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import os
 import time
 from pathlib import Path
 
@@ -67,7 +68,11 @@ def ensure_model() -> Path:
         return target
     print(f"Training the assistant: its data or configuration changed (log: "
           f"{TRAINING_LOG.relative_to(PROJECT_ROOT)})", flush=True)
-    seconds = train(target, TRAINING_LOG)
+    # Trained under a name of its own and renamed when complete, so a server started by
+    # another process at the same time never loads a half-written model.
+    unfinished = target.with_name(f"training-{os.getpid()}-{target.name}")
+    seconds = train(unfinished, TRAINING_LOG)
+    os.replace(unfinished, target)
     print(f"Trained {target.name} in {seconds:.0f} s", flush=True)
     return target
 

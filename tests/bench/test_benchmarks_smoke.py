@@ -1,0 +1,86 @@
+"""Each benchmark's smoke-sized run still works and writes its figures where it is told.
+
+Benchmarks are not timed tests: these check the rows the results files get, never a speed.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tooling.environment import PROJECT_ROOT, process_environment
+
+pytestmark = pytest.mark.bench
+
+
+def run_benchmark(module: str, *arguments: str, timeout: float) -> None:
+    result = subprocess.run([sys.executable, "-m", module, "--smoke", *arguments],
+                            cwd=PROJECT_ROOT, env=process_environment(), capture_output=True,
+                            text=True, timeout=timeout)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+
+
+def table_rows(text: str) -> list[list[str]]:
+    return [[cell.strip() for cell in line.strip("|").split("|")]
+            for line in text.splitlines() if line.startswith("| ") and "---" not in line]
+
+
+def test_nlu_public_smoke_scores_both_pipelines_on_both_data_sets(tmp_path: Path):
+    out = tmp_path / "nlu_public-smoke.md"
+
+    run_benchmark("bench.nlu_public", "--out", str(out), timeout=900)
+
+    text = out.read_text()
+    for field in ("- date: ", "- commit: ", "- cores: ", "- command: `"):
+        assert field in text
+    assert "bench.nlu_public --smoke --out" in text
+    assert "Smoke run" in text
+    rows = table_rows(text)
+    labels = [row[0] for row in rows]
+    assert sum(label.startswith("project: config.yml") for label in labels) == 2
+    assert sum(label.startswith("stock: `rasa init` default") for label in labels) == 2
+    for row in rows:
+        if row[0].startswith(("project: ", "stock: ")):
+            assert row[-1] == "this run"
+            assert any(cell.endswith(" s") for cell in row), row  # training time
+            assert any(cell.endswith(" MB") for cell in row), row  # peak memory
+            assert any(cell.endswith(" ms") for cell in row), row  # parse time
+    records = json.loads(out.with_suffix(".json").read_text())
+    for dataset in ("banking77", "clinc150"):
+        for pipeline in ("project", "stock"):
+            record = records[dataset][pipeline]
+            assert record["smoke"] is True
+            assert record["training_seconds"] > 0 and record["peak_rss_mb"] > 0
+            assert record["parse_ms_median"] > 0
+    assert 0 <= records["banking77"]["project"]["accuracy"] <= 1
+    assert 0 <= records["banking77"]["stock"]["macro_f1"] <= 1
+    clinc = records["clinc150"]["project"]
+    assert 0 <= clinc["in_scope_accuracy"] <= 1 and 0 <= clinc["oos_recall"] <= 1
+    assert 0 <= clinc["threshold"] <= 1
+
+
+@pytest.mark.e2e
+def test_latency_smoke_loads_both_assistants_at_each_level(tmp_path: Path):
+    out = tmp_path / "latency-smoke.md"
+
+    run_benchmark("bench.latency", "--concurrency", "1", "2", "--out", str(out), timeout=900)
+
+    text = out.read_text()
+    for field in ("- date: ", "- commit: ", "- cores: ", "- command: `"):
+        assert field in text
+    assert "bench.latency --smoke --concurrency 1 2 --out" in text
+    rows = {(row[0], row[1]): row for row in table_rows(text) if row[0].isdigit()}
+    assert set(rows) == {(level, assistant) for level in ("1", "2")
+                         for assistant in ("project", "stock")}
+    for row in rows.values():
+        answered, failed = int(row[2]), int(row[3])
+        assert answered > 0 and failed == 0, row
+        assert all(cell.endswith(" ms") for cell in row[4:7]), row  # p50, p95, p99
+        assert float(row[7]) > 0, row  # messages per second
+    # The project's conversations ran custom actions against the back end.
+    assert "Here are your bank balances" in text
+    assert "Errors in the servers' logs during the run: 0." in text
