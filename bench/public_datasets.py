@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from tooling.environment import PROJECT_ROOT
 
-DATASETS_DIR = PROJECT_ROOT.parent / "shared" / "datasets"
+# The shared, read-only copy beside the project; DATASETS_DIR points elsewhere if needed.
+DATASETS_DIR = Path(os.environ.get("DATASETS_DIR") or PROJECT_ROOT.parent / "shared" / "datasets")
 CLINC_DOMAINS = ("banking", "credit_cards")
 # CLINC150 labels its out-of-scope queries "oos"; they are trained as an intent of their own.
 OUT_OF_SCOPE = "oos"

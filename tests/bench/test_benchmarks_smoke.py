@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.public_datasets import DATASETS_DIR
 from tooling.environment import PROJECT_ROOT, process_environment
 
 pytestmark = pytest.mark.bench
@@ -29,6 +30,8 @@ def table_rows(text: str) -> list[list[str]]:
             for line in text.splitlines() if line.startswith("| ") and "---" not in line]
 
 
+@pytest.mark.skipif(not (DATASETS_DIR / "banking77").is_dir(),
+                    reason=f"the public data sets are not at {DATASETS_DIR} (set DATASETS_DIR)")
 def test_nlu_public_smoke_scores_both_pipelines_on_both_data_sets(tmp_path: Path):
     out = tmp_path / "nlu_public-smoke.md"
 
