@@ -120,6 +120,19 @@ class Operation:
 
 
 @dataclass(frozen=True)
+class HandoffPolicy:
+    """Which agents' queue serves a line, and the cases its policy sends to a person.
+
+    ``intents``: requests a person always handles (a complaint); ``after``: answers after which
+    a person takes over (a fraud report filed, an account only a specialist can unlock).
+    """
+
+    skill: str
+    intents: tuple[str, ...] = ()
+    after: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class ProductLine:
     name: str
     title: str
@@ -127,6 +140,7 @@ class ProductLine:
     intent_descriptions: dict[str, str] = field(default_factory=dict)
     products: tuple[str, ...] = ()
     not_held: str | None = None
+    handoff: HandoffPolicy = field(default_factory=lambda: HandoffPolicy(skill=GENERAL_LINE))
 
 
 @dataclass(frozen=True)
@@ -145,6 +159,22 @@ class Catalogue:
 
     def line(self, name: str) -> ProductLine | None:
         return next((line for line in self.lines if line.name == name), None)
+
+    def line_of_intent(self, intent: str) -> ProductLine | None:
+        operation = self.operations.get(intent)
+        if operation is not None:
+            return self.line(operation.line)
+        return next((line for line in self.lines if intent in line.intent_descriptions), None)
+
+    def handoff_skill(self, intent: str | None) -> str:
+        line = self.line_of_intent(intent or "")
+        return line.handoff.skill if line else GENERAL_LINE
+
+    def policy_handoff_intents(self) -> set[str]:
+        return {intent for line in self.lines for intent in line.handoff.intents}
+
+    def hands_off_after(self, response: str) -> bool:
+        return any(response in line.handoff.after for line in self.lines)
 
     def product_lines_in(self, domain_intents: list[str]) -> list[ProductLine]:
         """Product lines (not the general layer) that have at least one trained intent."""
@@ -241,6 +271,12 @@ def _operation(name: str, line: str, content: dict[str, Any], where: str) -> Ope
     )
 
 
+def _handoff_policy(line: str, content: dict[str, Any]) -> HandoffPolicy:
+    return HandoffPolicy(skill=str(content.get("skill") or line),
+                         intents=_as_tuple(content.get("intents")),
+                         after=_as_tuple(content.get("after")))
+
+
 def load_catalogue(directory: Path | None = None) -> Catalogue:
     directory = directory or CAPABILITIES_DIR
     lines: list[ProductLine] = []
@@ -263,6 +299,7 @@ def load_catalogue(directory: Path | None = None) -> Catalogue:
                 },
                 products=_as_tuple(content.get("products")),
                 not_held=content.get("not_held"),
+                handoff=_handoff_policy(name, content.get("handoff") or {}),
             )
         )
         for slot_name, slot_content in (content.get("slots") or {}).items():
@@ -290,6 +327,12 @@ def _check_references(catalogue: Catalogue) -> None:
                 raise RegistryError(f"operation {operation.name}: unknown slot {slot}")
         if operation.target and catalogue.slots[operation.target].kind != "choice":
             raise RegistryError(f"operation {operation.name}: a target must be a choice slot")
+    known_intents = set(catalogue.intents())
+    for line in catalogue.lines:
+        unknown_intents = set(line.handoff.intents) - known_intents
+        if unknown_intents:
+            raise RegistryError(f"line {line.name}: handoff intents {sorted(unknown_intents)} "
+                                "are not intents of the registry")
     for intent, options in catalogue.disambiguation.items():
         unknown = [option for option in options if option not in catalogue.operations]
         if unknown:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import unicodedata
 from typing import Any
 
-from rasa_sdk import Action, Tracker
+from rasa_sdk import Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.catalogue import Catalogue, default_catalogue
+from actions.handoff import REASON_DETAILS, HandoffAction, hand_off
 
 FALLBACK_INTENT = "nlu_fallback"
 MAX_GUESSES = 3
@@ -19,6 +20,8 @@ MIN_GUESS_CONFIDENCE = 0.05
 NEVER_GUESSED = {FALLBACK_INTENT, "out_of_scope", "affirm", "deny", "greet", "goodbye", "thank",
                  "inform", "cancel"}
 FAILURES_BEFORE_OFFERING_A_PERSON = 2
+# One more after the offer and a person is brought in without asking again.
+FAILURES_BEFORE_HANDING_OFF = 3
 
 
 def consecutive_failures(events: list[dict[str, Any]]) -> int:
@@ -65,7 +68,7 @@ def is_written_in_another_script(text: str) -> bool:
     return not any("LATIN" in unicodedata.name(char, "") for char in letters)
 
 
-class ActionClarifyRequest(Action):
+class ActionClarifyRequest(HandoffAction):
     def name(self) -> str:
         return "action_clarify_request"
 
@@ -76,7 +79,12 @@ class ActionClarifyRequest(Action):
         domain: dict[str, Any],
     ) -> list[EventType]:
         text = tracker.latest_message.get("text") or ""
-        if consecutive_failures(tracker.events) >= FAILURES_BEFORE_OFFERING_A_PERSON:
+        failures = consecutive_failures(tracker.events)
+        if failures >= FAILURES_BEFORE_HANDING_OFF:
+            return await hand_off(dispatcher, tracker, domain, "repeated_fallback",
+                                  REASON_DETAILS["repeated_fallback"], self._client,
+                                  self._connector)
+        if failures >= FAILURES_BEFORE_OFFERING_A_PERSON:
             dispatcher.utter_message(response="utter_offer_person_after_failures")
             return []
         if is_written_in_another_script(text):

@@ -38,19 +38,3 @@ class ActionExplainCapabilities(Action):
         ]
         dispatcher.utter_message(text=capabilities_message(default_catalogue(), intents))
         return []
-
-
-class ActionRequestHuman(Action):
-    """Answers a request for a person until the agent desk is connected."""
-
-    def name(self) -> str:
-        return "action_request_human"
-
-    async def run(
-        self,
-        dispatcher: CollectingDispatcher,
-        tracker: Tracker,
-        domain: dict[str, Any],
-    ) -> list[EventType]:
-        dispatcher.utter_message(response="utter_handoff_unavailable")
-        return []

@@ -30,6 +30,7 @@ from actions.catalogue import (
     SlotSpec,
     default_catalogue,
 )
+from actions.handoff import REQUEST_HUMAN_INTENT
 from actions.operation_runner import (
     VERIFICATION_TOKEN_SLOT,
     OperationAction,
@@ -39,6 +40,7 @@ from actions.operation_runner import (
 from actions.operations import (
     FAILED_ANSWERS_SLOT,
     FORM_CANCELLED_SLOT,
+    FORM_LEFT_FOR_A_PERSON,
     QUOTE_SLOT,
     VERIFICATION_ID_SLOT,
     latest_intent,
@@ -90,6 +92,9 @@ class OperationFormValidator(OperationAction):
             return await self._validate_prefilled(runner, catalogue, operation, candidates)
         if self._wants_to_cancel(tracker, requested):
             return [SlotSet(FORM_CANCELLED_SLOT, "yes"), SlotSet(REQUESTED_SLOT, None)]
+        if self._wants_a_person(tracker):
+            return [SlotSet(FORM_CANCELLED_SLOT, FORM_LEFT_FOR_A_PERSON),
+                    SlotSet(REQUESTED_SLOT, None)]
         events: list[EventType] = []
         for name, value in candidates.items():
             if name != requested and name in operation.slots:
@@ -127,6 +132,11 @@ class OperationFormValidator(OperationAction):
         if intent.get("name") == "cancel" and intent.get("confidence", 0) >= CANCEL_CONFIDENCE:
             return True
         return requested == CONFIRMATION_SLOT and tracker.get_slot(CONFIRMATION_SLOT) == "no"
+
+    def _wants_a_person(self, tracker: Tracker) -> bool:
+        intent = tracker.latest_message.get("intent") or {}
+        return (intent.get("name") == REQUEST_HUMAN_INTENT
+                and intent.get("confidence", 0) >= DIGRESSION_CONFIDENCE)
 
     async def _validated(self, runner: OperationRunner, catalogue: Catalogue,
                          operation: Operation, name: str, value: Any) -> list[EventType]:

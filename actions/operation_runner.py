@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.backend_access import (
@@ -24,6 +25,8 @@ from actions.backend_access import (
 )
 from actions.backend_client import BackendClient, BackendError
 from actions.catalogue import Catalogue, Operation, SlotSpec, default_catalogue
+from actions.handoff import hand_off
+from actions.handoff_connector import HandoffConnector
 from actions.rendering import (
     display_values,
     fill_body,
@@ -55,6 +58,8 @@ class OperationRunner:
     client: BackendClient = field(default_factory=shared_backend_client)
     catalogue: Catalogue = field(default_factory=default_catalogue)
     _profile: dict[str, Any] | None = None
+    # Set when an answer is one after which the line's policy brings in a person.
+    policy_handoff: bool = False
 
     # -- who and what ----------------------------------------------------------------------
     def customer_id(self) -> str:
@@ -239,10 +244,11 @@ class OperationRunner:
                 "- " + fill_text(item_template, display_values(item))
                 for item in listed[:MAX_LISTED_ITEMS]
             )
-        self.dispatcher.utter_message(response=self._answer_response(operation, result),
-                                      **values)
+        answer = self._answer_response(operation, result)
+        self.dispatcher.utter_message(response=answer, **values)
         if operation.then:
             self.dispatcher.utter_message(response=operation.then, **values)
+        self.policy_handoff = self.catalogue.hands_off_after(answer)
 
     def _answer_response(self, operation: Operation, result: Any) -> str:
         """The answer, or its variant for the result's state (``utter_x_pending``) if any."""
@@ -278,10 +284,13 @@ class OperationRunner:
 
 
 class OperationAction(Action, ABC):
-    """An action that runs registry operations; a test may hand it its own back-end client."""
+    """An action that runs registry operations; a test may hand it its own back-end client
+    and handoff connector."""
 
-    def __init__(self, client: BackendClient | None = None) -> None:
+    def __init__(self, client: BackendClient | None = None,
+                 connector: HandoffConnector | None = None) -> None:
         self._client = client
+        self._connector = connector
 
     @abstractmethod
     def name(self) -> str:
@@ -291,6 +300,15 @@ class OperationAction(Action, ABC):
                domain: dict[str, Any]) -> OperationRunner:
         return OperationRunner(tracker, dispatcher, domain,
                                self._client or shared_backend_client())
+
+    async def policy_handoff(self, runner: OperationRunner, operation: Operation
+                             ) -> list[EventType]:
+        """Brings in a person when the answer just given is one the line's policy hands off."""
+        if not runner.policy_handoff:
+            return []
+        return await hand_off(runner.dispatcher, runner.tracker, runner.domain, "policy",
+                              runner.catalogue.describe(operation.name) or operation.name,
+                              runner.client, self._connector)
 
 
 def _sentence(message: str) -> str:

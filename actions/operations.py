@@ -23,6 +23,7 @@ from actions.catalogue import (
     Operation,
     default_catalogue,
 )
+from actions.handoff import hand_off
 from actions.operation_runner import (
     OPERATION_KEY_SLOT,
     QUOTE_SLOT,
@@ -33,6 +34,8 @@ from actions.operation_runner import (
 
 FAILED_ANSWERS_SLOT = "failed_answers"
 FORM_CANCELLED_SLOT = "form_cancelled"
+# form_cancelled's value when the customer asked for a person mid-form.
+FORM_LEFT_FOR_A_PERSON = "handoff"
 VERIFICATION_ID_SLOT = "verification_id"
 # Whether the request just prepared may go ahead; the rules start its form only when it may.
 OPERATION_REFUSED_SLOT = "operation_refused"
@@ -63,8 +66,9 @@ class ActionRunOperation(OperationAction):
         if operation is None:
             dispatcher.utter_message(response="utter_ask_rephrase")
             return []
-        await self.runner(tracker, dispatcher, domain).answer(operation)
-        return []
+        runner = self.runner(tracker, dispatcher, domain)
+        await runner.answer(operation)
+        return await self.policy_handoff(runner, operation)
 
 
 class ActionPrepareOperation(OperationAction):
@@ -140,13 +144,22 @@ class ActionFinishOperation(OperationAction):
             return []
         resets = form_slot_resets(operation, catalogue)
         cancelled = tracker.get_slot(FORM_CANCELLED_SLOT)
+        if cancelled == FORM_LEFT_FOR_A_PERSON:
+            dispatcher.utter_message(response="utter_operation_left_for_a_person")
+            return [*resets, SlotSet(OPERATION_KEY_SLOT, None),
+                    *await hand_off(dispatcher, tracker, domain, "customer_request",
+                                    "Asked for a person in the middle of: "
+                                    f"{catalogue.describe(operation.name) or operation.name}",
+                                    self._client, self._connector)]
         if cancelled or tracker.get_slot(CONFIRMATION_SLOT) == "no":
             if cancelled != "told":
                 dispatcher.utter_message(response="utter_operation_cancelled")
             return [*resets, SlotSet(OPERATION_KEY_SLOT, None)]
-        done = await self.runner(tracker, dispatcher, domain).execute(operation)
+        runner = self.runner(tracker, dispatcher, domain)
+        done = await runner.execute(operation)
         if done:
-            return [*resets, SlotSet(OPERATION_KEY_SLOT, None)]
+            return [*resets, SlotSet(OPERATION_KEY_SLOT, None),
+                    *await self.policy_handoff(runner, operation)]
         return resets
 
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
+from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.rest import RestInput
+from sanic import Blueprint
 from sanic.exceptions import SanicException
 from sanic.request import Request
 
@@ -14,9 +17,21 @@ from channels.customer_binding import (
     bound_sender_id,
     verify_sign_in_token,
 )
+from channels.desk_forwarding import DeskForwarding
 
 
-class AnonymousRestInput(RestInput):
+class DeskForwardingRestInput(RestInput):
+    """Rasa's REST channel whose messages reach the agent desk while a person has the chat.
+    REST cannot push, so an agent's replies wait in the tracker (see channels/README.md)."""
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        desk = DeskForwarding()
+        blueprint = super().blueprint(desk.wrap(on_new_message))
+        desk.attach(blueprint)
+        return blueprint
+
+
+class AnonymousRestInput(DeskForwardingRestInput):
     """Rasa's REST channel, minus the ways a client could pass for a signed-in customer."""
 
     @classmethod
@@ -36,7 +51,7 @@ class AnonymousRestInput(RestInput):
         return None
 
 
-class SignedRestInput(RestInput):
+class SignedRestInput(DeskForwardingRestInput):
     """REST for a signed-in customer: `Authorization: Bearer <sign-in token>`.
 
     The conversation belongs to the customer named in the verified token; the request's

@@ -22,6 +22,7 @@ from socketio import AsyncServer
 from socketio import exceptions as socketio_errors
 
 from channels.customer_binding import InvalidSignInToken, bound_sender_id, verify_sign_in_token
+from channels.desk_forwarding import DeskForwarding
 
 SIGN_IN_TOKEN_KEY = "token"
 AGENT_SENDER = "agent"
@@ -71,6 +72,29 @@ class SignedSocketIOInput(SocketIOInput):
     def name(cls) -> str:
         return "socketio"
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.desk = DeskForwarding()
+
+    def customer_is_connected(self, conversation_id: str) -> bool:
+        if self.sio is None:
+            return False
+        rooms = self.sio.manager.rooms.get(self.namespace or "/", {})
+        return bool(rooms.get(conversation_id))
+
+    async def push_handoff_message(self, conversation_id: str, message: dict[str, Any]) -> str:
+        """An agent's message or a desk notice, shown now if the customer has the chat open."""
+        if self.sio is None or not self.customer_is_connected(conversation_id):
+            return "customer_offline"
+        output = SignedSocketIOOutput(self.sio, self.bot_message_evt)
+        if message["kind"] == "agent":
+            await output.send_custom_json(conversation_id, {
+                "from": AGENT_SENDER, "agent_name": message["agent_name"],
+                "text": message["text"]})
+        else:
+            await output.send_text_message(conversation_id, message["text"])
+        return "pushed"
+
     def get_output_channel(self) -> OutputChannel | None:
         if self.sio is None:
             return super().get_output_channel()
@@ -81,6 +105,8 @@ class SignedSocketIOInput(SocketIOInput):
         socketio_webhook = SocketBlueprint(sio, self.socketio_path, "socketio_webhook", __name__)
         self.sio = sio
         namespace = self.namespace
+        self.desk.attach(socketio_webhook)
+        on_new_message = self.desk.wrap(on_new_message)
 
         @socketio_webhook.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
@@ -96,6 +122,18 @@ class SignedSocketIOInput(SocketIOInput):
             # Replies and later pushes (a human agent's messages) are emitted to the
             # conversation id as a room, so every open tab of this customer receives them.
             await sio.enter_room(sid, bound_sender_id(customer_id), namespace=namespace)
+            await self.desk.presence(bound_sender_id(customer_id), present=True)
+
+        @sio.on("disconnect", namespace=namespace)
+        async def disconnect(sid: str) -> None:
+            customer_id = (await sio.get_session(sid, namespace=namespace)).get("customer_id")
+            if not customer_id:
+                return
+            conversation_id = bound_sender_id(customer_id)
+            await sio.leave_room(sid, conversation_id, namespace=namespace)
+            # Another open tab of the same customer keeps them present.
+            if not self.customer_is_connected(conversation_id):
+                await self.desk.presence(conversation_id, present=False)
 
         async def conversation_of(sid: str) -> str:
             session = await sio.get_session(sid, namespace=namespace)

@@ -139,6 +139,9 @@ def registry_rules(catalogue: Catalogue) -> str:
     for intent in catalogue.disambiguation:
         rules.append({"rule": f"ask which product {intent} is about", "steps": [
             {"intent": intent}, {"action": "action_disambiguate"}]})
+    for intent in sorted(catalogue.policy_handoff_intents()):
+        rules.append({"rule": f"policy hands {intent} to a person", "steps": [
+            {"intent": intent}, {"action": "action_request_human"}]})
     return yaml.safe_dump({"version": "3.1", "rules": rules}, sort_keys=False)
 
 

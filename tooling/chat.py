@@ -3,12 +3,16 @@
 Buttons are shown numbered; type the number to press one. An empty line or Ctrl-D ends.
 With --customer C00001 the chat is signed in as that customer (signed_rest channel), and the
 SMS the sandbox "sends" to the customer's phone (security codes) are shown as `phone>` lines.
+While a human agent has the chat, their messages (and the assistant's return afterwards) are
+read from the conversation's record and shown as they arrive: REST cannot push them.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import threading
+import urllib.parse
 import urllib.request
 import uuid
 
@@ -61,6 +65,53 @@ class SandboxPhone:
                 print(f"phone> {message['body']}")
 
 
+class HandoffWatcher:
+    """Shows what reaches the conversation from outside the customer's own turns: the agent's
+    and the desk's messages, and the assistant's answers to the desk's resume."""
+
+    def __init__(self, server: str, api_token: str, sender: str) -> None:
+        quoted = urllib.parse.quote(sender, safe=":@")
+        self._url = f"{server}/conversations/{quoted}/tracker?token={api_token}"
+        self._seen = 0
+        self._after_resume = False
+        self._stop = threading.Event()
+
+    def _events(self) -> list[dict]:
+        try:
+            with urllib.request.urlopen(self._url, timeout=5) as response:
+                return json.load(response).get("events") or []
+        except (OSError, ValueError):
+            return []
+
+    def show_new(self) -> None:
+        events = self._events()
+        for event in events[self._seen:]:
+            if event.get("event") == "user":
+                intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name") or ""
+                self._after_resume = intent.startswith("EXTERNAL_")
+            elif event.get("event") == "bot" and event.get("text"):
+                metadata = event.get("metadata") or {}
+                if metadata.get("handoff_kind") == "agent":
+                    print(f"\nagent {metadata.get('agent_name') or ''}> {event['text']}")
+                elif metadata.get("handoff_kind") == "desk":
+                    print(f"\ndesk> {event['text']}")
+                elif self._after_resume:
+                    print(f"\nbot> {event['text']}")
+        self._seen = len(events)
+
+    def skip_to_now(self) -> None:
+        self._seen = len(self._events())
+
+    def run_in_background(self, every_seconds: float = 1.0) -> None:
+        def watch() -> None:
+            while not self._stop.wait(every_seconds):
+                self.show_new()
+        threading.Thread(target=watch, daemon=True).start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
 def main() -> None:
     environment = process_environment()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -77,6 +128,10 @@ def main() -> None:
         channel = "signed_rest"
     url = f"{args.server}/webhooks/{channel}/webhook"
     phone = SandboxPhone(environment, args.customer) if args.customer else None
+    conversation = f"customer:{args.customer}" if args.customer else sender
+    watcher = HandoffWatcher(args.server, environment["RASA_API_TOKEN"], conversation)
+    watcher.skip_to_now()
+    watcher.run_in_background()
     buttons: list[dict] = []
     while True:
         try:
@@ -90,6 +145,7 @@ def main() -> None:
         buttons = show(send(url, sender, text, token))
         if phone is not None:
             phone.show_new()
+    watcher.stop()
 
 
 if __name__ == "__main__":

@@ -10,6 +10,8 @@ import signal
 import sys
 import threading
 
+from services.desk.process import desk_server
+from services.desk.settings import DEFAULT_DEMO_PASSWORD as DESK_DEMO_PASSWORD
 from services.webchat.process import webchat_server
 from services.webchat.settings import DEFAULT_DEMO_PASSCODE
 from tooling.environment import process_environment
@@ -23,6 +25,7 @@ def servers_to_start() -> list[Server]:
         sandbox_server(int(environment["SANDBOX_PORT"]), environment),
         action_server(int(environment["ACTION_SERVER_PORT"]), environment),
         rasa_server(ensure_model(), int(environment["RASA_PORT"]), environment),
+        desk_server(int(environment["DESK_PORT"]), environment),
         webchat_server(int(environment["WEBCHAT_PORT"]), environment),
     ]
 
@@ -30,6 +33,7 @@ def servers_to_start() -> list[Server]:
 def how_to_talk(environment: dict[str, str]) -> str:
     rasa_port = environment["RASA_PORT"]
     passcode = environment.get("WEBCHAT_DEMO_PASSCODE") or DEFAULT_DEMO_PASSCODE
+    agent_password = environment.get("DESK_DEMO_PASSWORD") or DESK_DEMO_PASSWORD
     return f"""
 The assistant is running. Talk to it:
   - in a browser:  http://127.0.0.1:{environment["WEBCHAT_PORT"]}/
@@ -39,6 +43,10 @@ The assistant is running. Talk to it:
                           scripts/shell                     (Rasa's own rasa shell)
   - over REST:  curl -s localhost:{rasa_port}/webhooks/rest/webhook \\
         -H 'Content-Type: application/json' -d '{{"sender": "demo", "message": "hi"}}'
+Human agents' console: http://127.0.0.1:{environment["DESK_PORT"]}/console
+        sign in as agent "agent" (all queues) or "cards" (bank and payments), password
+        {agent_password}; then ask the assistant for a person ("talk to a person").
+        With no agent signed in (or outside DESK_OPENING_HOURS), customers get a callback.
 The product back-end sandbox: http://127.0.0.1:{environment["SANDBOX_PORT"]}/docs
 Logs are in .data/logs/. Press Ctrl-C to stop everything.
 """

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from channels.customer_binding import DEV_SIGNING_SECRET
+from services.desk.process import desk_server
 from tooling.environment import process_environment
 from tooling.ports import free_port
 from tooling.processes import Server, action_server, rasa_server, sandbox_server, stop_all
@@ -26,6 +27,8 @@ class RunningAssistant:
     servers: list[Server]
     backend_url: str
     backend_secret: str
+    desk_url: str
+    environment: dict[str, str]
 
     def say(
         self, sender: str, message: str, sign_in_token: str | None = None
@@ -87,20 +90,25 @@ class RunningAssistant:
 def running_assistant(
     model: Path, log_dir: Path, **environment_overrides: str
 ) -> Iterator[RunningAssistant]:
-    """Starts the sandbox, the action server and the Rasa server on free ports, with a small
-    sandbox database in ``log_dir``, and stops them afterwards, whatever happens."""
+    """Starts the sandbox, the action server, the Rasa server and the agent desk on free
+    ports, with small databases in ``log_dir``, and stops them afterwards, whatever happens."""
     rasa_port, action_port, sandbox_port = free_port(), free_port(), free_port()
-    environment = process_environment(
-        ACTION_SERVER_URL=f"http://127.0.0.1:{action_port}/webhook",
-        BACKEND_URL=f"http://127.0.0.1:{sandbox_port}",
-        SANDBOX_DATABASE_URL=f"sqlite+aiosqlite:///{log_dir / 'sandbox.db'}",
-        SANDBOX_CUSTOMERS=str(E2E_CUSTOMERS),
-        **environment_overrides,
-    )
+    desk_port = free_port()
+    per_run = {
+        "ACTION_SERVER_URL": f"http://127.0.0.1:{action_port}/webhook",
+        "BACKEND_URL": f"http://127.0.0.1:{sandbox_port}",
+        "SANDBOX_DATABASE_URL": f"sqlite+aiosqlite:///{log_dir / 'sandbox.db'}",
+        "SANDBOX_CUSTOMERS": str(E2E_CUSTOMERS),
+        "RASA_URL": f"http://127.0.0.1:{rasa_port}",
+        "DESK_URL": f"http://127.0.0.1:{desk_port}",
+        "DESK_DATABASE_URL": f"sqlite+aiosqlite:///{log_dir / 'desk.db'}",
+    }
+    environment = process_environment(**{**per_run, **environment_overrides})
     servers = [
         sandbox_server(sandbox_port, environment),
         action_server(action_port, environment),
         rasa_server(model, rasa_port, environment),
+        desk_server(desk_port, environment),
     ]
     for server in servers:
         server.log_dir = log_dir
@@ -111,7 +119,8 @@ def running_assistant(
             server.wait_until_ready()
         yield RunningAssistant(f"http://127.0.0.1:{rasa_port}", environment["RASA_API_TOKEN"],
                                servers, environment["BACKEND_URL"],
-                               environment["SANDBOX_SERVICE_SECRET"])
+                               environment["SANDBOX_SERVICE_SECRET"], environment["DESK_URL"],
+                               environment)
     finally:
         stop_all(servers)
 

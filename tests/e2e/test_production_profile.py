@@ -32,9 +32,11 @@ def test_a_conversation_written_by_one_server_is_read_back_by_a_new_one(
         "EVENT_BROKER_URL": fresh_rabbitmq_vhost("fincs_test"),
         "LOCK_STORE_KEY_PREFIX": "fincs_test",
         "RASA_API_TOKEN": "test-only-token",
+        "DESK_DATABASE_URL": fresh_postgres_database("fincs_desk_test").replace(
+            "postgresql://", "postgresql+asyncpg://"),
     }
     # Ports and the sandbox's database are chosen per test run by running_assistant.
-    for per_run in ("ACTION_SERVER_URL", "BACKEND_URL", "SANDBOX_DATABASE_URL"):
+    for per_run in ("ACTION_SERVER_URL", "BACKEND_URL", "SANDBOX_DATABASE_URL", "DESK_URL"):
         environment.pop(per_run)
 
     with running_assistant(trained_model, tmp_path / "first", **environment) as first:

@@ -39,9 +39,9 @@ def test_the_assistant_admits_it_is_a_bot(assistant):
     assert "virtual assistant" in texts(replies)
 
 
-def test_asking_for_a_person_gets_a_way_to_reach_one(assistant):
+def test_asking_for_a_person_with_no_agent_at_the_desk_gets_a_way_to_reach_one(assistant):
     _, replies = assistant.say("rest-human", "let me speak to a human agent")
-    assert "hotline" in texts(replies)
+    assert "not signed in" in texts(replies) and "95188" in texts(replies)
 
 
 def test_a_button_payload_is_understood(assistant):

@@ -4,63 +4,21 @@ connect; nothing the client sends afterwards changes whose conversation it is.""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import socketio
 
-from channels.customer_binding import DEV_SIGNING_SECRET, issue_sign_in_token
+from tests.e2e.chat_socket import connected, token_for
 from tests.e2e.servers import RunningAssistant, assistant_in
 
 pytestmark = pytest.mark.e2e
-
-# The first reply of a fresh Rasa server loads the model's pipeline; later ones are quick.
-FIRST_REPLY_SECONDS = 90
-QUIET_SECONDS = 2
-
 
 @pytest.fixture(scope="module")
 def assistant(trained_model: Path, tmp_path_factory) -> Iterator[RunningAssistant]:
     with assistant_in(tmp_path_factory.mktemp("socketio-e2e"), trained_model) as running:
         yield running
-
-
-def token_for(customer_id: str, secret: str = DEV_SIGNING_SECRET, seconds: int = 600) -> str:
-    return issue_sign_in_token(customer_id, secret.encode(), seconds)
-
-
-class ChatSocket:
-    """A socket.io client speaking the rasa-webchat widget's events."""
-
-    def __init__(self) -> None:
-        self.client = socketio.AsyncClient(reconnection=False)
-        self.bot_messages: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-        self.session_confirms: asyncio.Queue[Any] = asyncio.Queue()
-        self.client.on("bot_uttered", self.bot_messages.put_nowait)
-        self.client.on("session_confirm", self.session_confirms.put_nowait)
-
-    async def replies(self, first_within: float = FIRST_REPLY_SECONDS) -> list[dict[str, Any]]:
-        """The bot messages that arrive until the bot has been quiet for a moment."""
-        messages = [await asyncio.wait_for(self.bot_messages.get(), first_within)]
-        while True:
-            try:
-                messages.append(await asyncio.wait_for(self.bot_messages.get(), QUIET_SECONDS))
-            except asyncio.TimeoutError:
-                return messages
-
-
-@asynccontextmanager
-async def connected(url: str, **connect_options: Any) -> AsyncIterator[ChatSocket]:
-    socket = ChatSocket()
-    await socket.client.connect(url, socketio_path="/socket.io", transports=["polling"],
-                                wait_timeout=30, **connect_options)
-    try:
-        yield socket
-    finally:
-        await socket.client.disconnect()
 
 
 def user_texts(assistant: RunningAssistant, sender: str) -> list[str]:

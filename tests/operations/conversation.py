@@ -19,15 +19,18 @@ from actions.operation_forms import GENERATED_ACTIONS
 from actions.operations import ActionFinishOperation, ActionPrepareOperation, ActionRunOperation
 from actions.rendering import fill_text
 from channels.customer_binding import bound_sender_id
+from tests.recording_desk import RecordingDesk
 
 ACTIONS = {action().name(): action for action in GENERATED_ACTIONS}
 
 
 class Conversation:
     def __init__(self, customer_id: str, client: BackendClient, domain: dict[str, Any],
-                 form_actions: dict[str, Any] | None = None) -> None:
+                 form_actions: dict[str, Any] | None = None,
+                 desk: RecordingDesk | None = None) -> None:
         self.sender = bound_sender_id(customer_id)
         self.client = client
+        self.desk = desk or RecordingDesk()
         self.domain = domain
         self.catalogue = default_catalogue()
         self.form_actions = form_actions or ACTIONS
@@ -77,6 +80,12 @@ class Conversation:
     def last_buttons(self) -> list[dict[str, Any]]:
         return self._last_buttons
 
+    @property
+    def paused(self) -> bool:
+        """Whether a person has taken over (the assistant stopped answering)."""
+        pauses = [e["event"] for e in self.events if e.get("event") in ("pause", "resume")]
+        return bool(pauses) and pauses[-1] == "pause"
+
     # -- Rasa's side ----------------------------------------------------------------------
     def tracker(self) -> Tracker:
         return Tracker(self.sender, dict(self.slots), self.latest, list(self.events), False,
@@ -103,7 +112,7 @@ class Conversation:
         if operation is None:
             return
         if not operation.is_form:
-            await self._run(ActionRunOperation(self.client), dispatcher)
+            await self._run(ActionRunOperation(self.client, self.desk), dispatcher)
             return
         await self._run(ActionPrepareOperation(self.client), dispatcher)
         if self.slots.get("operation_refused"):
@@ -157,7 +166,7 @@ class Conversation:
         self.slots["requested_slot"] = None
         self._apply([{"event": "active_loop", "name": None}])
         self.form = None
-        await self._run(ActionFinishOperation(self.client), dispatcher)
+        await self._run(ActionFinishOperation(self.client, self.desk), dispatcher)
 
     def _validator(self) -> Any:
         assert self.form is not None

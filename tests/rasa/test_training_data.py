@@ -46,4 +46,9 @@ def test_training_data_and_domain_validate_cleanly(tmp_path: Path):
         if not (match := re.search(r"The utterance '(\w+)' is not used", warning))
         or not sent_by_custom_actions(match.group(1), named)
     ]
+    # Intents the agent desk triggers through Rasa's HTTP API are never typed, so they have
+    # no training examples on purpose.
+    unexpected = [warning for warning in unexpected
+                  if not re.search(r"The intent 'EXTERNAL_\w+' is listed in the domain",
+                                   warning)]
     assert unexpected == []

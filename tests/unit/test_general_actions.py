@@ -1,9 +1,9 @@
-"""The general layer: what the assistant says it can do, and a person on request."""
+"""The general layer: what the assistant says it can do."""
 
 from __future__ import annotations
 
 from actions.catalogue import Catalogue, ProductLine, load_catalogue
-from actions.general import ActionExplainCapabilities, ActionRequestHuman, capabilities_message
+from actions.general import ActionExplainCapabilities, capabilities_message
 from tests.unit.trackers import tracker_after
 
 INSURANCE = ProductLine("insurance", "Insurance", "your policies and claims",
@@ -41,11 +41,3 @@ async def test_help_answers_from_the_real_domain(dispatcher, domain_dict):
 
     expected = capabilities_message(load_catalogue(), domain_dict["intents"])
     assert dispatcher.messages[0]["text"] == expected
-
-
-async def test_asking_for_a_person_gets_a_clear_answer(dispatcher, domain_dict):
-    await ActionRequestHuman().run(dispatcher, tracker_after("agent", "request_human"),
-                                   domain_dict)
-
-    assert dispatcher.messages[0]["response"] == "utter_handoff_unavailable"
-    assert "utter_handoff_unavailable" in domain_dict["responses"]

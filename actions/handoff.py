@@ -1,0 +1,313 @@
+"""Handing a conversation to a person, and the way back to the assistant.
+
+Four things bring in a person: the customer asks for one; the assistant fails to understand
+three times in a row; a line's policy (capabilities/<line>.yml ``handoff:``) sends the case to
+people (a complaint, a fraud report, an account only a specialist can unlock); the back end is
+down and the customer would rather not wait. Whatever the trigger, ``hand_off`` sends the
+conversation with its context to the desk through the configured connector. With a place in a
+queue the assistant pauses (ConversationPaused) and the customer's messages go to the agent;
+outside business hours or with nobody free the customer gets a ticket and a promised callback.
+When the agent resolves, the desk resumes the conversation and triggers
+``EXTERNAL_handoff_resolved``: the assistant says it is back and asks for a rating.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from abc import ABC, abstractmethod
+from datetime import datetime
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import ActionExecuted, ConversationPaused, EventType
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.backend_access import shared_backend_client, signed_in_customer
+from actions.backend_client import BackendClient, BackendError
+from actions.catalogue import GENERAL_LINE, Catalogue, default_catalogue
+from actions.handoff_connector import (
+    HandoffConnector,
+    HandoffOutcome,
+    HandoffReason,
+    HandoffRequest,
+    HandoffUnavailable,
+    TranscriptLine,
+    shared_connector,
+)
+
+logger = logging.getLogger(__name__)
+
+REQUEST_HUMAN_INTENT = "request_human"
+# Said first, when present: utter_handoff_lead_<policy intent> or utter_handoff_lead_<reason>.
+HANDOFF_LEAD = "utter_handoff_lead"
+RATING_ENTITY = "rating"
+AGENT_NAME_ENTITY = "agent_name"
+MAX_TRANSCRIPT_LINES = 200
+# Slots an agent has no business seeing (one-time codes, tokens) or that mean nothing to them.
+PRIVATE_SLOTS = {"verification_code", "verification_token", "verification_id", "operation_key",
+                 "requested_slot", "session_started_metadata", "quote", "failed_answers",
+                 "form_cancelled", "operation_refused"}
+# What the customer saw just before asking for a person tells why they asked.
+REASON_BY_PREVIOUS_RESPONSE: dict[str, HandoffReason] = {
+    "utter_backend_unavailable": "backend_outage",
+    "utter_offer_person_after_failures": "repeated_fallback",
+}
+REASON_DETAILS = {
+    "customer_request": "Asked for a person",
+    "repeated_fallback": "The assistant did not understand several messages in a row",
+    "backend_outage": "Our systems could not answer and the customer chose not to wait",
+}
+RATING_LABELS = ((5, "Very satisfied"), (4, "Satisfied"), (3, "Okay"), (2, "Dissatisfied"),
+                 (1, "Very dissatisfied"))
+RATING_IN_TEXT = re.compile(r"\b([1-5])\b")
+RATING_WORDS = (("very dissatisfied", 1), ("very unsatisfied", 1), ("terrible", 1),
+                ("awful", 1), ("dissatisfied", 2), ("unsatisfied", 2), ("poor", 2), ("bad", 2),
+                ("okay", 3), ("ok", 3), ("average", 3), ("excellent", 5), ("perfect", 5),
+                ("very satisfied", 5), ("great", 5), ("satisfied", 4), ("good", 4))
+
+
+# -- context for the agent --------------------------------------------------------------------
+def transcript(tracker: Tracker) -> tuple[TranscriptLine, ...]:
+    lines = []
+    for event in tracker.events:
+        text = event.get("text")
+        if event.get("event") not in ("user", "bot") or not text:
+            continue
+        lines.append(TranscriptLine(
+            author="customer" if event["event"] == "user" else "bot",
+            text=str(text),
+            timestamp=float(event.get("timestamp") or 0.0),
+            message_id=event.get("message_id") if event["event"] == "user" else None,
+        ))
+    return tuple(lines[-MAX_TRANSCRIPT_LINES:])
+
+
+def detected_intents(tracker: Tracker, catalogue: Catalogue) -> tuple[dict[str, Any], ...]:
+    found = []
+    for event in tracker.events:
+        if event.get("event") != "user":
+            continue
+        intent = (event.get("parse_data") or {}).get("intent") or {}
+        name = intent.get("name")
+        if not name or name.startswith("EXTERNAL_"):
+            continue
+        found.append({"name": name,
+                      "description": catalogue.describe(name) or name.replace("_", " "),
+                      "confidence": round(float(intent.get("confidence") or 0.0), 3)})
+    return tuple(found)
+
+
+def shareable_slots(tracker: Tracker) -> dict[str, Any]:
+    return {name: value for name, value in tracker.slots.items()
+            if value not in (None, "", []) and name not in PRIVATE_SLOTS}
+
+
+def skill_for(tracker: Tracker, catalogue: Catalogue) -> str:
+    """The queue of the product line the customer was last talking about; general if none."""
+    for event in reversed(tracker.events):
+        if event.get("event") != "user":
+            continue
+        intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
+        line = catalogue.line_of_intent(intent or "")
+        if line is not None and line.name != GENERAL_LINE:
+            return line.handoff.skill
+    return catalogue.handoff_skill(latest_intent_name(tracker))
+
+
+def latest_intent_name(tracker: Tracker) -> str | None:
+    return (tracker.latest_message.get("intent") or {}).get("name")
+
+
+def previous_response(tracker: Tracker) -> str | None:
+    """The response the assistant gave just before the customer's latest message."""
+    seen_latest_message = False
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            if seen_latest_message:
+                return None
+            seen_latest_message = True
+        elif event.get("event") == "bot" and seen_latest_message:
+            return (event.get("metadata") or {}).get("utter_action")
+    return None
+
+
+def reason_for_request(tracker: Tracker, catalogue: Catalogue) -> tuple[HandoffReason, str]:
+    """Why the customer is being handed over, when they asked (or policy asks) by intent."""
+    intent = latest_intent_name(tracker) or ""
+    if intent in catalogue.policy_handoff_intents():
+        return "policy", catalogue.describe(intent) or intent
+    reason = REASON_BY_PREVIOUS_RESPONSE.get(previous_response(tracker) or "", "customer_request")
+    return reason, REASON_DETAILS[reason]
+
+
+# -- the handoff itself -----------------------------------------------------------------------
+def when(iso_time: str | None) -> str:
+    """A desk time (ISO 8601 with its zone) as a customer reads it: "Mon 30 Nov, 09:00"."""
+    if not iso_time:
+        return "as soon as possible"
+    try:
+        moment = datetime.fromisoformat(iso_time)
+    except ValueError:
+        return iso_time
+    zone = moment.strftime("%z")
+    label = f" (UTC{zone[:3]}:{zone[3:]})" if zone else ""
+    return f"{moment.strftime('%a %d %b, %H:%M')}{label}"
+
+
+async def customer_profile(client: BackendClient, customer_id: str | None
+                           ) -> dict[str, Any] | None:
+    if customer_id is None:
+        return None
+    try:
+        return await client.get_profile(customer_id)
+    except BackendError as error:
+        # The agent can still help without it; the back end may be the very problem.
+        logger.warning("handoff without profile for %s: %s", customer_id, error)
+        return None
+
+
+def say_outcome(dispatcher: CollectingDispatcher, outcome: HandoffOutcome,
+                signed_in: bool) -> None:
+    if outcome.status == "assigned":
+        dispatcher.utter_message(response="utter_handoff_assigned")
+    elif outcome.status == "queued":
+        dispatcher.utter_message(response="utter_handoff_queued",
+                                 position=str(outcome.position or 1))
+    elif not signed_in and outcome.ticket_reason == "closed":
+        dispatcher.utter_message(response="utter_handoff_ticket_anonymous_closed",
+                                 opens_at=when(outcome.opens_at))
+    elif not signed_in:
+        dispatcher.utter_message(response="utter_handoff_ticket_anonymous")
+    elif outcome.ticket_reason == "closed":
+        dispatcher.utter_message(response="utter_handoff_ticket_closed",
+                                 opens_at=when(outcome.opens_at),
+                                 callback_due_at=when(outcome.callback_due_at))
+    else:
+        dispatcher.utter_message(response="utter_handoff_ticket_busy",
+                                 callback_due_at=when(outcome.callback_due_at))
+
+
+async def hand_off(dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any],
+                   reason: HandoffReason, reason_detail: str,
+                   client: BackendClient | None = None,
+                   connector: HandoffConnector | None = None) -> list[EventType]:
+    """Hands the conversation to people; the events pause the assistant when an agent or a
+    queue takes it."""
+    catalogue = default_catalogue()
+    customer_id = signed_in_customer(tracker)
+    lead = f"{HANDOFF_LEAD}_{latest_intent_name(tracker) if reason == 'policy' else reason}"
+    if lead in (domain.get("responses") or {}):
+        dispatcher.utter_message(response=lead)
+    request = HandoffRequest(
+        conversation_id=tracker.sender_id,
+        customer_id=customer_id,
+        channel=tracker.get_latest_input_channel(),
+        skill=skill_for(tracker, catalogue),
+        reason=reason,
+        reason_detail=reason_detail,
+        customer_name=tracker.get_slot("customer_name"),
+        transcript=transcript(tracker),
+        intents=detected_intents(tracker, catalogue),
+        slots=shareable_slots(tracker),
+        profile=await customer_profile(client or shared_backend_client(), customer_id),
+    )
+    try:
+        outcome = await (connector or shared_connector()).open_handoff(request)
+    except HandoffUnavailable as error:
+        logger.error("handoff of %s failed: %s", tracker.sender_id, error)
+        dispatcher.utter_message(response="utter_handoff_unreachable")
+        return []
+    say_outcome(dispatcher, outcome, signed_in=customer_id is not None)
+    return paused() if outcome.pauses_the_bot else []
+
+
+def paused() -> list[EventType]:
+    """Pauses the assistant as if it had then listened: Rasa stops predicting without running
+    action_listen, and the rule that greets the customer back after the agent (like every
+    rule on a customer's message) expects the turn to start after a listen."""
+    return [ConversationPaused(), ActionExecuted("action_listen")]
+
+
+class HandoffAction(Action, ABC):
+    """An action that may hand off; a test may give it its own back-end client and desk."""
+
+    @abstractmethod
+    def name(self) -> str:
+        """The action's name in the domain."""
+
+    def __init__(self, client: BackendClient | None = None,
+                 connector: HandoffConnector | None = None) -> None:
+        self._client = client
+        self._connector = connector
+
+    def connector(self) -> HandoffConnector:
+        return self._connector or shared_connector()
+
+
+class ActionRequestHuman(HandoffAction):
+    """Brings in a person: asked for, offered after failures or an outage, or by policy."""
+
+    def name(self) -> str:
+        return "action_request_human"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        reason, detail = reason_for_request(tracker, default_catalogue())
+        return await hand_off(dispatcher, tracker, domain, reason, detail,
+                              self._client, self._connector)
+
+
+class ActionHandoffResumed(HandoffAction):
+    """The agent resolved the conversation: the assistant is back and asks for a rating."""
+
+    def name(self) -> str:
+        return "action_handoff_resumed"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        agent_name = next(tracker.get_latest_entity_values(AGENT_NAME_ENTITY), None)
+        dispatcher.utter_message(response="utter_handoff_back",
+                                 agent_name=agent_name or "Our colleague")
+        ask_for_rating(dispatcher)
+        return []
+
+
+def ask_for_rating(dispatcher: CollectingDispatcher) -> None:
+    dispatcher.utter_message(response="utter_ask_satisfaction", buttons=[
+        {"title": f"{rating} - {label}", "payload": f'/rate_service{{"rating": "{rating}"}}'}
+        for rating, label in RATING_LABELS])
+
+
+def rating_given(tracker: Tracker) -> int | None:
+    """The 1-5 rating from the button's entity, a digit, or words like "very satisfied"."""
+    text = (tracker.latest_message.get("text") or "").lower()
+    value = next(tracker.get_latest_entity_values(RATING_ENTITY), None)
+    if value is None and (found := RATING_IN_TEXT.search(text)):
+        value = found.group(1)
+    if value is None:
+        value = next((rating for words, rating in RATING_WORDS
+                      if re.search(rf"\b{words}\b", text)), None)
+    try:
+        rating = int(str(value))
+    except ValueError:
+        return None
+    return rating if 1 <= rating <= 5 else None
+
+
+class ActionRecordSatisfaction(HandoffAction):
+    def name(self) -> str:
+        return "action_record_satisfaction"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        rating = rating_given(tracker)
+        if rating is None:
+            ask_for_rating(dispatcher)
+            return []
+        try:
+            await self.connector().record_rating(tracker.sender_id, rating)
+        except HandoffUnavailable as error:
+            logger.warning("rating %s of %s not recorded: %s", rating, tracker.sender_id, error)
+        dispatcher.utter_message(response="utter_thanks_for_rating")
+        return []

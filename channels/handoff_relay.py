@@ -1,0 +1,144 @@
+"""The agent desk's way into a conversation: an agent's message (or the desk's own notice, such
+as a queue position) goes to the customer in the channel they are chatting on.
+
+``POST /webhooks/handoff/relay`` with ``Authorization: Bearer $DESK_SERVICE_SECRET`` and
+``{"conversation_id", "message_id", "kind": "agent"|"desk", "agent_name", "text"}``. The message
+is first recorded in the conversation's tracker (once per message_id, so the desk may retry),
+then pushed to the customer. The answer says what happened:
+``{"recorded": true, "delivery": "pushed" | "customer_offline" | "recorded_only"}``;
+customer_offline means the desk should push it again when the customer is back,
+recorded_only that the channel cannot push (REST): the message waits in the tracker.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import os
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol, runtime_checkable
+
+from rasa.core.channels.channel import InputChannel, UserMessage
+from rasa.shared.core.events import BotUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+logger = logging.getLogger(__name__)
+
+MAX_RELAYED_TEXT = 4000
+KINDS = ("agent", "desk")
+RELAY_METADATA_KEY = "handoff_message_id"
+
+
+@runtime_checkable
+class PushesHandoffMessages(Protocol):
+    async def push_handoff_message(self, conversation_id: str, message: dict[str, Any]) -> str:
+        """Shows the message to the customer now; "pushed" or "customer_offline"."""
+
+
+def relayed_payload(body: dict[str, Any]) -> dict[str, Any] | None:
+    """The relay request's fields, checked; None when the request is not usable."""
+    conversation_id, message_id = body.get("conversation_id"), body.get("message_id")
+    text, kind = body.get("text"), body.get("kind")
+    agent_name = body.get("agent_name")
+    if not all(isinstance(value, str) and value for value in (conversation_id, message_id, text)):
+        return None
+    if kind not in KINDS or len(text) > MAX_RELAYED_TEXT:
+        return None
+    if agent_name is not None and not isinstance(agent_name, str):
+        return None
+    return {"conversation_id": conversation_id, "message_id": message_id, "kind": kind,
+            "agent_name": agent_name, "text": text}
+
+
+def already_recorded(tracker: DialogueStateTracker, message_id: str) -> bool:
+    return any(isinstance(event, BotUttered) and
+               (event.metadata or {}).get(RELAY_METADATA_KEY) == message_id
+               for event in tracker.events)
+
+
+def as_bot_utterance(message: dict[str, Any]) -> BotUttered:
+    """An agent's message in the tracker: a bot utterance marked as the person's."""
+    custom = ({"from": "agent", "agent_name": message["agent_name"], "text": message["text"]}
+              if message["kind"] == "agent" else None)
+    return BotUttered(
+        text=message["text"],
+        data={"custom": custom} if custom else {},
+        metadata={RELAY_METADATA_KEY: message["message_id"], "handoff_kind": message["kind"],
+                  "agent_name": message["agent_name"]},
+    )
+
+
+class HandoffRelayInput(InputChannel):
+    def __init__(self, service_secret: str | None = None) -> None:
+        self._secret = service_secret or os.environ.get("DESK_SERVICE_SECRET", "")
+
+    @classmethod
+    def name(cls) -> str:
+        return "handoff"
+
+    @classmethod
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
+        return cls()
+
+    def _authorised(self, request: Request) -> bool:
+        scheme, _, secret = (request.headers.get("Authorization") or "").partition(" ")
+        return (bool(self._secret) and scheme.lower() == "bearer"
+                and hmac.compare_digest(secret.strip().encode(), self._secret.encode()))
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        relay = Blueprint("handoff_relay", __name__)
+
+        @relay.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @relay.route("/relay", methods=["POST"])
+        async def relay_message(request: Request) -> HTTPResponse:
+            if not self._authorised(request):
+                return response.json({"error": "unauthorised"}, status=401)
+            message = relayed_payload(request.json if isinstance(request.json, dict) else {})
+            if message is None:
+                return response.json({"error": "conversation_id, message_id, text and kind "
+                                      "(agent or desk) are required"}, status=422)
+            tracker = await self._record(request, message)
+            if tracker is None:
+                return response.json({"error": "no such conversation"}, status=404)
+            delivery = await self._push(request, tracker, message)
+            return response.json({"recorded": True, "delivery": delivery})
+
+        return relay
+
+    async def _record(self, request: Request, message: dict[str, Any]
+                      ) -> DialogueStateTracker | None:
+        agent = request.app.ctx.agent
+        conversation_id = message["conversation_id"]
+        async with agent.lock_store.lock(conversation_id):
+            tracker = await agent.tracker_store.retrieve(conversation_id)
+            if tracker is None:
+                return None
+            if not already_recorded(tracker, message["message_id"]):
+                tracker.update(as_bot_utterance(message))
+                await agent.tracker_store.save(tracker)
+        return tracker
+
+    async def _push(self, request: Request, tracker: DialogueStateTracker,
+                    message: dict[str, Any]) -> str:
+        channel_name = tracker.get_latest_input_channel()
+        channels = getattr(request.app.ctx, "input_channels", None) or []
+        channel = next((c for c in channels if c.name() == channel_name), None)
+        try:
+            if isinstance(channel, PushesHandoffMessages):
+                return await channel.push_handoff_message(message["conversation_id"], message)
+            output = channel.get_output_channel() if channel is not None else None
+            if output is None:
+                return "recorded_only"
+            text = (f"{message['agent_name'] or 'Our colleague'} (a person): {message['text']}"
+                    if message["kind"] == "agent" else message["text"])
+            await output.send_text_message(message["conversation_id"], text)
+            return "pushed"
+        except Exception:  # the message is in the tracker; the desk will push it again
+            logger.exception("pushing a desk message to %s failed", message["conversation_id"])
+            return "customer_offline"

@@ -1,0 +1,22 @@
+"""`python -m services.desk`: serve the desk on 127.0.0.1:DESK_PORT."""
+
+from __future__ import annotations
+
+import uvicorn
+
+from services.desk.app import create_app
+from services.desk.settings import DeskSettings
+from tooling.environment import process_environment
+
+
+def main() -> None:
+    # The profile's values unless the environment says otherwise.
+    settings = DeskSettings.from_environment(process_environment())
+    # One worker: who is at the console lives in this process. wsproto because Rasa pins a
+    # websockets release too old for uvicorn's own websockets support.
+    uvicorn.run(create_app(settings), host="127.0.0.1", port=settings.port, log_level="info",
+                ws="wsproto", workers=1)
+
+
+if __name__ == "__main__":
+    main()

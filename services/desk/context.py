@@ -1,0 +1,22 @@
+"""What every desk operation works with, built once per application."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from services.desk.db import DeskDatabase
+from services.desk.hours import OpeningHours
+from services.desk.live import LiveHub
+from services.desk.outbox import OutboxWorker
+from services.desk.rasa_client import RasaClient
+from services.desk.settings import DeskSettings
+
+
+@dataclass
+class Desk:
+    settings: DeskSettings
+    db: DeskDatabase
+    hub: LiveHub
+    rasa: RasaClient
+    outbox: OutboxWorker
+    hours: OpeningHours

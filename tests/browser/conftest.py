@@ -1,0 +1,116 @@
+"""The customer web chat page and the agents' console in a real browser (Debian's chromium,
+driven by Playwright), with the real sandbox, action server, Rasa server and agent desk."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import urllib.parse
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from playwright.sync_api import Browser, Page, Route, sync_playwright
+
+from channels.customer_binding import DEV_SIGNING_SECRET
+from services.webchat.process import webchat_server
+from tests.e2e.servers import RunningAssistant, running_assistant
+from tooling.environment import PROJECT_ROOT, process_environment
+from tooling.ports import free_port
+
+SCREENSHOTS = PROJECT_ROOT / "test-artifacts"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-quic", "--no-first-run", "--disable-component-update", "--disable-sync",
+]
+# The first reply of a fresh Rasa server loads the model's pipeline; later ones are quick.
+FIRST_REPLY_MS = 90_000
+REPLY_MS = 30_000
+
+
+@dataclass
+class ChatSite:
+    url: str
+    assistant: RunningAssistant
+
+
+def installed_chromium() -> str:
+    """Debian's chromium, installed by scripts/setup-browser when missing."""
+    if shutil.which("chromium") is None:
+        subprocess.run([str(PROJECT_ROOT / "scripts" / "setup-browser")], check=False)
+    path = shutil.which("chromium")
+    if path is None:
+        reason = "Debian's chromium is missing and scripts/setup-browser could not install it"
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return path
+
+
+@pytest.fixture(scope="module")
+def chat_site(trained_model, tmp_path_factory) -> Iterator[ChatSite]:
+    subprocess.run([str(PROJECT_ROOT / "services" / "webchat" / "setup.sh")], check=True)
+    data_dir = tmp_path_factory.mktemp("webchat-e2e")
+    log_dir = data_dir / "logs"
+    with running_assistant(
+        trained_model,
+        log_dir,
+        TRACKER_STORE_URL=f"sqlite:///{data_dir / 'tracker.db'}",
+        EVENT_BROKER_URL=f"sqlite:///{data_dir / 'events.db'}",
+        CHANNEL_SIGNING_SECRET=DEV_SIGNING_SECRET,
+        # Short, so that an agent's absence is seen within a test.
+        DESK_AGENT_GRACE_SECONDS="3",
+    ) as assistant:
+        environment = process_environment(
+            BACKEND_URL=assistant.backend_url,
+            SANDBOX_SERVICE_SECRET=assistant.backend_secret,
+            RASA_URL=assistant.rasa_url,
+            CHANNEL_SIGNING_SECRET=DEV_SIGNING_SECRET,
+        )
+        port = free_port()
+        server = webchat_server(port, environment)
+        server.log_dir = log_dir
+        try:
+            server.start().wait_until_ready()
+            yield ChatSite(f"http://127.0.0.1:{port}", assistant)
+        finally:
+            server.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    executable = installed_chromium()
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, headless=True,
+                                             args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def only_loopback(route: Route) -> None:
+    # The widget asks for a web font; tests never call out of the machine.
+    if urllib.parse.urlparse(route.request.url).hostname == "127.0.0.1":
+        route.continue_()
+    else:
+        route.abort()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 900, "height": 900})
+    context.route("**/*", only_loopback)
+    yield context.new_page()
+    context.close()
+
+
+def sign_in(page: Page, site: ChatSite, customer_id: str, passcode: str) -> None:
+    page.goto(site.url)
+    page.fill("input[name=customer]", customer_id)
+    page.fill("input[name=passcode]", passcode)
+    page.click("button[type=submit]")
+
+
+def say(page: Page, text: str) -> None:
+    page.fill(".rw-new-message", text)
+    page.click(".rw-send")
