@@ -348,6 +348,13 @@ def _targets(records: dict[str, dict[str, Any]]) -> str:
 
 
 # -- main ---------------------------------------------------------------------------------------
+def recorded(records_path: Path, smoke: bool) -> dict[str, dict[str, Any]]:
+    """The figures already recorded; those of a smoke run and a real one are never mixed."""
+    records = json.loads(records_path.read_text()) if records_path.exists() else {}
+    return {name: kept for name, pair in records.items()
+            if (kept := {p: r for p, r in pair.items() if r.get("smoke") == smoke})}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", choices=[*DATASETS, "all"], default="all")
@@ -366,13 +373,11 @@ def main() -> None:
     out = args.out or RESULTS_DIR / f"nlu_public{'-smoke' if args.smoke else ''}.md"
     out = out.resolve()
     records_path = out.with_suffix(".json")
-    records = json.loads(records_path.read_text()) if records_path.exists() else {}
-    # Figures of a smoke run and of a real one are never shown side by side.
-    records = {name: kept for name, pair in records.items()
-               if (kept := {p: r for p, r in pair.items() if r.get("smoke") == args.smoke})}
     datasets = DATASETS if args.dataset == "all" else (args.dataset,)
     pipelines = PIPELINES if args.pipeline == "both" else (args.pipeline,)
-    work = WORK_DIR / ("smoke" if args.smoke else "full")
+    # One folder per selection, so that a two-hour stock run and a project run can share the
+    # machine without overwriting each other's data, models or parse jobs.
+    work = WORK_DIR / ("smoke" if args.smoke else "full") / f"{args.dataset}-{args.pipeline}"
     run = provenance_fields()
 
     loaded = {name: public_datasets.load(name, args.smoke) for name in datasets}
@@ -394,6 +399,8 @@ def main() -> None:
     (work / "parsed").mkdir(parents=True, exist_ok=True)
     parse(jobs, work)
 
+    # Read at the end, not the start: another run may have recorded figures meanwhile.
+    records = recorded(records_path, args.smoke)
     for (name, pipeline), figures in trained.items():
         dataset = loaded[name]
         splits = ["test", *(["val"] if dataset.val else [])]

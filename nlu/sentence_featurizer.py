@@ -7,7 +7,7 @@ the model's own word pieces don't line up with Rasa's tokens, and the classifier
 per-token detail they need from the sparse featurizers.
 
 A message without tokens (empty or only whitespace) gets no features, so that
-nlu.intent_classifier.SafeLogisticRegressionClassifier still sends it to nlu_fallback.
+the intent classifier (nlu/intent_classifier.py) still sends it to nlu_fallback.
 """
 
 from __future__ import annotations
@@ -57,9 +57,9 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
             "model_path": None,
             "max_length": DEFAULT_MAX_LENGTH,
             "batch_size": 64,
-            # Multiplies the unit-length embedding. Rasa's logistic regression has a fixed
-            # C=1, so this is how much weight the embedding gets against the regularisation
-            # and against any sparse features beside it.
+            # Multiplies the unit-length embedding: how much weight it gets against a linear
+            # classifier's regularisation (Rasa's logistic regression has a fixed C=1) and
+            # against any sparse features beside it.
             "scale": 1.0,
         }
 
