@@ -238,8 +238,19 @@ def _label(pipeline: str, record: dict[str, Any]) -> str:
 
 
 def _common(record: dict[str, Any]) -> str:
-    return (f"{record['training_seconds']:.0f} s | {record['peak_rss_mb']:.0f} MB | "
+    paused = " (pause taken out, see below)" if record.get("paused_seconds") else ""
+    return (f"{record['training_seconds']:.0f} s{paused} | {record['peak_rss_mb']:.0f} MB | "
             f"{record['parse_ms_median']:.1f} / {record['parse_ms_p95']:.1f} ms")
+
+
+def _pauses(records: dict[str, dict[str, Any]]) -> str:
+    """A note for each training run that was suspended and whose pause was taken out."""
+    notes = [f"- {dataset}, {pipeline}: the run was suspended (SIGSTOP) for "
+             f"{r['paused_seconds']:.0f} s while other work needed the cores; its training time is "
+             f"the measured wall time, {r['measured_training_seconds']:.0f} s, less that pause."
+             for dataset, pair in records.items() for pipeline, r in pair.items()
+             if r.get("paused_seconds")]
+    return "\n".join(["## Paused runs", "", *notes, ""]) if notes else ""
 
 
 def render(records: dict[str, dict[str, Any]], run: dict[str, str], smoke: bool) -> str:
@@ -301,6 +312,7 @@ default FallbackClassifier, threshold 0.3, ambiguity 0.1):
                 parts.append(f"| {pipeline} | {_pct(r['configured_in_scope_accuracy'])} | "
                              f"{_pct(r['configured_oos_recall'])} |")
         parts.append("")
+    parts.append(_pauses(records))
     parts.append(_targets(records))
     parts.append("""## How the figures are made
 
@@ -363,6 +375,8 @@ def main() -> None:
                         help="a few intents and examples, DIET 1 epoch: checks the harness")
     parser.add_argument("--stock-epochs", type=int, default=None,
                         help=f"DIET epochs for stock (default: rasa init's {STOCK_DIET_EPOCHS})")
+    parser.add_argument("--report-only", action="store_true",
+                        help="rewrite the results file from the recorded figures, run nothing")
     parser.add_argument("--out", type=Path, default=None,
                         help="results file (default bench/results/nlu_public[-smoke].md)")
     args = parser.parse_args()
@@ -379,6 +393,11 @@ def main() -> None:
     # machine without overwriting each other's data, models or parse jobs.
     work = WORK_DIR / ("smoke" if args.smoke else "full") / f"{args.dataset}-{args.pipeline}"
     run = provenance_fields()
+    title = "NLU on public data: the project's pipeline and stock Rasa's"
+    if args.report_only:
+        records = recorded(records_path, args.smoke)
+        print(write_results("nlu_public", title, render(records, run, args.smoke), out))
+        return
 
     loaded = {name: public_datasets.load(name, args.smoke) for name in datasets}
     trained: dict[tuple[str, str], dict[str, Any]] = {}
@@ -412,7 +431,6 @@ def main() -> None:
 
     records_path.parent.mkdir(parents=True, exist_ok=True)
     records_path.write_text(json.dumps(records, indent=2, sort_keys=True) + "\n")
-    title = "NLU on public data: the project's pipeline and stock Rasa's"
     print(write_results("nlu_public", title, render(records, run, args.smoke), out))
 
 
