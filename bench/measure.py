@@ -13,14 +13,19 @@ import psutil
 from tooling.environment import PROJECT_ROOT
 
 POLL_SECONDS = 0.2
+# A gap this long between two polls means the harness itself was suspended (stopped with
+# SIGSTOP or Ctrl-Z, or the machine asleep), and the command with it: that time is not counted.
+SUSPENDED_AFTER_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
 class Measured:
     returncode: int
+    # Wall time less any time the run was suspended.
     seconds: float
     # The largest sum of resident memory over the process and its children seen at one poll.
     peak_rss_mb: float
+    paused_seconds: float = 0.0
 
 
 def _tree_rss(process: psutil.Process) -> int:
@@ -46,13 +51,17 @@ def run_measured(command: Sequence[str], log_path: Path, environment: dict[str, 
         child = subprocess.Popen(list(command), cwd=PROJECT_ROOT, env=environment,
                                  stdout=log, stderr=subprocess.STDOUT)
         watched = psutil.Process(child.pid)
-        peak = 0
+        peak, paused, last_poll = 0, 0.0, started
         while child.poll() is None:
+            now = time.monotonic()
+            if now - last_poll > SUSPENDED_AFTER_SECONDS:
+                paused += now - last_poll - POLL_SECONDS
+            last_poll = now
             peak = max(peak, _tree_rss(watched))
-            if timeout_seconds is not None and time.monotonic() - started > timeout_seconds:
+            if timeout_seconds is not None and now - started - paused > timeout_seconds:
                 child.kill()
                 child.wait()
                 raise TimeoutError(f"{command[:4]} ran over {timeout_seconds:.0f} s")
             time.sleep(POLL_SECONDS)
-        seconds = time.monotonic() - started
-    return Measured(child.returncode, seconds, peak / 1e6)
+        seconds = time.monotonic() - started - paused
+    return Measured(child.returncode, seconds, peak / 1e6, paused)

@@ -131,8 +131,12 @@ def train(dataset: public_datasets.Dataset, pipeline: str, work: Path,
     if measured.returncode != 0 or not model.exists():
         raise RuntimeError(f"training failed (log: {log_path}):\n{log_tail(log_path)}")
     print(f"  trained in {measured.seconds:.0f} s, peak {measured.peak_rss_mb:.0f} MB", flush=True)
-    return model, {"config": described, "training_seconds": measured.seconds,
-                   "peak_rss_mb": measured.peak_rss_mb}
+    figures = {"config": described, "training_seconds": measured.seconds,
+               "peak_rss_mb": measured.peak_rss_mb}
+    if measured.paused_seconds:
+        figures.update(paused_seconds=measured.paused_seconds,
+                       measured_training_seconds=measured.seconds + measured.paused_seconds)
+    return model, figures
 
 
 def parse(jobs: list[dict[str, str]], work: Path) -> None:
@@ -245,9 +249,9 @@ def _common(record: dict[str, Any]) -> str:
 
 def _pauses(records: dict[str, dict[str, Any]]) -> str:
     """A note for each training run that was suspended and whose pause was taken out."""
-    notes = [f"- {dataset}, {pipeline}: the run was suspended (SIGSTOP) for "
-             f"{r['paused_seconds']:.0f} s while other work needed the cores; its training time is "
-             f"the measured wall time, {r['measured_training_seconds']:.0f} s, less that pause."
+    notes = [f"- {dataset}, {pipeline}: the training run was suspended for "
+             f"{r['paused_seconds']:.0f} s; its training time is the wall time, "
+             f"{r['measured_training_seconds']:.0f} s, less that pause."
              for dataset, pair in records.items() for pipeline, r in pair.items()
              if r.get("paused_seconds")]
     return "\n".join(["## Paused runs", "", *notes, ""]) if notes else ""
@@ -312,8 +316,7 @@ default FallbackClassifier, threshold 0.3, ambiguity 0.1):
                 parts.append(f"| {pipeline} | {_pct(r['configured_in_scope_accuracy'])} | "
                              f"{_pct(r['configured_oos_recall'])} |")
         parts.append("")
-    parts.append(_pauses(records))
-    parts.append(_targets(records))
+    parts.extend(note for note in (_pauses(records), _targets(records)) if note)
     parts.append("""## How the figures are made
 
 - Training: `rasa train nlu` in a subprocess with Rasa's training cache off; wall time of the
