@@ -392,14 +392,15 @@ def main() -> None:
     records_path = out.with_suffix(".json")
     datasets = DATASETS if args.dataset == "all" else (args.dataset,)
     pipelines = PIPELINES if args.pipeline == "both" else (args.pipeline,)
-    # One folder per selection, so that a two-hour stock run and a project run can share the
+    # One folder per selection, so that a stock run of hours and a project run can share the
     # machine without overwriting each other's data, models or parse jobs.
     work = WORK_DIR / ("smoke" if args.smoke else "full") / f"{args.dataset}-{args.pipeline}"
     run = provenance_fields()
     title = "NLU on public data: the project's pipeline and stock Rasa's"
     if args.report_only:
         records = recorded(records_path, args.smoke)
-        print(write_results("nlu_public", title, render(records, run, args.smoke), out))
+        print(write_results("nlu_public", title, render(records, run, args.smoke), out,
+                            made=run))
         return
 
     loaded = {name: public_datasets.load(name, args.smoke) for name in datasets}
@@ -434,7 +435,8 @@ def main() -> None:
 
     records_path.parent.mkdir(parents=True, exist_ok=True)
     records_path.write_text(json.dumps(records, indent=2, sort_keys=True) + "\n")
-    print(write_results("nlu_public", title, render(records, run, args.smoke), out))
+    print(write_results("nlu_public", title, render(records, run, args.smoke), out,
+                            made=run))
 
 
 if __name__ == "__main__":

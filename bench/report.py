@@ -31,8 +31,7 @@ def provenance_fields() -> dict[str, str]:
     }
 
 
-def provenance() -> str:
-    fields = provenance_fields()
+def provenance(fields: dict[str, str]) -> str:
     return (
         f"- date: {fields['date']}\n"
         f"- commit: {fields['commit']}\n"
@@ -41,9 +40,14 @@ def provenance() -> str:
     )
 
 
-def write_results(name: str, title: str, body: str, path: Path | None = None) -> Path:
-    """Writes bench/results/<name>.md, or ``path`` when given (smoke runs, tests)."""
+def write_results(name: str, title: str, body: str, path: Path | None = None,
+                  made: dict[str, str] | None = None) -> Path:
+    """Writes bench/results/<name>.md, or ``path`` when given (smoke runs, tests).
+
+    ``made`` is the run's provenance taken when it started: by the time the report is written,
+    the run's own figures files may already have made the working tree look changed.
+    """
     path = path or RESULTS_DIR / f"{name}.md"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(f"# {title}\n\n{provenance()}\n{body.strip()}\n")
+    path.write_text(f"# {title}\n\n{provenance(made or provenance_fields())}\n{body.strip()}\n")
     return path

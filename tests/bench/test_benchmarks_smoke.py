@@ -59,6 +59,8 @@ def test_nlu_public_smoke_scores_both_pipelines_on_both_data_sets(tmp_path: Path
             assert record["smoke"] is True
             assert record["training_seconds"] > 0 and record["peak_rss_mb"] > 0
             assert record["parse_ms_median"] > 0
+    # The header says what the code was when the run started, as each row does.
+    assert f"- commit: {records['banking77']['project']['provenance']['commit']}\n" in text
     assert 0 <= records["banking77"]["project"]["accuracy"] <= 1
     assert 0 <= records["banking77"]["stock"]["macro_f1"] <= 1
     clinc = records["clinc150"]["project"]
