@@ -11,7 +11,7 @@ import argparse
 import tempfile
 from pathlib import Path
 
-from bench.report import write_results
+from bench.report import provenance_fields, write_results
 from tooling.environment import process_environment
 from tooling.model_cache import model_fingerprint, train
 from tooling.nlu_evaluation import evaluate_heldout
@@ -19,6 +19,8 @@ from tooling.nlu_evaluation import evaluate_heldout
 
 def main() -> None:
     argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args()
+    # The code that ran is the code at the start, whatever is edited while the run goes on.
+    made = provenance_fields()
     with tempfile.TemporaryDirectory() as scratch:
         model = Path(scratch) / f"bench-{model_fingerprint()}.tar.gz"
         seconds = train(model, Path(scratch) / "train.log",
@@ -68,7 +70,8 @@ Most frequent confusions worth fixing:
 |---|---|---|
 {confusions}
 """
-    print(write_results("assistant", "Assistant: training cost and held-out NLU quality", body))
+    print(write_results("assistant", "Assistant: training cost and held-out NLU quality", body,
+                        made=made))
 
 
 if __name__ == "__main__":

@@ -35,7 +35,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from bench.report import RESULTS_DIR, write_results
+from bench.report import RESULTS_DIR, provenance_fields, write_results
 from bench.stock_assistant import StockAssistant, ensure_stock_assistant
 from channels.customer_binding import DEV_SIGNING_SECRET, issue_sign_in_token
 from tooling.environment import PROJECT_ROOT, process_environment
@@ -256,6 +256,8 @@ def main() -> None:
                 for key, value in defaults.items()}
     out = args.out or RESULTS_DIR / f"latency{'-smoke' if args.smoke else ''}.md"
 
+    # The code that ran is the code at the start, whatever is edited while the run goes on.
+    made = provenance_fields()
     model = ensure_model()
     stock = ensure_stock_assistant(smoke=args.smoke)
     settings["project_model"] = model.name
@@ -316,7 +318,8 @@ def main() -> None:
     (work / "rows.json").write_text(json.dumps(rows, indent=2))
     title = "Latency and throughput over REST: the assistant and stock `rasa init`"
     print(write_results("latency", title,
-                        render(rows, transcripts, settings, stock, errors, args.smoke), out))
+                        render(rows, transcripts, settings, stock, errors, args.smoke), out,
+                        made=made))
 
 
 if __name__ == "__main__":

@@ -436,7 +436,7 @@ def main() -> None:
     records_path.parent.mkdir(parents=True, exist_ok=True)
     records_path.write_text(json.dumps(records, indent=2, sort_keys=True) + "\n")
     print(write_results("nlu_public", title, render(records, run, args.smoke), out,
-                            made=run))
+                        made=run))
 
 
 if __name__ == "__main__":
