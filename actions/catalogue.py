@@ -100,6 +100,9 @@ class Operation:
     then: str | None = None
     quote: Call | None = None
     quote_body: dict[str, Any] = field(default_factory=dict)
+    # The choice slot whose item (an account) pays the money slot: its balance is checked
+    # before the customer is asked to confirm, not after the code.
+    pays_from: str | None = None
 
     @property
     def is_form(self) -> bool:
@@ -268,6 +271,7 @@ def _operation(name: str, line: str, content: dict[str, Any], where: str) -> Ope
         then=content.get("then"),
         quote=Call.parse(quote["call"], f"{where} quote") if quote else None,
         quote_body=dict(quote.get("body") or {}),
+        pays_from=content.get("pays_from"),
     )
 
 
@@ -327,6 +331,10 @@ def _check_references(catalogue: Catalogue) -> None:
                 raise RegistryError(f"operation {operation.name}: unknown slot {slot}")
         if operation.target and catalogue.slots[operation.target].kind != "choice":
             raise RegistryError(f"operation {operation.name}: a target must be a choice slot")
+        if operation.pays_from and (operation.pays_from not in operation.slots
+                                    or catalogue.slots[operation.pays_from].kind != "choice"):
+            raise RegistryError(f"operation {operation.name}: pays_from must name one of its "
+                                "choice slots")
     known_intents = set(catalogue.intents())
     for line in catalogue.lines:
         unknown_intents = set(line.handoff.intents) - known_intents

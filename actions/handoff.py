@@ -45,9 +45,9 @@ RATING_ENTITY = "rating"
 AGENT_NAME_ENTITY = "agent_name"
 MAX_TRANSCRIPT_LINES = 200
 # Slots an agent has no business seeing (one-time codes, tokens) or that mean nothing to them.
-PRIVATE_SLOTS = {"verification_code", "verification_token", "verification_id", "operation_key",
-                 "requested_slot", "session_started_metadata", "quote", "failed_answers",
-                 "form_cancelled", "operation_refused"}
+PRIVATE_SLOTS = {"verification_code", "verification_id", "operation_key", "requested_slot",
+                 "session_started_metadata", "operation_quote", "operation_request",
+                 "operation_outcome", "failed_answers", "form_cancelled", "operation_refused"}
 # What the customer saw just before asking for a person tells why they asked.
 REASON_BY_PREVIOUS_RESPONSE: dict[str, HandoffReason] = {
     "utter_backend_unavailable": "backend_outage",

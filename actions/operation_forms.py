@@ -12,6 +12,7 @@ is completed before anything happens.
 from __future__ import annotations
 
 import json
+import os
 import re
 from abc import abstractmethod
 from datetime import date
@@ -32,10 +33,12 @@ from actions.catalogue import (
 )
 from actions.handoff import REQUEST_HUMAN_INTENT
 from actions.operation_runner import (
-    VERIFICATION_TOKEN_SLOT,
+    OUTCOME_SLOT,
+    REQUEST_SLOT,
     OperationAction,
     OperationRunner,
     OperationStopped,
+    request_snapshot,
 )
 from actions.operations import (
     FAILED_ANSWERS_SLOT,
@@ -54,6 +57,8 @@ from actions.slot_values import (
     parse_future_date,
     parse_money,
 )
+from channels.redaction import open_one_time_code
+from common.secrets import required_secret
 
 REQUESTED_SLOT = "requested_slot"
 # A mid-form message is taken as a question of its own only when the NLU is this sure.
@@ -68,6 +73,35 @@ FAILURES_BEFORE_OFFERING_TO_CANCEL = 3
 
 def _printable(text: str) -> str:
     return "".join(char for char in text if char.isprintable()).strip()
+
+
+def typed_code(tracker: Tracker) -> str | None:
+    """The one-time code of the latest message: sealed by the channel (which masked it in the
+    text, so no store keeps it), or typed in the text where no channel sealed it."""
+    sealed = (tracker.latest_message.get("metadata") or {}).get("sealed_one_time_code")
+    if sealed is not None:
+        return open_one_time_code(sealed, required_secret(os.environ, "REDACTION_SECRET"))
+    found = VERIFICATION_CODE.search(_printable(tracker.latest_message.get("text") or ""))
+    return found.group(1) if found else None
+
+
+def value_before_this_turn(tracker: Tracker, name: str) -> Any:
+    """A slot's value before the latest message's mappings set it."""
+    seen_user_message = False
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            seen_user_message = True
+        elif seen_user_message and event.get("event") == "slot" and event.get("name") == name:
+            return event.get("value")
+    return None
+
+
+def shown_slots(tracker: Tracker) -> dict[str, Any]:
+    """The answers as the confirmation question showed them."""
+    try:
+        return dict(json.loads(tracker.get_slot(REQUEST_SLOT) or "{}").get("slots") or {})
+    except (ValueError, AttributeError):
+        return {}
 
 
 class OperationFormValidator(OperationAction):
@@ -95,21 +129,79 @@ class OperationFormValidator(OperationAction):
         if self._wants_a_person(tracker):
             return [SlotSet(FORM_CANCELLED_SLOT, FORM_LEFT_FOR_A_PERSON),
                     SlotSet(REQUESTED_SLOT, None)]
+        if requested == VERIFICATION_CODE_SLOT and tracker.get_slot(CONFIRMATION_SLOT) == "yes":
+            return await self._while_code_awaited(runner, catalogue, operation, candidates)
         events: list[EventType] = []
         for name, value in candidates.items():
             if name != requested and name in operation.slots:
-                events += await self._validated(runner, catalogue, operation, name, value)
+                events += (await self._validated(runner, catalogue, operation, name, value)
+                           or [SlotSet(name, value_before_this_turn(tracker, name))])
+        if requested == CONFIRMATION_SLOT and self._changes_shown_request(tracker, events):
+            # "Yes, but make it 1000": the yes was for another request; show the new one.
+            dispatcher.utter_message(response="utter_request_changed")
+            return [*events, SlotSet(CONFIRMATION_SLOT, None), SlotSet(REQUEST_SLOT, None)]
         try:
             accepted = await self._validated(runner, catalogue, operation, requested,
                                              candidates.get(requested))
         except OperationStopped:
             # The customer has been told why; the form ends without another word.
-            return [SlotSet(FORM_CANCELLED_SLOT, "told"), SlotSet(REQUESTED_SLOT, None)]
+            return [SlotSet(FORM_CANCELLED_SLOT, "told"), SlotSet(REQUEST_SLOT, None)]
         if accepted:
             return [*events, *accepted, SlotSet(FAILED_ANSWERS_SLOT, 0.0)]
         if await self._answered_digression(runner, catalogue, dispatcher, tracker):
             return [*events, SlotSet(requested, None)]
         return [*events, *self._count_failure(dispatcher, tracker, domain, operation, requested)]
+
+    @staticmethod
+    def _changes_shown_request(tracker: Tracker, events: list[EventType]) -> bool:
+        shown = shown_slots(tracker)
+        return any(event.get("name") in shown and event.get("value") != shown[event["name"]]
+                   for event in events)
+
+    async def _while_code_awaited(self, runner: OperationRunner, catalogue: Catalogue,
+                                  operation: Operation, candidates: dict[str, Any]
+                                  ) -> list[EventType]:
+        """The request is frozen once confirmed: only the code, "cancel" or a question without
+        side effects are taken. A change voids the code and asks for confirmation again."""
+        tracker, dispatcher = runner.tracker, runner.dispatcher
+        shown = shown_slots(tracker)
+        reverts: list[EventType] = []
+        changes: list[EventType] = []
+        for name, value in candidates.items():
+            if name not in operation.slots:
+                continue
+            reverts.append(SlotSet(name, shown.get(name)))
+            try:
+                accepted = await self._validated(runner, catalogue, operation, name, value)
+            except OperationStopped:
+                accepted = []
+            changes += [event for event in accepted if event.get("value") != shown.get(name)]
+        for event in reverts:
+            # What runs below must be what was confirmed, not this message's raw words.
+            tracker.slots[event["name"]] = event["value"]
+        code = typed_code(tracker)
+        if changes and code is None:
+            if await self._answered_digression(runner, catalogue, dispatcher, tracker):
+                return [*reverts, SlotSet(VERIFICATION_CODE_SLOT, None)]
+            dispatcher.utter_message(response="utter_request_changed")
+            return [*reverts, *changes, SlotSet(CONFIRMATION_SLOT, None),
+                    SlotSet(VERIFICATION_ID_SLOT, None), SlotSet(VERIFICATION_CODE_SLOT, None),
+                    SlotSet(REQUEST_SLOT, None), SlotSet(FAILED_ANSWERS_SLOT, 0.0)]
+        if code is not None:
+            try:
+                done = await self._verified_and_done(runner, operation, code)
+            except OperationStopped:
+                return [*reverts, SlotSet(FORM_CANCELLED_SLOT, "told"),
+                        SlotSet(REQUESTED_SLOT, None)]
+            if done:
+                return [*reverts, *done, SlotSet(FAILED_ANSWERS_SLOT, 0.0)]
+        elif await self._answered_digression(runner, catalogue, dispatcher, tracker):
+            return [*reverts, SlotSet(VERIFICATION_CODE_SLOT, None)]
+        elif (tracker.latest_message.get("text") or "").strip():
+            dispatcher.utter_message(response="utter_waiting_for_code")
+            return [*reverts, SlotSet(VERIFICATION_CODE_SLOT, None)]
+        return [*reverts, *self._count_failure(dispatcher, tracker, runner.domain, operation,
+                                               VERIFICATION_CODE_SLOT)]
 
     async def _validate_prefilled(self, runner: OperationRunner, catalogue: Catalogue,
                                   operation: Operation, candidates: dict[str, Any]
@@ -145,7 +237,8 @@ class OperationFormValidator(OperationAction):
         if name == CONFIRMATION_SLOT:
             return await self._confirmed(runner, operation, text)
         if name == VERIFICATION_CODE_SLOT:
-            return await self._verified(runner, operation, text)
+            # Codes are taken only once the request is confirmed (_while_code_awaited).
+            return []
         spec = catalogue.slots.get(name)
         if spec is None or not text:
             return []
@@ -189,7 +282,7 @@ class OperationFormValidator(OperationAction):
 
     async def _confirmed(self, runner: OperationRunner, operation: Operation,
                          text: str) -> list[EventType]:
-        if text != "yes":
+        if text != "yes" or runner.tracker.get_slot(REQUEST_SLOT) is None:
             return []
         if not operation.verification:
             return [SlotSet(CONFIRMATION_SLOT, "yes")]
@@ -206,15 +299,16 @@ class OperationFormValidator(OperationAction):
         return [SlotSet(CONFIRMATION_SLOT, "yes"),
                 SlotSet(VERIFICATION_ID_SLOT, started["verification_id"])]
 
-    async def _verified(self, runner: OperationRunner, operation: Operation,
-                        text: str) -> list[EventType]:
-        code = VERIFICATION_CODE.search(text)
+    async def _verified_and_done(self, runner: OperationRunner, operation: Operation,
+                                 code: str) -> list[EventType]:
+        """Checks the code and carries the confirmed request out at once, so the back end's
+        step-up token lives only in this call and is never stored in the conversation."""
         verification_id = runner.tracker.get_slot(VERIFICATION_ID_SLOT)
-        if not code or not verification_id:
+        if not verification_id:
             return []
         try:
             token = await runner.client.confirm_verification(
-                runner.customer_id(), verification_id, code.group(1))
+                runner.customer_id(), verification_id, code)
         except BackendError as error:
             if error.code == "verification_code_invalid":
                 return []
@@ -225,8 +319,9 @@ class OperationFormValidator(OperationAction):
                 runner.dispatcher.utter_message(response="utter_backend_unavailable")
                 raise OperationStopped from error
             return []
-        return [SlotSet(VERIFICATION_CODE_SLOT, "verified"),
-                SlotSet(VERIFICATION_TOKEN_SLOT, token)]
+        outcome, events = await runner.execute(operation, verification_token=token)
+        return [SlotSet(VERIFICATION_CODE_SLOT, "verified"), SlotSet(OUTCOME_SLOT, outcome.value),
+                *events]
 
     async def _answered_digression(self, runner: OperationRunner, catalogue: Catalogue,
                                    dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
@@ -314,20 +409,33 @@ class OperationSlotQuestion(OperationAction):
         return []
 
     def _question(self, domain: dict[str, Any]) -> str:
-        specific = f"utter_ask_{self.operation_name}_form_{self.slot_name}"
+        return self._question_for(self.slot_name, domain)
+
+    def _question_for(self, slot: str, domain: dict[str, Any]) -> str:
+        specific = f"utter_ask_{self.operation_name}_form_{slot}"
         if specific in (domain.get("responses") or {}):
             return specific
-        return f"utter_ask_{self.slot_name}"
+        return f"utter_ask_{slot}"
 
     async def _ask_confirmation(self, runner: OperationRunner, operation: Operation,
                                 domain: dict[str, Any]) -> list[EventType]:
         context = await runner.slot_context(operation)
+        short = runner.shortfall(operation, context)
+        if short is not None:
+            # Said before the yes and the code, not after them; the amount is asked again.
+            runner.dispatcher.utter_message(
+                response="utter_operation_refused",
+                reason="The account balance is too low for this amount.")
+            runner.dispatcher.utter_message(response=self._question_for(short, domain))
+            return [SlotSet(short, None), SlotSet(REQUESTED_SLOT, short)]
         events: list[EventType] = []
         values = runner.display_context(context)
+        quote_json = runner.tracker.get_slot(QUOTE_SLOT)
         if operation.quote is not None:
             quote = await runner.quote(operation, context)
             values.update(display_values(quote, "quote"))
-            events.append(SlotSet(QUOTE_SLOT, json.dumps(quote)))
+            quote_json = json.dumps(quote)
+            events.append(SlotSet(QUOTE_SLOT, quote_json))
         assert operation.confirm is not None
         runner.dispatcher.utter_message(
             response=operation.confirm,
@@ -337,6 +445,8 @@ class OperationSlotQuestion(OperationAction):
         )
         if response_text(domain, operation.confirm) is None:
             raise OperationStopped
+        answers = {name: runner.tracker.get_slot(name) for name in operation.slots}
+        events.append(SlotSet(REQUEST_SLOT, request_snapshot(operation, answers, quote_json)))
         return events
 
 

@@ -8,14 +8,18 @@ customer understands, never an exception.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+import uuid
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from enum import Enum
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.backend_access import (
@@ -24,7 +28,13 @@ from actions.backend_access import (
     signed_in_customer,
 )
 from actions.backend_client import BackendClient, BackendError
-from actions.catalogue import Catalogue, Operation, SlotSpec, default_catalogue
+from actions.catalogue import (
+    CONFIRMATION_SLOT,
+    Catalogue,
+    Operation,
+    SlotSpec,
+    default_catalogue,
+)
 from actions.handoff import hand_off
 from actions.handoff_connector import HandoffConnector
 from actions.rendering import (
@@ -41,9 +51,63 @@ logger = logging.getLogger(__name__)
 
 MAX_LISTED_ITEMS = 5
 MAX_BUTTONS = 6
+# Holds the idempotency key of an attempt whose outcome is unknown (the back end did not
+# answer), with the request it belongs to: only the same request, tried again, reuses it.
 OPERATION_KEY_SLOT = "operation_key"
-VERIFICATION_TOKEN_SLOT = "verification_token"
 QUOTE_SLOT = "operation_quote"
+# The request exactly as the confirmation question showed it; what runs must equal it.
+REQUEST_SLOT = "operation_request"
+# Set when the operation was carried out (or refused) as the code was verified.
+OUTCOME_SLOT = "operation_outcome"
+# Back-end refusals whose words are about our own request, not the customer's: never shown.
+INTERNAL_ERROR_CODES = frozenset({
+    "idempotency_conflict", "invalid_request", "customer_required", "unauthenticated",
+    "customer_not_found", "verification_already_used",
+})
+
+
+class Outcome(str, Enum):
+    DONE = "done"
+    REFUSED = "refused"
+    # The back end did not answer: the money may or may not have moved.
+    UNKNOWN = "unknown"
+    STOPPED = "stopped"
+
+
+def request_snapshot(operation: Operation, slot_values: dict[str, Any],
+                     quote: str | None) -> str:
+    """What the customer confirms, as one comparable string: the operation, every answer
+    (amounts, accounts, cards, recipients, currency) and the back end's quote."""
+    return json.dumps({"operation": operation.name,
+                       "slots": {name: slot_values.get(name) for name in operation.slots},
+                       "quote": quote}, sort_keys=True)
+
+
+def current_request(operation: Operation, tracker: Tracker) -> str:
+    return request_snapshot(operation, {name: tracker.get_slot(name) for name in operation.slots},
+                            tracker.get_slot(QUOTE_SLOT))
+
+
+def confirmed_request_stands(operation: Operation, tracker: Tracker) -> bool:
+    """An explicit yes was recorded for exactly the request that would run now."""
+    shown = tracker.get_slot(REQUEST_SLOT)
+    return (tracker.get_slot(CONFIRMATION_SLOT) == "yes" and shown is not None
+            and shown == current_request(operation, tracker))
+
+
+def _attempt_key(operation: Operation, tracker: Tracker, request: str) -> str:
+    fingerprint = hashlib.sha256(request.encode()).hexdigest()
+    try:
+        pending = json.loads(tracker.get_slot(OPERATION_KEY_SLOT) or "null")
+    except ValueError:
+        pending = None
+    if isinstance(pending, dict) and pending.get("request") == fingerprint:
+        return str(pending["key"])
+    return f"{operation.name}:{uuid.uuid4().hex}"
+
+
+def _pending_attempt(request: str, key: str) -> str:
+    return json.dumps({"request": hashlib.sha256(request.encode()).hexdigest(), "key": key})
 
 
 class OperationStopped(Exception):
@@ -200,24 +264,54 @@ class OperationRunner:
             values.update(display_values(value, key))
         return values
 
-    async def execute(self, operation: Operation) -> bool:
-        """Carries out a confirmed transactional operation; True when the back end did it."""
+    def shortfall(self, operation: Operation, context: dict[str, Any]) -> str | None:
+        """The money slot that the paying account cannot cover, if any."""
+        if not operation.pays_from:
+            return None
+        balance = (context.get(operation.pays_from) or {}).get("balance")
+        if not isinstance(balance, dict):
+            return None
+        for name in operation.slots:
+            if self.catalogue.slots[name].kind != "money":
+                continue
+            wanted = context.get(name) or {}
+            try:
+                if (wanted.get("currency") == balance.get("currency")
+                        and Decimal(str(wanted.get("amount"))) > Decimal(str(balance["amount"]))):
+                    return name
+            except (InvalidOperation, KeyError):
+                continue
+        return None
+
+    async def execute(self, operation: Operation, verification_token: str | None = None
+                      ) -> tuple[Outcome, list[EventType]]:
+        """Carries out the confirmed request, and only that: the answers must be exactly the
+        ones the customer said yes to. The events keep the idempotency key only while the
+        outcome is unknown, so a retry of the same request reuses it and a new one gets its own.
+        """
+        if not confirmed_request_stands(operation, self.tracker):
+            self.dispatcher.utter_message(response="utter_operation_choice_gone")
+            return Outcome.STOPPED, [SlotSet(OPERATION_KEY_SLOT, None)]
+        request = current_request(operation, self.tracker)
+        key = _attempt_key(operation, self.tracker, request)
         try:
             context = await self.slot_context(operation)
             result = await self._call(
                 self.customer_id(), operation.call.method,
                 fill_path(operation.call.path, context),
                 fill_body(operation.body, context) if operation.body else None,
-                idempotency_key=self.tracker.get_slot(OPERATION_KEY_SLOT),
-                verification_token=self.tracker.get_slot(VERIFICATION_TOKEN_SLOT),
+                idempotency_key=key, verification_token=verification_token,
             )
             self._say_answer(operation, context, result)
-            return True
+            return Outcome.DONE, [SlotSet(OPERATION_KEY_SLOT, None)]
         except OperationStopped:
-            return False
+            return Outcome.STOPPED, [SlotSet(OPERATION_KEY_SLOT, None)]
         except BackendError as error:
             self.explain_failure(operation, error)
-            return False
+            if error.kind == "unavailable":
+                return Outcome.UNKNOWN, [SlotSet(OPERATION_KEY_SLOT,
+                                                 _pending_attempt(request, key))]
+            return Outcome.REFUSED, [SlotSet(OPERATION_KEY_SLOT, None)]
 
     # -- shared ---------------------------------------------------------------------------
     async def _call(self, customer_id: str, method: str, path: str, body: Any,
@@ -274,7 +368,7 @@ class OperationRunner:
             )
         elif error.kind == "verification_required":
             self.dispatcher.utter_message(response="utter_verification_expired")
-        elif error.kind in {"rejected", "conflict"}:
+        elif error.kind in {"rejected", "conflict"} and error.code not in INTERNAL_ERROR_CODES:
             self.dispatcher.utter_message(response="utter_operation_refused",
                                           reason=_sentence(error.message))
         else:

@@ -8,7 +8,6 @@ vague request is about. The forms' questions and checks are in actions/operation
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from rasa_sdk import Tracker
@@ -25,11 +24,12 @@ from actions.catalogue import (
 )
 from actions.handoff import hand_off
 from actions.operation_runner import (
-    OPERATION_KEY_SLOT,
+    OUTCOME_SLOT,
     QUOTE_SLOT,
-    VERIFICATION_TOKEN_SLOT,
+    REQUEST_SLOT,
     OperationAction,
     OperationStopped,
+    Outcome,
 )
 
 FAILED_ANSWERS_SLOT = "failed_answers"
@@ -41,8 +41,8 @@ VERIFICATION_ID_SLOT = "verification_id"
 OPERATION_REFUSED_SLOT = "operation_refused"
 STOP_HERE = SlotSet(OPERATION_REFUSED_SLOT, True)
 BOOKKEEPING_SLOTS = (FAILED_ANSWERS_SLOT, FORM_CANCELLED_SLOT, VERIFICATION_ID_SLOT,
-                     VERIFICATION_TOKEN_SLOT, CONFIRMATION_SLOT, VERIFICATION_CODE_SLOT,
-                     QUOTE_SLOT)
+                     CONFIRMATION_SLOT, VERIFICATION_CODE_SLOT, QUOTE_SLOT, REQUEST_SLOT,
+                     OUTCOME_SLOT)
 
 
 def latest_intent(tracker: Tracker) -> str | None:
@@ -101,6 +101,10 @@ class ActionPrepareOperation(OperationAction):
         try:
             runner.customer_id()
             await runner.ensure_held(operation)
+            if operation.verification and (await runner.profile()).get("account_locked"):
+                # Said before any question: a locked account cannot receive the code.
+                dispatcher.utter_message(response="utter_verification_impossible")
+                return [*events, STOP_HERE]
             for name in operation.slots:
                 spec = catalogue.slots[name]
                 if spec.kind != "choice" or name in given_now:
@@ -116,12 +120,7 @@ class ActionPrepareOperation(OperationAction):
         except BackendError as error:
             runner.explain_failure(operation, error)
             return [*events, STOP_HERE]
-        previous_key = tracker.get_slot(OPERATION_KEY_SLOT) or ""
-        # A key left by a request that failed to reach the back end is reused, so trying
-        # the same request again can never move the money twice.
-        key = (previous_key if previous_key.startswith(f"{operation.name}:")
-               else f"{operation.name}:{uuid.uuid4().hex}")
-        return [*events, SlotSet(OPERATION_KEY_SLOT, key), SlotSet(OPERATION_REFUSED_SLOT, False)]
+        return [*events, SlotSet(OPERATION_REFUSED_SLOT, False)]
 
 
 def finished_form(tracker: Tracker) -> str | None:
@@ -146,7 +145,7 @@ class ActionFinishOperation(OperationAction):
         cancelled = tracker.get_slot(FORM_CANCELLED_SLOT)
         if cancelled == FORM_LEFT_FOR_A_PERSON:
             dispatcher.utter_message(response="utter_operation_left_for_a_person")
-            return [*resets, SlotSet(OPERATION_KEY_SLOT, None),
+            return [*resets,
                     *await hand_off(dispatcher, tracker, domain, "customer_request",
                                     "Asked for a person in the middle of: "
                                     f"{catalogue.describe(operation.name) or operation.name}",
@@ -154,13 +153,20 @@ class ActionFinishOperation(OperationAction):
         if cancelled or tracker.get_slot(CONFIRMATION_SLOT) == "no":
             if cancelled != "told":
                 dispatcher.utter_message(response="utter_operation_cancelled")
-            return [*resets, SlotSet(OPERATION_KEY_SLOT, None)]
+            return resets
         runner = self.runner(tracker, dispatcher, domain)
-        done = await runner.execute(operation)
-        if done:
-            return [*resets, SlotSet(OPERATION_KEY_SLOT, None),
-                    *await self.policy_handoff(runner, operation)]
-        return resets
+        outcome = tracker.get_slot(OUTCOME_SLOT)
+        if outcome is None and operation.verification:
+            # Only the form, with a code verified in this conversation, carries these out.
+            dispatcher.utter_message(response="utter_operation_cancelled")
+            return resets
+        events: list[EventType] = []
+        if outcome is None:
+            done, events = await runner.execute(operation)
+            outcome = done.value
+        if outcome == Outcome.DONE.value:
+            return [*resets, *events, *await self.policy_handoff(runner, operation)]
+        return [*resets, *events]
 
 
 class ActionDisambiguate(OperationAction):

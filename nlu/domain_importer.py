@@ -43,8 +43,9 @@ BOOKKEEPING_SLOTS: dict[str, dict[str, Any]] = {
     "failed_answers": {"type": "float", "initial_value": 0.0},
     "form_cancelled": {"type": "text"},
     "verification_id": {"type": "text"},
-    "verification_token": {"type": "text"},
     "operation_quote": {"type": "text"},
+    "operation_request": {"type": "text"},
+    "operation_outcome": {"type": "text"},
 }
 
 

@@ -1,12 +1,16 @@
 """The environment the assistant's processes run with: a profile file plus overrides.
 
-profiles/<name>.env holds the defaults; a variable already set in the environment wins.
+profiles/<name>.env holds the defaults; a variable already set in the environment wins. The
+profile is DEPLOYMENT_PROFILE's (embedded when unset), and only that profile's file is read:
+the production profile never inherits the embedded profile's dev secrets.
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+
+from common.secrets import EMBEDDED_PROFILE, PROFILE_VARIABLE
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PROFILES_DIR = PROJECT_ROOT / "profiles"
@@ -30,8 +34,9 @@ def read_profile(name: str) -> dict[str, str]:
     return values
 
 
-def process_environment(profile: str = "embedded", **overrides: str) -> dict[str, str]:
+def process_environment(profile: str | None = None, **overrides: str) -> dict[str, str]:
     """Profile defaults, then the caller's environment, then explicit overrides."""
+    profile = profile or os.environ.get(PROFILE_VARIABLE) or EMBEDDED_PROFILE
     environment = {**read_profile(profile), **os.environ, **FIXED_SETTINGS}
     environment.update(overrides)
     return environment

@@ -87,9 +87,9 @@ def rasa_server(model: Path, port: int, environment: dict[str, str] | None = Non
 
 
 def action_server(port: int, environment: dict[str, str] | None = None) -> Server:
-    command = [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(port)]
-    return Server("actions", command, f"http://127.0.0.1:{port}/health",
-                  environment or process_environment())
+    environment = {**(environment or process_environment()), "ACTION_SERVER_PORT": str(port)}
+    return Server("actions", [sys.executable, "-m", "actions.server"],
+                  f"http://127.0.0.1:{port}/health", environment)
 
 
 def sandbox_server(port: int, environment: dict[str, str] | None = None) -> Server:

@@ -19,7 +19,6 @@ import argparse
 import asyncio
 import json
 import urllib.request
-import uuid
 from typing import Any
 
 import yaml
@@ -27,13 +26,13 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.backend_client import BackendClient, BackendError
-from actions.catalogue import Operation, default_catalogue
+from actions.catalogue import CONFIRMATION_SLOT, Operation, default_catalogue
 from actions.operation_runner import (
-    OPERATION_KEY_SLOT,
     QUOTE_SLOT,
-    VERIFICATION_TOKEN_SLOT,
+    REQUEST_SLOT,
     OperationRunner,
     OperationStopped,
+    current_request,
 )
 from actions.rendering import display_values, fill_text
 from channels.customer_binding import bound_sender_id
@@ -118,16 +117,20 @@ async def _walk_through_form(args: argparse.Namespace, operation: Operation,
             slots[QUOTE_SLOT] = json.dumps(quote)
         dispatcher.utter_message(response=operation.confirm, **values)
         if args.execute:
-            slots[OPERATION_KEY_SLOT] = f"try-{args.intent}-{uuid.uuid4().hex}"
+            token = None
             if operation.verification:
                 started = await client.start_verification(args.customer,
                                                            operation.verification)
-                slots[VERIFICATION_TOKEN_SLOT] = await client.confirm_verification(
+                token = await client.confirm_verification(
                     args.customer, started["verification_id"],
                     sandbox_code(args.customer, environment))
+            # As if the customer had said yes to exactly what was shown above.
+            tracker = tracker_for(args.customer, args.intent, entities, slots)
+            slots[REQUEST_SLOT] = current_request(operation, tracker)
+            slots[CONFIRMATION_SLOT] = "yes"
             runner = OperationRunner(tracker_for(args.customer, args.intent, entities, slots),
                                      dispatcher, domain, client)
-            await runner.execute(operation)
+            await runner.execute(operation, verification_token=token)
     except OperationStopped:
         return
     except BackendError as error:

@@ -98,9 +98,10 @@ class Conversation:
                 self.slots[event["name"]] = event["value"]
 
     def _map_entities(self, entities: dict[str, str]) -> None:
-        for spec in self.catalogue.slots.values():
-            if spec.entity in entities:
-                self.slots[spec.name] = entities[spec.entity]
+        # As Rasa's action_extract_slots does: events after the message, which the form's
+        # validation then sees as this turn's answers.
+        self._apply([{"event": "slot", "name": spec.name, "value": entities[spec.entity]}
+                     for spec in self.catalogue.slots.values() if spec.entity in entities])
 
     async def _run(self, action: Any, dispatcher: CollectingDispatcher) -> list[dict[str, Any]]:
         events = await action.run(dispatcher, self.tracker(), self.domain)

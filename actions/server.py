@@ -1,0 +1,87 @@
+"""The action server: rasa-sdk's app, answering the Rasa server and nobody else.
+
+rasa-sdk on its own binds every interface and runs any action for anyone who can reach its
+port, trusting the tracker in the request. Here it binds loopback unless ACTION_SERVER_HOST
+says otherwise, and every call but the health check must carry ACTION_SERVER_TOKEN, which only
+the Rasa server has (endpoints.yml sends it), before any action runs. Errors answer without
+echoing the request: the request is the whole conversation.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from rasa_sdk.endpoint import create_app
+from sanic import Sanic, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from common.secrets import required_secret
+
+logger = logging.getLogger(__name__)
+OPEN_PATHS = frozenset({"/health"})
+
+
+@dataclass(frozen=True)
+class ActionServerSettings:
+    host: str
+    port: int
+    token: str
+    workers: int
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] = os.environ) -> ActionServerSettings:
+        return cls(
+            host=environ.get("ACTION_SERVER_HOST") or "127.0.0.1",
+            port=int(environ.get("ACTION_SERVER_PORT") or 5055),
+            token=required_secret(environ, "ACTION_SERVER_TOKEN"),
+            workers=int(environ.get("ACTION_SERVER_SANIC_WORKERS") or 1),
+        )
+
+
+def _carries_token(request: Request, token: str) -> bool:
+    scheme, _, given = (request.headers.get("Authorization") or "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(),
+                                                              token.encode())
+
+
+def create_action_app(settings: ActionServerSettings) -> Sanic:
+    # No CORS origins: no browser page has any business calling the action server.
+    app = create_app("actions", cors_origins="")
+
+    @app.on_request
+    async def refuse_strangers(request: Request) -> HTTPResponse | None:
+        if request.path in OPEN_PATHS:
+            return None
+        if not _carries_token(request, settings.token):
+            logger.warning("action server: refused a call without the token from %s",
+                           request.ip)
+            return response.json({"error": "unauthorized"}, status=401)
+        return None
+
+    async def answer_without_echo(request: Request, exception: Exception) -> HTTPResponse:
+        status = int(getattr(exception, "status_code", 500) or 500)
+        if status >= 500:
+            logger.error("action server: %s while running an action", type(exception).__name__,
+                         exc_info=exception)
+        return response.json({"error": "the action could not be run"}, status=status)
+
+    app.error_handler.add(Exception, answer_without_echo)
+    return app
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    settings = ActionServerSettings.from_environment()
+    app = create_action_app(settings)
+    logger.info("action server on http://%s:%s", settings.host, settings.port)
+    app.run(settings.host, settings.port, workers=settings.workers, access_log=False)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Small pieces every process of the project shares: settings rules, nothing product-specific."""
