@@ -4,6 +4,9 @@ At sign-in the channel side issues a token signed with CHANNEL_SIGNING_SECRET. A
 that verifies the token sets the conversation's sender id to ``customer:<id>``; channels
 that do not verify anything refuse sender ids of that form. Actions therefore read the
 customer from the sender id alone (``customer_id_from_sender``).
+
+Each token carries a unique id (``jti``) so that signing out can revoke that one token
+(channels/sessions.py).
 """
 
 from __future__ import annotations
@@ -13,10 +16,16 @@ import hashlib
 import hmac
 import json
 import os
+import secrets
 import time
+from dataclasses import dataclass
+
+from common.secrets import required_secret
 
 BOUND_SENDER_PREFIX = "customer:"
 DEFAULT_TOKEN_SECONDS = 8 * 3600
+# profiles/embedded.env's value, for tests and benchmarks that run the embedded profile; no
+# process falls back to it (signing_secret refuses it outside that profile).
 DEV_SIGNING_SECRET = "dev-only-channel-signing-secret"
 
 
@@ -24,8 +33,16 @@ class InvalidSignInToken(Exception):
     """The token is malformed, forged or expired."""
 
 
+@dataclass(frozen=True)
+class SignInClaims:
+    customer_id: str
+    expires_at: float
+    # Tokens issued before ids existed are told apart by their signature.
+    token_id: str
+
+
 def signing_secret() -> bytes:
-    return os.environ.get("CHANNEL_SIGNING_SECRET", DEV_SIGNING_SECRET).encode()
+    return required_secret(os.environ, "CHANNEL_SIGNING_SECRET").encode()
 
 
 def _signature(payload: str, secret: bytes) -> str:
@@ -35,25 +52,32 @@ def _signature(payload: str, secret: bytes) -> str:
 def issue_sign_in_token(
     customer_id: str, secret: bytes | None = None, seconds: int = DEFAULT_TOKEN_SECONDS
 ) -> str:
-    claims = {"sub": customer_id, "exp": int(time.time()) + seconds}
+    claims = {"sub": customer_id, "exp": int(time.time()) + seconds,
+              "jti": secrets.token_urlsafe(12)}
     payload = base64.urlsafe_b64encode(json.dumps(claims).encode()).decode().rstrip("=")
     return f"{payload}.{_signature(payload, secret or signing_secret())}"
 
 
 def verify_sign_in_token(token: str, secret: bytes | None = None) -> str:
     """Returns the customer id the token was issued for."""
+    return verify_sign_in_claims(token, secret).customer_id
+
+
+def verify_sign_in_claims(token: str, secret: bytes | None = None) -> SignInClaims:
     payload, _, signature = token.partition(".")
-    if not payload or not hmac.compare_digest(signature,
-                                              _signature(payload, secret or signing_secret())):
+    expected = _signature(payload, secret or signing_secret())
+    # Bytes: compare_digest refuses str with non-ASCII characters, which a forger may send.
+    if not payload or not hmac.compare_digest(signature.encode(), expected.encode()):
         raise InvalidSignInToken("bad signature")
     try:
         claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
         customer_id, expires = str(claims["sub"]), int(claims["exp"])
-    except (ValueError, KeyError, TypeError) as error:
+        token_id = str(claims.get("jti") or signature)
+    except (ValueError, KeyError, TypeError, AttributeError) as error:
         raise InvalidSignInToken("malformed token") from error
     if expires < time.time():
         raise InvalidSignInToken("expired")
-    return customer_id
+    return SignInClaims(customer_id, expires, token_id)
 
 
 def bound_sender_id(customer_id: str) -> str:

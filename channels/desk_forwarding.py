@@ -21,6 +21,8 @@ from rasa.core.channels.channel import UserMessage
 from rasa.shared.core.trackers import DialogueStateTracker
 from sanic import Blueprint, Sanic
 
+from common.secrets import required_secret
+
 logger = logging.getLogger(__name__)
 
 DEFAULT_DESK_URL = "http://127.0.0.1:5300"
@@ -33,7 +35,7 @@ MessageHandler = Callable[[UserMessage], Awaitable[Any]]
 class DeskNotifier:
     def __init__(self, desk_url: str | None = None, service_secret: str | None = None) -> None:
         self.desk_url = (desk_url or os.environ.get("DESK_URL") or DEFAULT_DESK_URL).rstrip("/")
-        self._secret = service_secret or os.environ.get("DESK_SERVICE_SECRET", "")
+        self._secret = service_secret or required_secret(os.environ, "DESK_SERVICE_SECRET")
 
     async def _post(self, conversation_id: str, what: str, body: dict[str, Any]) -> None:
         url = f"{self.desk_url}/api/conversations/{quote(conversation_id, safe='')}/{what}"

@@ -8,13 +8,20 @@ then pushed to the customer. The answer says what happened:
 ``{"recorded": true, "delivery": "pushed" | "customer_offline" | "recorded_only"}``;
 customer_offline means the desk should push it again when the customer is back,
 recorded_only that the channel cannot push (REST): the message waits in the tracker.
+
+A message is taken only while the conversation is paused for a handoff (409 otherwise: the desk
+tries again, which also covers a notice that arrives before the pause is recorded). Links in
+it survive only when they are http(s): the web chat renders Markdown, and a ``javascript:``
+or ``data:`` link from a forged "agent" would run in the customer's page.
 """
 
 from __future__ import annotations
 
 import hmac
+import html
 import logging
 import os
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, runtime_checkable
 
@@ -25,11 +32,20 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from common.secrets import required_secret
+
 logger = logging.getLogger(__name__)
 
 MAX_RELAYED_TEXT = 4000
 KINDS = ("agent", "desk")
 RELAY_METADATA_KEY = "handoff_message_id"
+
+# The destination may hold balanced parentheses, as Markdown allows: "javascript:f(1)".
+_MARKDOWN_LINK = re.compile(
+    r"(!?)\[([^\]\n]*)\]\(\s*([^()\s]*(?:\([^()\s]*\)[^()\s]*)*)(?:\s+\"[^\"]*\")?\s*\)")
+_LINK_DEFINITION = re.compile(r"^[ \t]*\[[^\]\n]+\]:[ \t]*(\S+).*$", re.MULTILINE)
+_HTML_TAG = re.compile(r"</?[A-Za-z!][^<>]*>")
+_WEB_LINK = re.compile(r"https?://", re.IGNORECASE)
 
 
 @runtime_checkable
@@ -50,7 +66,26 @@ def relayed_payload(body: dict[str, Any]) -> dict[str, Any] | None:
     if agent_name is not None and not isinstance(agent_name, str):
         return None
     return {"conversation_id": conversation_id, "message_id": message_id, "kind": kind,
-            "agent_name": agent_name, "text": text}
+            "agent_name": agent_name, "text": only_web_links(text)}
+
+
+def is_web_link(url: str) -> bool:
+    # Browsers ignore control characters and whitespace inside a scheme ("java\tscript:").
+    unescaped = re.sub(r"[\x00-\x20]", "", html.unescape(url))
+    return bool(_WEB_LINK.match(unescaped))
+
+
+def only_web_links(text: str) -> str:
+    """The text with HTML tags removed and every Markdown link or image that is not
+    http(s) reduced to its label."""
+    def link(match: re.Match[str]) -> str:
+        return match.group() if is_web_link(match.group(3)) else match.group(2)
+
+    def definition(match: re.Match[str]) -> str:
+        return match.group() if is_web_link(match.group(1)) else ""
+
+    text = _HTML_TAG.sub("", text)
+    return _LINK_DEFINITION.sub(definition, _MARKDOWN_LINK.sub(link, text))
 
 
 def already_recorded(tracker: DialogueStateTracker, message_id: str) -> bool:
@@ -73,7 +108,7 @@ def as_bot_utterance(message: dict[str, Any]) -> BotUttered:
 
 class HandoffRelayInput(InputChannel):
     def __init__(self, service_secret: str | None = None) -> None:
-        self._secret = service_secret or os.environ.get("DESK_SERVICE_SECRET", "")
+        self._secret = service_secret or required_secret(os.environ, "DESK_SERVICE_SECRET")
 
     @classmethod
     def name(cls) -> str:
@@ -106,6 +141,11 @@ class HandoffRelayInput(InputChannel):
             tracker = await self._record(request, message)
             if tracker is None:
                 return response.json({"error": "no such conversation"}, status=404)
+            if not tracker.is_paused():
+                logger.warning("handoff relay refused for %s: no handoff open",
+                               message["conversation_id"])
+                return response.json({"error": "no handoff is open in this conversation"},
+                                     status=409)
             delivery = await self._push(request, tracker, message)
             return response.json({"recorded": True, "delivery": delivery})
 
@@ -117,8 +157,8 @@ class HandoffRelayInput(InputChannel):
         conversation_id = message["conversation_id"]
         async with agent.lock_store.lock(conversation_id):
             tracker = await agent.tracker_store.retrieve(conversation_id)
-            if tracker is None:
-                return None
+            if tracker is None or not tracker.is_paused():
+                return tracker
             if not already_recorded(tracker, message["message_id"]):
                 tracker.update(as_bot_utterance(message))
                 await agent.tracker_store.save(tracker)

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from channels.sessions import allowed_origins
 from tooling.credentials import credentials_file
 from tooling.environment import PROJECT_ROOT, process_environment
 
@@ -77,8 +78,10 @@ class Server:
 
 def rasa_server(model: Path, port: int, environment: dict[str, str] | None = None) -> Server:
     environment = environment or process_environment()
+    # The browser origins the channels allow (channels/sessions.py); no values: none at all.
+    origins = allowed_origins(environment)
     command = [
-        sys.executable, "-m", "rasa", "run", "--enable-api", "--cors", "*",
+        sys.executable, "-m", "rasa", "run", "--enable-api", "--cors", *origins,
         "--interface", "127.0.0.1", "--port", str(port), "--model", str(model),
         "--auth-token", environment["RASA_API_TOKEN"],
         "--endpoints", "endpoints.yml", "--credentials", str(credentials_file(environment)),

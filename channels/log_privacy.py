@@ -1,0 +1,74 @@
+"""Keeps conversation text out of the Rasa server's logs.
+
+When a custom action fails, rasa-sdk answers 500 with the whole request, that is the tracker
+with every message, and Rasa logs the error with that body in its traceback
+(``ClientResponseError: 500, ..., body='...'``, from rasa/core/processor.py): the 2 MB log
+line of issue 14. Installed when the Rasa server builds the customer channels, every
+log record made in the process is cut down: exceptions keep their traceback and type but
+lose the body and long details, and over-long messages are cut.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from typing import Any
+
+from rasa.utils.endpoints import ClientResponseError
+
+MAX_MESSAGE_CHARS = 1000
+MAX_EXCEPTION_DETAIL_CHARS = 200
+_MARK = "_conversation_text_kept_out"
+
+
+def describe(error: BaseException) -> str:
+    """One line naming the error, without the bodies or long texts it may carry."""
+    if isinstance(error, ClientResponseError):
+        detail = f"{error.status}, {error.message} (body left out)"
+    else:
+        detail = str(error)
+        if len(detail) > MAX_EXCEPTION_DETAIL_CHARS:
+            detail = f"{detail[:MAX_EXCEPTION_DETAIL_CHARS]}... ({len(detail)} characters)"
+    return f"{type(error).__name__}: {detail}"
+
+
+def exception_text(error: BaseException) -> str:
+    chain: list[BaseException] = []
+    current: BaseException | None = error
+    while current is not None and current not in chain:
+        chain.append(current)
+        current = current.__cause__ or (None if current.__suppress_context__
+                                        else current.__context__)
+    parts = ["Traceback (most recent call last):\n"
+             + "".join(traceback.format_tb(each.__traceback__)) + describe(each)
+             for each in reversed(chain)]
+    return "\n\nThe above exception led to:\n\n".join(parts)
+
+
+def keep_conversation_text_out(record: logging.LogRecord) -> None:
+    if record.exc_info and record.exc_info[1] is not None:
+        record.exc_text = exception_text(record.exc_info[1])
+        record.exc_info = None
+    try:
+        message = record.getMessage()
+    except Exception:  # a bad format string is the logging call's problem, not ours
+        return
+    if len(message) > MAX_MESSAGE_CHARS:
+        record.msg = f"{message[:MAX_MESSAGE_CHARS]}... ({len(message)} characters, cut)"
+        record.args = ()
+
+
+def install_log_privacy() -> None:
+    """Wraps the process's log record factory, once: applies to every logger and handler,
+    including those configured after the channels are loaded."""
+    current = logging.getLogRecordFactory()
+    if getattr(current, _MARK, False):
+        return
+
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = current(*args, **kwargs)
+        keep_conversation_text_out(record)
+        return record
+
+    setattr(factory, _MARK, True)
+    logging.setLogRecordFactory(factory)
