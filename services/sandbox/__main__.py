@@ -6,10 +6,12 @@ import uvicorn
 
 from services.sandbox.app import create_app
 from services.sandbox.config import Settings
+from tooling.environment import process_environment
 
 
 def main() -> None:
-    settings = Settings.from_env()
+    # The profile's values unless the environment says otherwise, like the other servers.
+    settings = Settings.from_env(process_environment())
     # No websockets here, and Rasa pins a websockets release too old for uvicorn's auto-detection.
     uvicorn.run(
         create_app(settings), host=settings.host, port=settings.port, log_level="info", ws="none"

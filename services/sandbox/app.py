@@ -74,6 +74,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in PRODUCT_ROUTERS:
         app.include_router(router)
     app.include_router(sandbox.router)
+    if settings.device_inbox:
+        app.include_router(sandbox.device_router)
 
     @app.get("/healthz", tags=["sandbox-only"], summary="Liveness")
     async def healthz() -> dict[str, str]:

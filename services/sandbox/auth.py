@@ -9,17 +9,25 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import AsyncIterator
 from enum import Enum
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 
 from services.sandbox.clock import utcnow
 from services.sandbox.config import Settings
 from services.sandbox.db import Database
 from services.sandbox.errors import ApiError
-from services.sandbox.models import Customer, VerificationToken
+from services.sandbox.models import (
+    Customer,
+    IdempotencyRecord,
+    VerificationToken,
+    VerificationTokenUse,
+)
 
 bearer_scheme = HTTPBearer(
     auto_error=False, description="The service secret (SANDBOX_SERVICE_SECRET)"
@@ -73,23 +81,26 @@ CurrentCustomer = Annotated[Customer, Depends(current_customer)]
 
 
 def step_up(purpose: StepUpPurpose) -> Any:
-    """Dependency: the call must carry a live verification token of this customer and purpose."""
+    """Dependency: the call must carry a live verification token of this customer and purpose,
+    not yet spent on another request."""
 
     async def verified(
         request: Request,
         customer: CurrentCustomer,
         x_verification_token: str | None = Header(
-            None, description=f"Token from a confirmed step-up verification ({purpose.value})"
+            None, description=f"Token from a confirmed step-up verification ({purpose.value}); "
+            "one token authorises one request (retries with the same Idempotency-Key pass)"
         ),
-    ) -> None:
+    ) -> AsyncIterator[None]:
         if customer.locked:
             raise ApiError(
                 403, "account_locked", "the account is locked", reason=customer.lock_reason
             )
         if not x_verification_token:
             raise _verification_required(purpose)
+        token_hash = hash_secret(x_verification_token)
         async with get_db(request).reading() as session:
-            token = await session.get(VerificationToken, hash_secret(x_verification_token))
+            token = await session.get(VerificationToken, token_hash)
         if (
             token is None
             or token.customer_id != customer.id
@@ -97,6 +108,48 @@ def step_up(purpose: StepUpPurpose) -> Any:
             or token.expires_at <= utcnow()
         ):
             raise _verification_required(purpose)
+        key = request.headers.get("idempotency-key")
+        if key and await _refused_before(request, customer.id, key):
+            # A replay of a refusal moves nothing: it leaves the token for a new request.
+            yield
+            return
+        claimed = await _spend(request, token_hash, customer.id, key)
+        try:
+            yield
+        except Exception:
+            # Nothing was done (a refusal rolls back), so the token may authorise another try.
+            if claimed:
+                await _unspend(request, token_hash)
+            raise
+
+    async def _spend(request: Request, token_hash: str, customer_id: str,
+                     key: str | None) -> bool:
+        """Marks the token spent on this request; True when this call spent it."""
+        db = get_db(request)
+        try:
+            async with db.writing() as session:
+                session.add(VerificationTokenUse(token_hash=token_hash, customer_id=customer_id,
+                                                 idempotency_key=key, used_at=utcnow()))
+            return True
+        except IntegrityError:
+            pass
+        async with db.reading() as session:
+            use = await session.get(VerificationTokenUse, token_hash)
+        if use is not None and key and use.idempotency_key == key:
+            return False  # the same request again: idempotency replays or runs it once
+        raise _verification_required(purpose)
+
+    async def _refused_before(request: Request, customer_id: str, key: str) -> bool:
+        query = select(IdempotencyRecord.response_status).where(
+            IdempotencyRecord.customer_id == customer_id, IdempotencyRecord.key == key)
+        async with get_db(request).reading() as session:
+            status = (await session.execute(query)).scalar()
+        return status is not None and status >= 400
+
+    async def _unspend(request: Request, token_hash: str) -> None:
+        async with get_db(request).writing() as session:
+            await session.execute(
+                delete(VerificationTokenUse).where(VerificationTokenUse.token_hash == token_hash))
 
     return verified
 

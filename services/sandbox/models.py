@@ -461,6 +461,20 @@ class VerificationToken(Base):
     expires_at = Column(DateTime, nullable=False)
 
 
+class VerificationTokenUse(Base):
+    """The one request a step-up token was spent on; a token authorises exactly one.
+
+    A money request is named by its Idempotency-Key, so its retries and replays still pass; a
+    request without one (card and policy changes) spends the token for good.
+    """
+
+    __tablename__ = "verification_token_uses"
+    token_hash = Column(String(64), ForeignKey("verification_tokens.token_hash"), primary_key=True)
+    customer_id = customer_fk()
+    idempotency_key = Column(String(128))
+    used_at = Column(DateTime, nullable=False)
+
+
 class DeviceMessage(Base):
     """What the sandbox 'sends' to the customer's registered phone."""
 

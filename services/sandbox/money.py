@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+import re
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 CENT = Decimal("0.01")
+# A trillion in any currency is more than any product allows and leaves NUMERIC(18, 2) columns
+# (and sums of them) room, so no amount can overflow the database or Decimal's precision.
+MAX_AMOUNT_DIGITS = 12
+# ASCII digits only: Decimal() also reads "1e30", "NaN", "1_000" and other scripts' digits.
+AMOUNT_PATTERN = re.compile(rf"[0-9]{{1,{MAX_AMOUNT_DIGITS}}}(\.[0-9]{{1,2}})?")
+AMOUNT_RULE = (f'amount must be a decimal string such as "100.00": digits only, at most '
+               f"{MAX_AMOUNT_DIGITS} before the point and 2 after")
 SUPPORTED_CURRENCIES = ("CNY", "USD", "EUR", "HKD", "GBP", "JPY", "SGD", "AUD")
 
 # Sandbox mid-market rates: units of CNY for one unit of the currency.
@@ -31,14 +39,11 @@ def quantize(amount: Decimal) -> Decimal:
 def parse_amount(value: Any) -> Decimal:
     """Accept amounts only as strings (or ints) so no binary float can sneak in from JSON."""
     if isinstance(value, bool) or not isinstance(value, str | int):
-        raise ValueError('amount must be a decimal string such as "100.00"')
-    try:
-        amount = Decimal(str(value))
-    except InvalidOperation as exc:
-        raise ValueError("amount is not a decimal number") from exc
-    if not amount.is_finite() or amount != amount.quantize(CENT):
-        raise ValueError("amount must have at most two decimal places")
-    return amount
+        raise ValueError(AMOUNT_RULE)
+    text = str(value)
+    if not AMOUNT_PATTERN.fullmatch(text):
+        raise ValueError(AMOUNT_RULE)
+    return Decimal(text)
 
 
 def parse_currency(value: Any) -> str:

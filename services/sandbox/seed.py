@@ -25,6 +25,7 @@ from services.sandbox.models import Base, Customer, SandboxMeta
 from services.sandbox.money import CENT, quantize
 from services.sandbox.numbers import luhn_complete
 from services.sandbox.routes.insurance import CLAIM_NEXT_STEPS
+from tooling.environment import process_environment
 
 Dataset = dict[str, list[dict[str, Any]]]
 INSERT_CHUNK = 5000
@@ -916,7 +917,7 @@ async def _main(args: argparse.Namespace) -> None:
 
 
 def main() -> None:
-    settings = Settings.from_env()
+    settings = Settings.from_env(process_environment())
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--customers", type=int, default=settings.customers)
     parser.add_argument("--seed", type=int, default=settings.seed)

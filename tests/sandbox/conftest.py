@@ -100,6 +100,10 @@ class RunningSandbox:
             assert confirmed.status_code == 200, confirmed.text
             return confirmed.json()["verification_token"]
 
+    def verified(self, customer_id: str, purpose: str) -> dict[str, str]:
+        """Headers with a fresh step-up token: one token authorises one request."""
+        return {"X-Verification-Token": self.step_up_token(customer_id, purpose)}
+
     def device_code(self, customer_id: str) -> str:
         with self.client() as http:
             inbox = http.get(f"/sandbox/devices/{customer_id}/messages").json()

@@ -36,7 +36,8 @@ async def test_fifty_simultaneous_transfers_never_overdraw_and_conserve_money(
     (payer, source), (_, destination) = two_cny_accounts_of_different_customers(sandbox)
     set_balance(sandbox, source, Decimal("1000.00"))
     destination_before = sandbox.balance(destination)
-    token = sandbox.step_up_token(payer, "move_money")
+    # A step-up token authorises one transfer: each of the fifty has its own.
+    tokens = [sandbox.step_up_token(payer, "move_money") for _ in range(TRANSFERS)]
     run = uuid.uuid4().hex[:8]
     body = {
         "from_account": source,
@@ -46,11 +47,14 @@ async def test_fifty_simultaneous_transfers_never_overdraw_and_conserve_money(
         "currency": "CNY",
     }
 
-    async with sandbox.async_client(payer, **{"X-Verification-Token": token}) as http:
+    async with sandbox.async_client(payer) as http:
         responses = await asyncio.gather(
             *(
                 http.post(
-                    f"{ME}/transfers", json=body, headers={"Idempotency-Key": f"c-{run}-{n:02d}"}
+                    f"{ME}/transfers",
+                    json=body,
+                    headers={"Idempotency-Key": f"c-{run}-{n:02d}",
+                             "X-Verification-Token": tokens[n]},
                 )
                 for n in range(TRANSFERS)
             )
@@ -78,7 +82,11 @@ async def test_transfers_in_both_directions_at_once_do_not_deadlock(
     )
     for account in (first, second):
         set_balance(sandbox, account, Decimal("500.00"))
-    tokens = {c: sandbox.step_up_token(c, "move_money") for c in (first_customer, second_customer)}
+    tokens = {
+        (c, n): sandbox.step_up_token(c, "move_money")
+        for c in (first_customer, second_customer)
+        for n in range(15)
+    }
     run = uuid.uuid4().hex[:8]
 
     async def send(customer: str, source: str, target: str, n: int) -> int:
@@ -90,7 +98,7 @@ async def test_transfers_in_both_directions_at_once_do_not_deadlock(
             "currency": "CNY",
         }
         async with sandbox.async_client(
-            customer, **{"X-Verification-Token": tokens[customer]}
+            customer, **{"X-Verification-Token": tokens[customer, n]}
         ) as http:
             response = await http.post(
                 f"{ME}/transfers", json=body, headers={"Idempotency-Key": f"d-{run}-{customer}-{n}"}

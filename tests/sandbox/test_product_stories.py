@@ -44,14 +44,22 @@ def test_a_customer_who_lost_a_card_gets_it_blocked_and_a_replacement_on_its_way
     card = sandbox.scalar(
         "SELECT id FROM cards WHERE customer_id = :c AND status = 'active'", c=customer
     )
-    token = sandbox.step_up_token(customer, "card_control")
-    with sandbox.client(customer, **{"X-Verification-Token": token}) as http:
-        blocked = http.post(f"{ME}/cards/{card}/report-lost", json={"kind": "lost"}).json()
-        unfreeze = http.post(f"{ME}/cards/{card}/unfreeze")
+    def verified() -> dict[str, str]:
+        return sandbox.verified(customer, "card_control")
+
+    with sandbox.client(customer) as http:
+        blocked = http.post(
+            f"{ME}/cards/{card}/report-lost", json={"kind": "lost"}, headers=verified()
+        ).json()
+        unfreeze = http.post(f"{ME}/cards/{card}/unfreeze", headers=verified())
         replaced = http.post(
-            f"{ME}/cards/{card}/replace", json={"reason": "lost", "delivery": "express"}
+            f"{ME}/cards/{card}/replace",
+            json={"reason": "lost", "delivery": "express"},
+            headers=verified(),
         )
-        twice = http.post(f"{ME}/cards/{card}/replace", json={"reason": "lost"})
+        twice = http.post(
+            f"{ME}/cards/{card}/replace", json={"reason": "lost"}, headers=verified()
+        )
         new_card = replaced.json()["new_card"]["card_id"]
         delivery = http.get(f"{ME}/cards/{new_card}/delivery").json()
         activated = http.post(f"{ME}/cards/{new_card}/activate").json()
@@ -148,20 +156,22 @@ def test_an_eligible_customer_borrows_and_repays_early(sandbox: RunningSandbox) 
         " AND NOT EXISTS (SELECT 1 FROM loans l WHERE l.customer_id = c.id)",
     )
     account = fund_cny_account(sandbox, customer, "5000.00")
-    token = sandbox.step_up_token(customer, "move_money")
-    with sandbox.client(customer, **{"X-Verification-Token": token}) as http:
+    def once() -> dict[str, str]:
+        return {"Idempotency-Key": str(uuid.uuid4()), **sandbox.verified(customer, "move_money")}
+
+    with sandbox.client(customer) as http:
         eligibility = http.get(f"{ME}/loans/eligibility").json()
         loan = http.post(
             f"{ME}/loans",
             json={"amount": "10000.00", "term_months": 12, "to_account": account},
-            headers={"Idempotency-Key": str(uuid.uuid4())},
+            headers=once(),
         ).json()
         schedule = http.get(f"{ME}/loans/{loan['loan_id']}/schedule").json()["schedule"]
         quote = http.post(f"{ME}/loans/{loan['loan_id']}/early-repayment-quotes", json={}).json()
         repaid = http.post(
             f"{ME}/loans/{loan['loan_id']}/early-repayments",
             json={"from_account": account},
-            headers={"Idempotency-Key": str(uuid.uuid4())},
+            headers=once(),
         ).json()
     assert eligibility["eligible"]
     assert len(schedule) == 12
@@ -206,22 +216,24 @@ def test_a_policyholder_files_a_claim_and_cancels_a_policy(sandbox: RunningSandb
 def test_a_saver_puts_money_in_the_fund_and_takes_some_out(sandbox: RunningSandbox) -> None:
     customer = holder(sandbox, HAS_CNY_ACCOUNT, 11)
     account = fund_cny_account(sandbox, customer, "20000.00")
-    token = sandbox.step_up_token(customer, "move_money")
-    with sandbox.client(customer, **{"X-Verification-Token": token}) as http:
+    def once() -> dict[str, str]:
+        return {"Idempotency-Key": str(uuid.uuid4()), **sandbox.verified(customer, "move_money")}
+
+    with sandbox.client(customer) as http:
         subscribed = http.post(
             f"{ME}/fund/subscriptions",
             json={"from_account": account, "amount": "5000.00"},
-            headers={"Idempotency-Key": str(uuid.uuid4())},
+            headers=once(),
         )
         instant = http.post(
             f"{ME}/fund/redemptions",
             json={"to_account": account, "amount": "1000.00", "speed": "instant"},
-            headers={"Idempotency-Key": str(uuid.uuid4())},
+            headers=once(),
         ).json()
         standard = http.post(
             f"{ME}/fund/redemptions",
             json={"to_account": account, "amount": "1000.00"},
-            headers={"Idempotency-Key": str(uuid.uuid4())},
+            headers=once(),
         ).json()
         order = http.get(f"{ME}/fund/orders/{standard['order_id']}").json()
         fund = http.get(f"{ME}/fund").json()

@@ -57,8 +57,13 @@ def test_a_customer_who_confirms_the_code_from_their_phone_can_freeze_their_card
     token = confirmed.json()["verification_token"]
     with sandbox.client(customer, **{"X-Verification-Token": token}) as http:
         frozen = http.post(f"{ME}/cards/{card}/freeze")
-        unfrozen = http.post(f"{ME}/cards/{card}/unfreeze")
+        spent = http.post(f"{ME}/cards/{card}/unfreeze")
+        unfrozen = http.post(
+            f"{ME}/cards/{card}/unfreeze", headers=sandbox.verified(customer, "card_control")
+        )
     assert frozen.json()["status"] == "frozen"
+    assert spent.status_code == 403
+    assert spent.json()["error"]["code"] == "verification_required"
     assert unfrozen.json()["status"] == "active"
     assert confirm(sandbox, customer, verification_id, code).status_code == 409
 

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.sandbox.errors import ApiError, not_found
 from services.sandbox.models import BankAccount
-from services.sandbox.money import parse_amount, parse_currency, quantize
+from services.sandbox.money import AMOUNT_PATTERN, parse_amount, parse_currency, quantize
 
 ME = "/v1/customers/me"
 Row = TypeVar("Row")
@@ -34,7 +34,7 @@ class DecimalString(Decimal):
 
     @classmethod
     def __modify_schema__(cls, schema: dict[str, Any]) -> None:
-        schema.update(type="string", pattern=r"^\d+(\.\d{1,2})?$", example="100.00")
+        schema.update(type="string", pattern=f"^{AMOUNT_PATTERN.pattern}$", example="100.00")
 
 
 class CurrencyCode(str):
@@ -106,8 +106,12 @@ def debit(account: BankAccount, amount: Decimal, currency: str) -> None:
     account.balance = quantize(account.balance - amount)
 
 
+# Far past any customer's history, and small enough for every database's OFFSET.
+MAX_PAGE = 100_000
+
+
 def page_params(
-    page: int = Query(1, ge=1), page_size: int = Query(20, ge=1, le=100)
+    page: int = Query(1, ge=1, le=MAX_PAGE), page_size: int = Query(20, ge=1, le=100)
 ) -> tuple[int, int]:
     return page, page_size
 

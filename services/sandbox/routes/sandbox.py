@@ -14,13 +14,17 @@ from services.sandbox.models import DeviceMessage
 router = APIRouter(
     prefix="/sandbox", tags=["sandbox-only"], dependencies=[Depends(require_service)]
 )
+# Served only where Settings.device_inbox says so: it hands out every customer's one-time codes.
+device_router = APIRouter(
+    prefix="/sandbox", tags=["sandbox-only"], dependencies=[Depends(require_service)]
+)
 
 
 def _injector(request: Request) -> FaultInjector:
     return request.app.state.faults
 
 
-@router.get(
+@device_router.get(
     "/devices/{customer_id}/messages",
     summary="Messages 'sent' to the customer's registered phone (sandbox only)",
 )
