@@ -6,11 +6,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 from fastapi import FastAPI, Request
-from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
 from services.desk.agent_work import agents_holding_chats, hand_back
@@ -24,6 +23,8 @@ from services.desk.routes import agent_api, console, service
 from services.desk.seed import seed_agents_if_empty
 from services.desk.settings import DeskSettings
 from services.sandbox.errors import install_error_handlers
+from services.sign_in_guard import SignInGuard
+from services.web_security import install_web_security
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 SHUTDOWN_SECONDS = 5
@@ -47,7 +48,8 @@ def create_app(settings: DeskSettings | None = None) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await desk.db.create_all()
-        await seed_agents_if_empty(desk.db, settings.demo_password)
+        if settings.demo_password:
+            await seed_agents_if_empty(desk.db, settings.demo_password)
         # Nobody is at the console right after a start: agents who had chats get the same
         # grace period as after a disconnect.
         for agent_id in await agents_holding_chats(desk):
@@ -75,6 +77,9 @@ def create_app(settings: DeskSettings | None = None) -> FastAPI:
                   "way back to the assistant. Service calls need `Authorization: Bearer "
                   "<DESK_SERVICE_SECRET>`; agents' calls the console's session cookie.")
     app.state.desk = desk
+    app.state.sign_in_guard = SignInGuard.create(
+        "desk", settings.rate_limit_redis_url, settings.sign_in_name_limit,
+        settings.sign_in_address_limit, settings.sign_in_window_seconds)
     install_error_handlers(app)
     app.include_router(service.router)
     app.include_router(agent_api.router)
@@ -85,19 +90,12 @@ def create_app(settings: DeskSettings | None = None) -> FastAPI:
     async def health() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.middleware("http")
-    async def security_headers(request: Request,
-                               call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        response = await call_next(request)
+    def content_security_policy(request: Request) -> str:
         # No inline script can run, whatever text slipped into a page.
         host = request.headers.get("host", "")
-        response.headers.setdefault(
-            "Content-Security-Policy",
-            f"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-            f"connect-src 'self' ws://{host} wss://{host}; frame-ancestors 'none'; "
-            "base-uri 'none'; form-action 'self'")
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        return response
+        return (f"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                f"connect-src 'self' ws://{host} wss://{host}; frame-ancestors 'none'; "
+                "base-uri 'none'; form-action 'self'")
 
+    install_web_security(app, settings.allowed_origins, content_security_policy)
     return app

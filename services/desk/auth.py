@@ -1,10 +1,13 @@
 """Who is calling: the action server and the Rasa server by the shared service secret, agents
-by a signed session cookie (HMAC, 12 hours) set at sign-in."""
+by a signed session cookie (HMAC, 12 hours) set at sign-in. The cookie names a session row, so
+signing out ends the session on the server and a copied cookie stops working with it."""
 
 from __future__ import annotations
 
 import asyncio
 import hmac
+import secrets
+from datetime import timedelta
 from functools import lru_cache
 from typing import Annotated
 
@@ -19,8 +22,9 @@ from channels.customer_binding import (
     verify_sign_in_token,
 )
 from services.desk.context import Desk
-from services.desk.models import Agent
+from services.desk.models import Agent, AgentSession
 from services.desk.passwords import hash_password, new_salt, password_matches
+from services.sandbox.clock import utcnow
 from services.sandbox.errors import ApiError
 
 SESSION_COOKIE = "desk_session"
@@ -62,21 +66,46 @@ async def check_password(desk: Desk, username: str, password: str) -> Agent | No
     return agent if agent is not None and matches else None
 
 
-def session_token(desk: Desk, agent: Agent) -> str:
-    return issue_sign_in_token(agent.id, desk.settings.session_secret.encode(),
+async def start_session(desk: Desk, agent: Agent) -> str:
+    """A new session of the agent; returns the cookie's value."""
+    now = utcnow()
+    session_id = secrets.token_urlsafe(24)
+    async with desk.db.writing() as session:
+        session.add(AgentSession(id=session_id, agent_id=agent.id, created_at=now,
+                                 expires_at=now + timedelta(seconds=SESSION_SECONDS)))
+    return issue_sign_in_token(session_id, desk.settings.session_secret.encode(),
                                seconds=SESSION_SECONDS)
 
 
-async def signed_in_agent(connection: HTTPConnection) -> Agent | None:
-    """The agent of the session cookie (an HTTP request or a websocket), or None."""
-    desk = desk_of(connection)
+def _session_id(connection: HTTPConnection) -> str | None:
     token = connection.cookies.get(SESSION_COOKIE, "")
     try:
-        agent_id = verify_sign_in_token(token, desk.settings.session_secret.encode())
+        return verify_sign_in_token(token, desk_of(connection).settings.session_secret.encode())
     except InvalidSignInToken:
         return None
-    async with desk.db.reading() as session:
-        return await session.get(Agent, agent_id)
+
+
+async def end_session(connection: HTTPConnection) -> None:
+    """Revokes the session of the cookie, if it names one."""
+    session_id = _session_id(connection)
+    if session_id is None:
+        return
+    async with desk_of(connection).db.writing() as session:
+        row = await session.get(AgentSession, session_id)
+        if row is not None and row.revoked_at is None:
+            row.revoked_at = utcnow()
+
+
+async def signed_in_agent(connection: HTTPConnection) -> Agent | None:
+    """The agent of a live session cookie (an HTTP request or a websocket), or None."""
+    session_id = _session_id(connection)
+    if session_id is None:
+        return None
+    query = (select(Agent).join(AgentSession, AgentSession.agent_id == Agent.id)
+             .where(AgentSession.id == session_id, AgentSession.revoked_at.is_(None),
+                    AgentSession.expires_at > utcnow()))
+    async with desk_of(connection).db.reading() as session:
+        return (await session.execute(query)).scalars().first()
 
 
 async def current_agent(request: Request) -> Agent:

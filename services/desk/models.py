@@ -45,6 +45,18 @@ class Agent(Base):
         return serves(self.skills, skill)
 
 
+class AgentSession(Base):
+    """One console sign-in; the cookie names it, so signing out ends it on the server too."""
+
+    __tablename__ = "agent_sessions"
+
+    id = Column(String(48), primary_key=True)
+    agent_id = Column(String(24), ForeignKey("agents.id"), nullable=False, index=True)
+    created_at = Column(DateTime, nullable=False)
+    expires_at = Column(DateTime, nullable=False)
+    revoked_at = Column(DateTime)
+
+
 def serves(skills: list[str], skill: str) -> bool:
     return ALL_SKILLS in skills or skill in skills
 

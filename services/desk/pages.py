@@ -29,7 +29,11 @@ PAGE = """<!doctype html>
 """
 
 
-def login_page(error: str = "", username: str = "") -> str:
+DEMO_NOTE = """<p class="note">Sandbox only: the demo agents <code>agent</code> (Lin, every queue)
+and <code>cards</code> (Zhou, bank and payments) sign in with the demo password.</p>"""
+
+
+def login_page(error: str = "", username: str = "", demo_agents: bool = False) -> str:
     error_line = f'<p class="error" role="alert">{escape(error)}</p>' if error else ""
     body = f"""<main class="login">
 <h1>Agent desk</h1>
@@ -41,8 +45,7 @@ def login_page(error: str = "", username: str = "") -> str:
  data-testid="login-password" required></label>
 <button type="submit" data-testid="login-submit">Sign in</button>
 </form>
-<p class="note">Sandbox only: the demo agents <code>agent</code> (Lin, every queue) and
-<code>cards</code> (Zhou, bank and payments) sign in with the demo password.</p>
+{DEMO_NOTE if demo_agents else ""}
 </main>"""
     return PAGE.format(title="Agent desk: sign in", page_class="login-page", body_data="",
                        body=body)

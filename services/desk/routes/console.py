@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Request, WebSocket
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -17,11 +17,14 @@ from services.desk.auth import (
     SESSION_SECONDS,
     check_password,
     desk_of,
-    session_token,
+    end_session,
     signed_in_agent,
+    start_session,
 )
 from services.desk.live import ConsoleSocket
 from services.desk.pages import console_page, login_page
+from services.sign_in_guard import SignInGuard, retry_after, wait_wording
+from services.web_security import origin_allowed, served_over_https
 
 router = APIRouter(tags=["console"], include_in_schema=False)
 
@@ -30,8 +33,20 @@ router = APIRouter(tags=["console"], include_in_schema=False)
 async def console(request: Request) -> HTMLResponse:
     agent = await signed_in_agent(request)
     if agent is None:
-        return HTMLResponse(login_page())
+        return HTMLResponse(login_page(demo_agents=_demo_agents(request)))
     return HTMLResponse(console_page(await agent_views.overview(desk_of(request), agent)))
+
+
+def _sign_in_guard(request: Request) -> SignInGuard:
+    return request.app.state.sign_in_guard
+
+
+def _demo_agents(request: Request) -> bool:
+    return desk_of(request).settings.demo_password is not None
+
+
+def _client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
 
 
 async def _credentials(request: Request) -> tuple[str, str]:
@@ -52,32 +67,41 @@ async def _credentials(request: Request) -> tuple[str, str]:
 async def login(request: Request) -> Response:
     username, password = await _credentials(request)
     desk = desk_of(request)
+    guard = _sign_in_guard(request)
+    wait = await guard.attempt(username, _client_address(request))
+    if wait is not None:
+        # Refused before the password is looked at: while locked, the right one fails too.
+        return HTMLResponse(
+            login_page(f"Too many sign-in attempts. Try again in {wait_wording(wait)}.",
+                       username, _demo_agents(request)),
+            status_code=429, headers=retry_after(wait))
     agent = await check_password(desk, username.strip(), password)
     if agent is None:
-        return HTMLResponse(login_page("Wrong username or password.", username), status_code=401)
+        return HTMLResponse(login_page("Wrong username or password.", username,
+                                       _demo_agents(request)), status_code=401)
+    await guard.succeeded(username)
     response = RedirectResponse("/console", status_code=303)
-    response.set_cookie(SESSION_COOKIE, session_token(desk, agent), max_age=SESSION_SECONDS,
-                        httponly=True, samesite="strict", path="/")
+    response.set_cookie(SESSION_COOKIE, await start_session(desk, agent),
+                        max_age=SESSION_SECONDS, httponly=True, samesite="strict", path="/",
+                        secure=served_over_https(request))
     return response
 
 
 @router.post("/console/logout")
-async def logout() -> Response:
+async def logout(request: Request) -> Response:
+    await end_session(request)
     response = RedirectResponse("/console", status_code=303)
-    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict")
+    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict",
+                           secure=served_over_https(request))
     return response
-
-
-def _same_origin(websocket: WebSocket) -> bool:
-    """Browsers always send Origin on a websocket; another site's page must not ride on the
-    agent's cookie."""
-    origin = websocket.headers.get("origin")
-    return origin is None or urlparse(origin).netloc == websocket.headers.get("host")
 
 
 @router.websocket("/console/ws")
 async def console_socket(websocket: WebSocket) -> None:
-    agent = await signed_in_agent(websocket) if _same_origin(websocket) else None
+    # Browsers always send Origin on a websocket; another site's page must not ride on the
+    # agent's cookie.
+    allowed = origin_allowed(websocket, desk_of(websocket).settings.allowed_origins)
+    agent = await signed_in_agent(websocket) if allowed else None
     if agent is None:
         await websocket.close(code=1008)
         return
