@@ -11,17 +11,13 @@ from zoneinfo import ZoneInfo
 from common.secrets import is_embedded, required_secret
 from services.desk.hours import OpeningHours
 from services.sign_in_guard import ADDRESS_LIMIT, NAME_LIMIT, WINDOW_SECONDS
+from services.web_security import parse_origins
 
 DEFAULT_PORT = 5300
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///.data/desk.db"
 # Embedded profile only: the demo agents sign in with this password. A deployment creates its
 # agents itself (or signs them in with its identity provider); it gets no demo agents.
 DEFAULT_DEMO_PASSWORD = "demo"
-
-
-def origins(value: str) -> tuple[str, ...]:
-    """A comma-separated allow-list of origins such as https://desk.example.com."""
-    return tuple(part.strip().rstrip("/") for part in value.split(",") if part.strip())
 
 
 @dataclass(frozen=True)
@@ -91,6 +87,6 @@ class DeskSettings:
             outbox_max_backoff_seconds=float(value("DESK_OUTBOX_MAX_BACKOFF_SECONDS", "5")),
             rasa_timeout_seconds=float(value("DESK_RASA_TIMEOUT_SECONDS", "5")),
             domain_dir=environ.get("DESK_DOMAIN_DIR") or None,
-            allowed_origins=origins(environ.get("DESK_ALLOWED_ORIGINS", "")),
+            allowed_origins=parse_origins(environ.get("DESK_ALLOWED_ORIGINS", "")),
             rate_limit_redis_url=environ.get("RATE_LIMIT_REDIS_URL") or None,
         )

@@ -8,8 +8,9 @@ which presents it when its socket connects to Rasa. The browser never chooses wh
 from __future__ import annotations
 
 import hmac
+import logging
 import re
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlparse
 
 import httpx
 from starlette.applications import Starlette
@@ -30,11 +31,19 @@ from channels.customer_binding import (
     issue_sign_in_token,
     verify_sign_in_token,
 )
+from services.sign_in_guard import SignInGuard, retry_after, wait_wording
+from services.web_security import install_web_security, served_over_https
 from services.webchat.pages import chat_page, sign_in_page
 from services.webchat.settings import WEBCHAT_DIR, WIDGET_BUNDLE, WebChatSettings
 
+logger = logging.getLogger(__name__)
+
 SIGN_IN_COOKIE = "webchat_sign_in"
 CUSTOMER_NUMBER = re.compile(r"C\d{5}")
+# The Rasa channel's revocation endpoint (channels/): the token stops working there at once.
+SIGN_OUT_PATH = "/webhooks/signed_rest/sign_out"
+IDENTITY_PROVIDER_ONLY = ("This service signs customers in through the company's identity "
+                          "provider; the demo passcode works only in the local demo.")
 
 
 class SandboxUnavailable(Exception):
@@ -81,33 +90,76 @@ def signed_in_customer(request: Request, secret: bytes) -> tuple[str, str] | Non
         return None
 
 
+async def revoke_sign_in_token(settings: WebChatSettings, token: str) -> None:
+    """Tells the Rasa channel the token is void; the cookie goes whatever Rasa answers."""
+    try:
+        async with httpx.AsyncClient(timeout=settings.backend_timeout_seconds) as client:
+            reply = await client.post(f"{settings.rasa_url.rstrip('/')}{SIGN_OUT_PATH}",
+                                      headers={"Authorization": f"Bearer {token}"})
+    except httpx.HTTPError as error:
+        logger.warning("sign-out: the Rasa server could not revoke the token (%s)",
+                       type(error).__name__)
+        return
+    if reply.status_code != 200:
+        logger.warning("sign-out: the Rasa server answered %s to the revocation",
+                       reply.status_code)
+
+
+def content_security_policy(rasa_url: str) -> str:
+    """Scripts from this server only (no inline script, no javascript: links, whatever a
+    message carries); the widget's socket to Rasa; inline styles, which the widget injects."""
+    rasa = urlparse(rasa_url)
+    socket_scheme = "wss" if rasa.scheme == "https" else "ws"
+    return ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+            "img-src 'self' data: https:; font-src 'self' data:; "
+            f"connect-src 'self' {rasa.scheme}://{rasa.netloc} {socket_scheme}://{rasa.netloc}; "
+            "object-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+
+
 def create_app(settings: WebChatSettings) -> Starlette:
+    guard = SignInGuard.create("webchat", settings.rate_limit_redis_url,
+                               settings.sign_in_name_limit, settings.sign_in_address_limit,
+                               settings.sign_in_window_seconds)
+    demo = settings.demo_passcode is not None
+
     async def home(request: Request) -> HTMLResponse | RedirectResponse:
         if signed_in_customer(request, settings.signing_secret):
             return RedirectResponse("/chat", status_code=303)
-        return HTMLResponse(sign_in_page())
+        return HTMLResponse(sign_in_page(demo=demo))
 
     async def sign_in(request: Request) -> HTMLResponse | RedirectResponse:
         form = parse_qs((await request.body()).decode(errors="replace"))
         customer_id = form.get("customer", [""])[0].strip().upper()
         passcode = form.get("passcode", [""])[0]
+        if settings.demo_passcode is None:
+            return HTMLResponse(sign_in_page(IDENTITY_PROVIDER_ONLY, customer_id, demo=demo),
+                                status_code=403)
+        address = request.client.host if request.client else "unknown"
+        wait = await guard.attempt(customer_id, address)
+        if wait is not None:
+            # Refused before the passcode is looked at: while locked, the right one fails too.
+            return HTMLResponse(
+                sign_in_page(f"Too many sign-in attempts. Try again in {wait_wording(wait)}.",
+                             customer_id, demo=demo),
+                status_code=429, headers=retry_after(wait))
         if not CUSTOMER_NUMBER.fullmatch(customer_id) or not hmac.compare_digest(
             passcode.encode(), settings.demo_passcode.encode()
         ):
-            return HTMLResponse(sign_in_page("Wrong customer number or passcode.", customer_id),
-                                status_code=401)
+            return HTMLResponse(sign_in_page("Wrong customer number or passcode.", customer_id,
+                                             demo=demo), status_code=401)
         try:
             name = await customer_name(settings, customer_id)
         except SandboxUnavailable:
             return HTMLResponse(sign_in_page("The sandbox is not answering; is it running?",
-                                             customer_id), status_code=503)
+                                             customer_id, demo=demo), status_code=503)
         if name is None:
-            return HTMLResponse(sign_in_page("Wrong customer number or passcode.", customer_id),
-                                status_code=401)
+            return HTMLResponse(sign_in_page("Wrong customer number or passcode.", customer_id,
+                                             demo=demo), status_code=401)
+        await guard.succeeded(customer_id)
         token = issue_sign_in_token(customer_id, settings.signing_secret)
         redirect = RedirectResponse("/chat", status_code=303)
         redirect.set_cookie(SIGN_IN_COOKIE, token, max_age=DEFAULT_TOKEN_SECONDS, httponly=True,
-                            samesite="strict")
+                            samesite="strict", secure=served_over_https(request))
         return redirect
 
     async def chat(request: Request) -> HTMLResponse | RedirectResponse:
@@ -119,17 +171,27 @@ def create_app(settings: WebChatSettings) -> Starlette:
             name = await customer_name(settings, customer_id) or customer_id
         except SandboxUnavailable:
             name = customer_id
-        return HTMLResponse(chat_page(customer_id, name, settings.rasa_url, token))
+        return HTMLResponse(chat_page(customer_id, name, settings.rasa_url, token, phone=demo))
 
     async def phone(request: Request) -> JSONResponse:
+        # The sandbox's inbox holds every customer's codes: only the demo has it, and only
+        # the signed-in customer's own messages come through.
+        if not demo:
+            return JSONResponse({"messages": []}, status_code=404)
         signed_in = signed_in_customer(request, settings.signing_secret)
         if signed_in is None:
             return JSONResponse({"messages": []}, status_code=401)
         return JSONResponse({"messages": await phone_messages(settings, signed_in[0])})
 
-    async def sign_out(_: Request) -> RedirectResponse:
+    async def sign_out(request: Request) -> RedirectResponse:
+        signed_in = signed_in_customer(request, settings.signing_secret)
+        if signed_in is not None:
+            await revoke_sign_in_token(settings, signed_in[1])
         redirect = RedirectResponse("/", status_code=303)
-        redirect.delete_cookie(SIGN_IN_COOKIE)
+        redirect.delete_cookie(SIGN_IN_COOKIE, httponly=True, samesite="strict",
+                               secure=served_over_https(request))
+        # The widget keeps the chat (and with it the socket's token) in the tab's storage.
+        redirect.headers["Clear-Site-Data"] = '"cache", "cookies", "storage"'
         return redirect
 
     async def widget(_: Request) -> FileResponse | PlainTextResponse:
@@ -141,7 +203,7 @@ def create_app(settings: WebChatSettings) -> Starlette:
     async def health(_: Request) -> PlainTextResponse:
         return PlainTextResponse("ok")
 
-    return Starlette(routes=[
+    app = Starlette(routes=[
         Route("/", home),
         Route("/sign-in", sign_in, methods=["POST"]),
         Route("/chat", chat),
@@ -151,3 +213,6 @@ def create_app(settings: WebChatSettings) -> Starlette:
         Route("/static/rasa-webchat.js", widget),
         Mount("/static", StaticFiles(directory=WEBCHAT_DIR / "static"), name="static"),
     ])
+    policy = content_security_policy(settings.rasa_url)
+    install_web_security(app, settings.allowed_origins, lambda _: policy)
+    return app

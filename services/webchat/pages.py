@@ -24,7 +24,13 @@ PAGE = """<!doctype html>
 """
 
 
-def sign_in_page(error: str = "", customer_id: str = "") -> str:
+DEMO_NOTE = """<p class="note">Sandbox only: the synthetic customers C00001 to C01000 all sign in
+with the demo passcode (<code>demo</code> unless WEBCHAT_DEMO_PASSCODE says otherwise).</p>"""
+PHONE_STRIP = """<aside class="sandbox-phone" aria-live="polite">
+<strong>Your phone (sandbox):</strong> <span id="phone-latest">no messages yet</span></aside>"""
+
+
+def sign_in_page(error: str = "", customer_id: str = "", demo: bool = False) -> str:
     error_line = f'<p class="error" role="alert">{escape(error)}</p>' if error else ""
     body = f"""<main class="sign-in">
 <h1>Customer service</h1>
@@ -37,13 +43,13 @@ def sign_in_page(error: str = "", customer_id: str = "") -> str:
  required></label>
 <button type="submit">Sign in</button>
 </form>
-<p class="note">Sandbox only: the synthetic customers C00001 to C01000 all sign in with the
-demo passcode (<code>demo</code> unless WEBCHAT_DEMO_PASSCODE says otherwise).</p>
+{DEMO_NOTE if demo else ""}
 </main>"""
     return PAGE.format(title="Sign in", page_class="sign-in-page", body=body)
 
 
-def chat_page(customer_id: str, name: str, rasa_url: str, sign_in_token: str) -> str:
+def chat_page(customer_id: str, name: str, rasa_url: str, sign_in_token: str,
+              phone: bool = False) -> str:
     widget_settings = {
         # rasa-webchat passes nothing but the URL to socket.io, so the token rides in its query
         # string; channels/socketio.py verifies it when the socket connects.
@@ -58,8 +64,7 @@ def chat_page(customer_id: str, name: str, rasa_url: str, sign_in_token: str) ->
  ({escape(customer_id)})</span>
 <form method="post" action="/sign-out"><button type="submit">Sign out</button></form>
 </header>
-<aside class="sandbox-phone" aria-live="polite"><strong>Your phone (sandbox):</strong>
- <span id="phone-latest">no messages yet</span></aside>
+{PHONE_STRIP if phone else ""}
 <script type="application/json" id="webchat-settings">{settings_json}</script>
 <script src="/static/rasa-webchat.js"></script>
 <script src="/static/chat.js"></script>"""

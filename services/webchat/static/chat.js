@@ -17,8 +17,15 @@
     null
   );
 
-  // The sandbox's simulated phone: security codes the assistant asks for arrive here.
+  // Signing out forgets the chat and its sign-in token in this tab too (Clear-Site-Data does
+  // the same where the browser honours it).
+  const signOut = document.querySelector('form[action="/sign-out"]');
+  if (signOut) signOut.addEventListener("submit", () => window.sessionStorage.clear());
+
+  // The sandbox's simulated phone: security codes the assistant asks for arrive here. Only the
+  // local demo has one; elsewhere the codes go to the customer's real phone.
   const latest = document.getElementById("phone-latest");
+  if (!latest) return;
   async function showPhone() {
     try {
       const reply = await fetch("/phone", { credentials: "same-origin" });
