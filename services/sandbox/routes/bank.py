@@ -184,7 +184,10 @@ async def get_statement(
     account_number: str,
     request: Request,
     customer: CurrentCustomer,
-    month: str | None = Query(None, regex=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM"),
+    # Years a statement can exist for; "0000-01" is no date at all.
+    month: str | None = Query(
+        None, pattern=r"^(19|20)[0-9]{2}-(0[1-9]|1[0-2])$", description="YYYY-MM"
+    ),
 ) -> dict[str, Any]:
     first_day = date.fromisoformat(f"{month}-01") if month else utcnow().date().replace(day=1)
     next_month = (first_day + timedelta(days=32)).replace(day=1)
