@@ -4,21 +4,54 @@ connect; nothing the client sends afterwards changes whose conversation it is.""
 from __future__ import annotations
 
 import asyncio
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import socketio
 
-from tests.e2e.chat_socket import connected, token_for
+from channels.customer_messages import PAYMENT_DATA_WARNING
+from channels.sessions import MAX_SOCKETS_PER_CUSTOMER
+from channels.socketio import SESSION_ENDED_REPLY
+from tests.channels.stores import PLANTED_CARD_MESSAGE, files_holding
+from tests.e2e.chat_socket import ChatSocket, connected, token_for
 from tests.e2e.servers import RunningAssistant, assistant_in
 
 pytestmark = pytest.mark.e2e
 
+
 @pytest.fixture(scope="module")
-def assistant(trained_model: Path, tmp_path_factory) -> Iterator[RunningAssistant]:
-    with assistant_in(tmp_path_factory.mktemp("socketio-e2e"), trained_model) as running:
+def data_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("socketio-e2e")
+
+
+@pytest.fixture(scope="module")
+def assistant(trained_model: Path, data_dir: Path) -> Iterator[RunningAssistant]:
+    with assistant_in(data_dir, trained_model) as running:
         yield running
+
+
+async def refused(url: str, **options: Any) -> bool:
+    try:
+        async with connected(url, **options):
+            return False
+    except socketio.exceptions.ConnectionError:
+        return True
+
+
+def closed_by_server(socket: ChatSocket) -> asyncio.Event:
+    closed = asyncio.Event()
+    socket.client.on("disconnect", lambda *_: closed.set())
+    return closed
+
+
+def sign_out(assistant: RunningAssistant, token: str) -> int:
+    request = urllib.request.Request(f"{assistant.rasa_url}/webhooks/signed_rest/sign_out",
+                                     b"", {"Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        return answer.status
 
 
 def user_texts(assistant: RunningAssistant, sender: str) -> list[str]:
@@ -94,3 +127,62 @@ async def test_an_agent_message_pushed_later_reaches_the_customer_marked_as_the_
         "text": "**Agent Dana**\n\nI'm looking at your card now.",
         "metadata": {"customCss": {"style": "class", "css": "agent-message"}},
     }]
+
+
+async def test_a_card_number_typed_in_the_web_chat_is_stored_nowhere(assistant, data_dir):
+    async with connected(assistant.rasa_url, auth={"token": token_for("C00011")}) as socket:
+        await socket.client.emit("user_uttered", {"message": PLANTED_CARD_MESSAGE})
+        replies = await socket.replies()
+
+    assert replies[0]["text"] == PAYMENT_DATA_WARNING and len(replies) > 1
+    assert user_texts(assistant, "customer:C00011") == [
+        "my card number is [card ending 1111] and [security code]"]
+    assert files_holding(data_dir) == {}
+
+
+async def test_a_foreign_origin_is_refused_and_the_web_chat_origin_is_not(assistant):
+    token = {"token": token_for("C00012")}
+
+    assert await refused(assistant.rasa_url, auth=token,
+                         headers={"Origin": "https://evil.example"})
+    assert not await refused(assistant.rasa_url, auth=token,
+                             headers={"Origin": "http://127.0.0.1:5200"})
+
+
+async def test_a_socket_whose_token_expires_is_told_and_closed_at_its_next_message(assistant):
+    async with connected(assistant.rasa_url,
+                         auth={"token": token_for("C00013", seconds=3)}) as socket:
+        closed = closed_by_server(socket)
+        await asyncio.sleep(4)
+        await socket.client.emit("user_uttered", {"message": "hi"})
+        replies = await socket.replies(first_within=30)
+
+        assert [reply["text"] for reply in replies] == [SESSION_ENDED_REPLY]
+        await asyncio.wait_for(closed.wait(), 10)
+    assert user_texts(assistant, "customer:C00013") == []
+
+
+async def test_signing_out_closes_the_tokens_sockets_and_refuses_it_after(assistant):
+    token = token_for("C00014")
+    async with connected(assistant.rasa_url, auth={"token": token}) as socket:
+        closed = closed_by_server(socket)
+        assert await asyncio.to_thread(sign_out, assistant, token) == 200
+        replies = await socket.replies(first_within=30)
+
+        assert [reply["text"] for reply in replies] == [SESSION_ENDED_REPLY]
+        await asyncio.wait_for(closed.wait(), 10)
+    assert await refused(assistant.rasa_url, auth={"token": token})
+
+
+async def test_a_customer_may_hold_a_capped_number_of_sockets(assistant):
+    token = {"token": token_for("C00015")}
+    sockets = [ChatSocket() for _ in range(MAX_SOCKETS_PER_CUSTOMER)]
+    try:
+        for socket in sockets:
+            await socket.client.connect(assistant.rasa_url, socketio_path="/socket.io",
+                                        transports=["polling"], wait_timeout=30, auth=token)
+        assert await refused(assistant.rasa_url, auth=token)
+    finally:
+        for socket in sockets:
+            await socket.client.disconnect()
+    assert not await refused(assistant.rasa_url, auth=token)
