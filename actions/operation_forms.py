@@ -57,7 +57,7 @@ from actions.slot_values import (
     parse_future_date,
     parse_money,
 )
-from channels.redaction import open_one_time_code
+from channels.redaction import ONE_TIME_CODE_PLACEHOLDER, SEALED_CODE_KEY, open_one_time_code
 from common.secrets import required_secret
 
 REQUESTED_SLOT = "requested_slot"
@@ -78,7 +78,7 @@ def _printable(text: str) -> str:
 def typed_code(tracker: Tracker) -> str | None:
     """The one-time code of the latest message: sealed by the channel (which masked it in the
     text, so no store keeps it), or typed in the text where no channel sealed it."""
-    sealed = (tracker.latest_message.get("metadata") or {}).get("sealed_one_time_code")
+    sealed = (tracker.latest_message.get("metadata") or {}).get(SEALED_CODE_KEY)
     if sealed is not None:
         return open_one_time_code(sealed, required_secret(os.environ, "REDACTION_SECRET"))
     found = VERIFICATION_CODE.search(_printable(tracker.latest_message.get("text") or ""))
@@ -257,6 +257,9 @@ class OperationFormValidator(OperationAction):
                                   spec.item_id or "", spec.match, labels)
             return str(chosen.get(spec.item_id)) if chosen else None
         if spec.kind == "money":
+            if ONE_TIME_CODE_PLACEHOLDER in text:
+                # Six digits alone look like a code to the channel; here they are an amount.
+                text = text.replace(ONE_TIME_CODE_PLACEHOLDER, typed_code(runner.tracker) or "")
             home = await self._home_currency(runner)
             found = parse_money(text, spec.currencies[0] if spec.currencies else home)
             if found is None or (spec.currencies and found[1] not in spec.currencies):

@@ -274,6 +274,9 @@ def main() -> None:
         TRACKER_STORE_URL=f"sqlite:///{work / 'tracker.db'}",
         EVENT_BROKER_URL=f"sqlite:///{work / 'events.db'}",
         CHANNEL_SIGNING_SECRET=DEV_SIGNING_SECRET,
+        # The load generator answers at machine speed from one address; a person does not.
+        CHANNEL_SENDER_MESSAGES_PER_MINUTE="1000000",
+        CHANNEL_ADDRESS_MESSAGES_PER_MINUTE="1000000",
     )
     servers = [sandbox_server(sandbox_port, environment), action_server(action_port, environment),
                rasa_server(model, rasa_port, environment), stock_server(stock, stock_port,

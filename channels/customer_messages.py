@@ -32,9 +32,16 @@ REFUSAL_REPLIES = {
 MessageHandler = Callable[[UserMessage], Awaitable[Any]]
 
 
+# Secrets the Rasa server itself holds (its API, the action server's token); checked where
+# every deployment's Rasa server passes, the channels it builds at start.
+RASA_SERVER_SECRETS = ("RASA_API_TOKEN", "ACTION_SERVER_TOKEN")
+
+
 class CustomerMessages:
     def __init__(self, environ: Mapping[str, str] = os.environ) -> None:
         self._secret = required_secret(environ, "REDACTION_SECRET")
+        for name in RASA_SERVER_SECRETS:
+            required_secret(environ, name)
         self.limits = MessageLimits(environ)
 
     def refusal_reply(self, refusal: Refusal) -> str:

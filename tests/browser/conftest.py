@@ -53,9 +53,12 @@ def chat_site(trained_model, tmp_path_factory) -> Iterator[ChatSite]:
     subprocess.run([str(PROJECT_ROOT / "services" / "webchat" / "setup.sh")], check=True)
     data_dir = tmp_path_factory.mktemp("webchat-e2e")
     log_dir = data_dir / "logs"
+    # Chosen first: the Rasa server lets the page's origin (and only it) open a socket.
+    port = free_port()
     with running_assistant(
         trained_model,
         log_dir,
+        CHANNEL_ALLOWED_ORIGINS=f"http://127.0.0.1:{port}",
         TRACKER_STORE_URL=f"sqlite:///{data_dir / 'tracker.db'}",
         EVENT_BROKER_URL=f"sqlite:///{data_dir / 'events.db'}",
         CHANNEL_SIGNING_SECRET=DEV_SIGNING_SECRET,
@@ -68,7 +71,6 @@ def chat_site(trained_model, tmp_path_factory) -> Iterator[ChatSite]:
             RASA_URL=assistant.rasa_url,
             CHANNEL_SIGNING_SECRET=DEV_SIGNING_SECRET,
         )
-        port = free_port()
         server = webchat_server(port, environment)
         server.log_dir = log_dir
         try:

@@ -18,7 +18,8 @@ from channels.limits import MAX_MESSAGE_CHARS, MAX_WAITING_PER_CONVERSATION
 from channels.redaction import SEALED_CODE_KEY, open_one_time_code
 
 ENVIRONMENT = {"DEPLOYMENT_PROFILE": "embedded", "REDACTION_SECRET": "dev-only-redaction-secret",
-               "RATE_LIMIT_REDIS_URL": ""}
+               "RASA_API_TOKEN": "dev-only-rasa-api-token",
+               "ACTION_SERVER_TOKEN": "dev-only-action-server-token", "RATE_LIMIT_REDIS_URL": ""}
 
 
 class Rasa:
@@ -133,3 +134,13 @@ def test_outside_the_embedded_profile_a_dev_redaction_secret_stops_the_channel()
         CustomerMessages({**ENVIRONMENT, "DEPLOYMENT_PROFILE": "production"})
     with pytest.raises(RuntimeError, match="REDACTION_SECRET"):
         CustomerMessages({"DEPLOYMENT_PROFILE": "production"})
+
+
+@pytest.mark.parametrize("name", ["RASA_API_TOKEN", "ACTION_SERVER_TOKEN"])
+def test_outside_the_embedded_profile_the_rasa_server_needs_real_tokens(name):
+    real = {key: "a-real-secret-from-the-store" for key in ENVIRONMENT if key.isupper()
+            and key not in ("DEPLOYMENT_PROFILE", "RATE_LIMIT_REDIS_URL")}
+    production = {**ENVIRONMENT, **real, "DEPLOYMENT_PROFILE": "production"}
+    CustomerMessages(production)
+    with pytest.raises(RuntimeError, match=name):
+        CustomerMessages({**production, name: ENVIRONMENT[name]})

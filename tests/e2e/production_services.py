@@ -76,3 +76,42 @@ def queued_messages(vhost: str, queue: str) -> int:
         if len(parts) == 2 and parts[0] == queue:
             return int(parts[1])
     return 0
+
+
+def postgres_rows_holding(database_url: str, values: tuple[str, ...]) -> dict[str, list[str]]:
+    """Each table of the database whose rows, read as text, contain one of ``values``."""
+    found: dict[str, list[str]] = {}
+    connection = psycopg2.connect(database_url.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT table_name FROM information_schema.tables "
+                           "WHERE table_schema = 'public'")
+            for (table,) in cursor.fetchall():
+                cursor.execute(f'SELECT t::text FROM "{table}" t')
+                text = "\n".join(row[0] for row in cursor.fetchall()).lower()
+                hits = [value for value in values if value.lower() in text]
+                if hits:
+                    found[table] = hits
+    finally:
+        connection.close()
+    return found
+
+
+def drained_messages(vhost: str, queue: str) -> list[bytes]:
+    """Every message waiting in ``queue`` of the project's own test virtual host (consumed)."""
+    import pika
+
+    parameters = pika.ConnectionParameters(host=RABBITMQ_ADDRESS[0], port=RABBITMQ_ADDRESS[1],
+                                           virtual_host=vhost,
+                                           credentials=pika.PlainCredentials("guest", "guest"))
+    connection = pika.BlockingConnection(parameters)
+    bodies: list[bytes] = []
+    try:
+        channel = connection.channel()
+        while True:
+            method, _, body = channel.basic_get(queue, auto_ack=True)
+            if method is None:
+                return bodies
+            bodies.append(body)
+    finally:
+        connection.close()

@@ -78,12 +78,22 @@ def test_bad_input_gets_a_sensible_reply_and_the_conversation_goes_on(assistant,
 
 
 def test_bad_input_is_kept_in_the_conversation_history(assistant):
-    message = "<script>alert('x')</script> 😀 " + "x" * 5000
+    # Under the channels' size limit (2,000 characters); longer ones get a size reply.
+    message = "<script>alert('x')</script> 😀 " + "x" * 1900
     assistant.say("rest-history", message)
 
     stored = [e.get("text") for e in assistant.tracker("rest-history")["events"]
               if e["event"] == "user"]
     assert message in stored
+
+
+def test_a_message_over_the_size_limit_gets_a_clear_reply_and_the_next_one_is_answered(
+        assistant):
+    status, replies = assistant.say("rest-huge", "x" * 1_000_000)
+    assert status == 200
+    assert "too long" in texts(replies).lower()
+    status, replies = assistant.say("rest-huge", "hi")
+    assert "How can I help" in texts(replies)
 
 
 def test_entities_are_extracted_by_the_project_spacy_pipeline(assistant):

@@ -58,11 +58,13 @@ class Conversation:
         return []
 
     async def say(self, text: str, intent: str, confidence: float = 0.95,
-                  **entities: str) -> list[str]:
-        """The customer's message; returns what the assistant answers."""
+                  metadata: dict[str, Any] | None = None, **entities: str) -> list[str]:
+        """The customer's message (with what the channel added as metadata); returns what the
+        assistant answers."""
         self.latest = {
             "text": text, "intent": {"name": intent, "confidence": confidence},
             "entities": [{"entity": name, "value": value} for name, value in entities.items()],
+            "metadata": metadata or {},
         }
         self.events.append({"event": "user", "text": text, "parse_data": self.latest})
         self._map_entities(entities)
