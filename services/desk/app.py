@@ -47,7 +47,7 @@ def create_app(settings: DeskSettings | None = None) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        await desk.db.create_all()
+        await desk.db.upgrade_schema()
         if settings.demo_password:
             await seed_agents_if_empty(desk.db, settings.demo_password)
         # Nobody is at the console right after a start: agents who had chats get the same

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from services.desk.models import Base
+from services.desk.migrations import upgrade_to_head
 from services.sandbox.db import Database
 
 
 class DeskDatabase(Database):
     # The sandbox's Database creates the sandbox's tables; everything else (SQLite write
     # serialisation, sessions, PostgreSQL pool) is the same for the desk.
-    async def create_all(self) -> None:
-        async with self.engine.begin() as conn:
-            await conn.run_sync(Base.metadata.create_all)
+    async def upgrade_schema(self) -> None:
+        """Brings the tables to the newest migration: a deployment keeps the desk's database."""
+        await upgrade_to_head(self.engine)
