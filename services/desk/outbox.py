@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from common.logging_setup import set_conversation_id
 from services.desk.db import DeskDatabase
 from services.desk.models import OutboxItem
 from services.desk.rasa_client import RasaClient, RasaRefused, RasaUnavailable
@@ -98,6 +99,8 @@ class OutboxWorker:
 
     async def _deliver_in_order(self, items: list[OutboxItem]) -> float:
         """Delivers a conversation's items until one is not due or fails; returns the wait."""
+        # gather runs this in a task of its own, so the id stays with this conversation's logs.
+        set_conversation_id(items[0].conversation_id)
         async with self._slots:
             for item in items:
                 due_in = (item.next_attempt_at - utcnow()).total_seconds()

@@ -8,6 +8,7 @@ import logging
 
 from sqlalchemy import select
 
+from common.logging_setup import set_conversation_id
 from services.desk import intake
 from services.desk.context import Desk
 from services.desk.models import OPEN_STATUSES, Handoff, HandoffMessage
@@ -50,6 +51,8 @@ class Reconciler:
                                for handoff_id, conversation_id, created_at in open_handoffs))
 
     async def _catch_up(self, handoff_id: str, conversation_id: str, since: float) -> None:
+        # gather runs this in a task of its own, so the id stays with this conversation's logs.
+        set_conversation_id(conversation_id)
         async with self._slots:
             try:
                 events = await self._desk.rasa.user_messages(conversation_id)

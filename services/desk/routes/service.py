@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from common.logging_setup import set_conversation_id
 from services.desk import intake
 from services.desk.auth import ServiceCaller, desk_of
 from services.desk.schemas import CustomerMessageIn, HandoffIn, PresenceIn, RatingIn
@@ -25,6 +26,8 @@ def no_open_handoff() -> ApiError:
 
 @router.post("/handoffs", summary="Hand a conversation to people (idempotent per conversation)")
 async def open_handoff(request: Request, body: HandoffIn) -> dict[str, Any]:
+    # The other service routes name the conversation in their path (common.request_log).
+    set_conversation_id(body.conversation_id)
     return await intake.open_handoff(desk_of(request), body)
 
 
