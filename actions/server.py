@@ -17,9 +17,11 @@ from dataclasses import dataclass
 
 from rasa_sdk.endpoint import create_app
 from sanic import Sanic, response
+from sanic.exceptions import InvalidUsage
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from common.logging_setup import configure_logging, set_conversation_id
 from common.secrets import required_secret
 
 logger = logging.getLogger(__name__)
@@ -63,6 +65,18 @@ def create_action_app(settings: ActionServerSettings) -> Sanic:
             return response.json({"error": "unauthorized"}, status=401)
         return None
 
+    @app.on_request
+    async def name_the_conversation(request: Request) -> None:
+        # Sanic runs the middleware and the action in one task, so everything logged while
+        # the action runs carries the conversation; set on every request, as a kept-alive
+        # connection serves several.
+        try:
+            payload = request.json
+        except InvalidUsage:  # rasa-sdk answers the malformed request itself
+            payload = None
+        sender_id = payload.get("sender_id") if isinstance(payload, dict) else None
+        set_conversation_id(sender_id if isinstance(sender_id, str) else None)
+
     async def answer_without_echo(request: Request, exception: Exception) -> HTTPResponse:
         status = int(getattr(exception, "status_code", 500) or 500)
         if status >= 500:
@@ -75,8 +89,7 @@ def create_action_app(settings: ActionServerSettings) -> Sanic:
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging("action_server")
     settings = ActionServerSettings.from_environment()
     app = create_action_app(settings)
     logger.info("action server on http://%s:%s", settings.host, settings.port)
