@@ -7,13 +7,16 @@ name matches is reused by `scripts/run` and by the test suite instead of retrain
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from tooling.environment import PROJECT_ROOT
 from tooling.rasa_cli import log_tail, run_rasa
+from tooling.training_progress import TrainingProgress
 
 MODELS_DIR = PROJECT_ROOT / "models"
 TRAINING_LOG = PROJECT_ROOT / ".data" / "logs" / "train.log"
@@ -48,14 +51,24 @@ def model_path(fingerprint: str) -> Path:
     return MODELS_DIR / f"fincs-{fingerprint}.tar.gz"
 
 
-def train(target: Path, log_path: Path, environment: dict[str, str] | None = None) -> float:
-    """Trains the full assistant into ``target``; returns the seconds it took."""
+def train(
+    target: Path,
+    log_path: Path,
+    environment: dict[str, str] | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> float:
+    """Trains the full assistant into ``target``; returns the seconds it took.
+
+    With ``progress``, each training step is passed to it as a line while training runs.
+    """
     started = time.monotonic()
-    result = run_rasa(
-        "train", "--config", "config.yml", "--domain", "domain.yml", "--data", "data",
-        "--out", str(target.parent), "--fixed-model-name", target.name.removesuffix(".tar.gz"),
-        log_path=log_path, environment=environment,
-    )
+    following = TrainingProgress(log_path, progress) if progress else contextlib.nullcontext()
+    with following:
+        result = run_rasa(
+            "train", "--config", "config.yml", "--domain", "domain.yml", "--data", "data",
+            "--out", str(target.parent), "--fixed-model-name", target.name.removesuffix(".tar.gz"),
+            log_path=log_path, environment=environment,
+        )
     if result.returncode != 0:
         raise RuntimeError(f"Training failed (full log: {log_path}):\n{log_tail(log_path)}")
     return time.monotonic() - started
@@ -71,7 +84,7 @@ def ensure_model() -> Path:
     # Trained under a name of its own and renamed when complete, so a server started by
     # another process at the same time never loads a half-written model.
     unfinished = target.with_name(f"training-{os.getpid()}-{target.name}")
-    seconds = train(unfinished, TRAINING_LOG)
+    seconds = train(unfinished, TRAINING_LOG, progress=lambda line: print(line, flush=True))
     os.replace(unfinished, target)
     print(f"Trained {target.name} in {seconds:.0f} s", flush=True)
     return target
