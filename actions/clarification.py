@@ -9,8 +9,8 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.catalogue import Catalogue, default_catalogue
 from actions.handoff import REASON_DETAILS, HandoffAction, hand_off
+from registry.catalogue import Catalogue, default_catalogue
 
 FALLBACK_INTENT = "nlu_fallback"
 MAX_GUESSES = 3

@@ -8,7 +8,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.catalogue import Catalogue, default_catalogue
+from registry.catalogue import Catalogue, default_catalogue
 
 
 def capabilities_message(catalogue: Catalogue, domain_intents: list[str]) -> str:

@@ -25,7 +25,6 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.backend_access import shared_backend_client, signed_in_customer
 from actions.backend_client import BackendClient, BackendError
-from actions.catalogue import GENERAL_LINE, Catalogue, default_catalogue
 from actions.handoff_connector import (
     HandoffConnector,
     HandoffOutcome,
@@ -35,6 +34,8 @@ from actions.handoff_connector import (
     TranscriptLine,
     shared_connector,
 )
+from registry.catalogue import GENERAL_LINE, Catalogue, default_catalogue
+from registry.slots import PRIVATE_SLOTS
 
 logger = logging.getLogger(__name__)
 
@@ -44,10 +45,6 @@ HANDOFF_LEAD = "utter_handoff_lead"
 RATING_ENTITY = "rating"
 AGENT_NAME_ENTITY = "agent_name"
 MAX_TRANSCRIPT_LINES = 200
-# Slots an agent has no business seeing (one-time codes, tokens) or that mean nothing to them.
-PRIVATE_SLOTS = {"verification_code", "verification_id", "operation_key", "requested_slot",
-                 "session_started_metadata", "operation_quote", "operation_request",
-                 "operation_outcome", "failed_answers", "form_cancelled", "operation_refused"}
 # What the customer saw just before asking for a person tells why they asked.
 REASON_BY_PREVIOUS_RESPONSE: dict[str, HandoffReason] = {
     "utter_backend_unavailable": "backend_outage",

@@ -23,31 +23,14 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.backend_client import BackendError
-from actions.catalogue import (
-    CONFIRMATION_SLOT,
-    VERIFICATION_CODE_SLOT,
-    Catalogue,
-    Operation,
-    SlotSpec,
-    default_catalogue,
-)
 from actions.handoff import REQUEST_HUMAN_INTENT
 from actions.operation_runner import (
-    OUTCOME_SLOT,
-    REQUEST_SLOT,
     OperationAction,
     OperationRunner,
     OperationStopped,
     request_snapshot,
 )
-from actions.operations import (
-    FAILED_ANSWERS_SLOT,
-    FORM_CANCELLED_SLOT,
-    FORM_LEFT_FOR_A_PERSON,
-    QUOTE_SLOT,
-    VERIFICATION_ID_SLOT,
-    latest_intent,
-)
+from actions.operations import FORM_LEFT_FOR_A_PERSON, latest_intent
 from actions.rendering import display_values, response_text
 from actions.slot_values import (
     match_choice,
@@ -59,8 +42,20 @@ from actions.slot_values import (
 )
 from channels.redaction import ONE_TIME_CODE_PLACEHOLDER, SEALED_CODE_KEY, open_one_time_code
 from common.secrets import required_secret
+from registry.catalogue import Catalogue, Operation, SlotSpec, default_catalogue
+from registry.forms import form_actions
+from registry.slots import (
+    CONFIRMATION_SLOT,
+    FAILED_ANSWERS_SLOT,
+    FORM_CANCELLED_SLOT,
+    OUTCOME_SLOT,
+    QUOTE_SLOT,
+    REQUEST_SLOT,
+    REQUESTED_SLOT,
+    VERIFICATION_CODE_SLOT,
+    VERIFICATION_ID_SLOT,
+)
 
-REQUESTED_SLOT = "requested_slot"
 # A mid-form message is taken as a question of its own only when the NLU is this sure.
 DIGRESSION_CONFIDENCE = 0.6
 CANCEL_CONFIDENCE = 0.5
@@ -454,17 +449,16 @@ class OperationSlotQuestion(OperationAction):
 
 
 def _generated_actions(catalogue: Catalogue) -> list[type[Action]]:
+    """One class per entry of registry.forms.form_actions (registry/generated_actions.md)."""
     generated: list[type[Action]] = []
-    for operation in catalogue.forms():
-        stem = "".join(part.title() for part in operation.name.split("_"))
-        generated.append(type(f"Validate{stem}Form", (OperationFormValidator,),
-                              {"operation_name": operation.name}))
-        for slot in operation.required_slots:
-            if slot == VERIFICATION_CODE_SLOT:
-                continue
-            slot_stem = "".join(part.title() for part in slot.split("_"))
-            generated.append(type(f"Ask{stem}Form{slot_stem}", (OperationSlotQuestion,),
-                                  {"operation_name": operation.name, "slot_name": slot}))
+    for action in form_actions(catalogue):
+        if action.slot is None:
+            generated.append(type(action.class_name, (OperationFormValidator,),
+                                  {"operation_name": action.operation}))
+        else:
+            generated.append(type(action.class_name, (OperationSlotQuestion,),
+                                  {"operation_name": action.operation,
+                                   "slot_name": action.slot}))
     return generated
 
 

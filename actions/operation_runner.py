@@ -28,16 +28,10 @@ from actions.backend_access import (
     signed_in_customer,
 )
 from actions.backend_client import BackendClient, BackendError
-from actions.catalogue import (
-    CONFIRMATION_SLOT,
-    Catalogue,
-    Operation,
-    SlotSpec,
-    default_catalogue,
-)
 from actions.handoff import hand_off
 from actions.handoff_connector import HandoffConnector
 from actions.rendering import (
+    UnfilledPlaceholder,
     display_values,
     fill_body,
     fill_path,
@@ -46,19 +40,18 @@ from actions.rendering import (
     response_text,
 )
 from actions.slot_values import match_choice, money_from_slot
+from registry.catalogue import Call, Catalogue, Operation, SlotSpec, default_catalogue
+from registry.slots import (
+    CONFIRMATION_SLOT,
+    OPERATION_KEY_SLOT,
+    QUOTE_SLOT,
+    REQUEST_SLOT,
+)
 
 logger = logging.getLogger(__name__)
 
 MAX_LISTED_ITEMS = 5
 MAX_BUTTONS = 6
-# Holds the idempotency key of an attempt whose outcome is unknown (the back end did not
-# answer), with the request it belongs to: only the same request, tried again, reuses it.
-OPERATION_KEY_SLOT = "operation_key"
-QUOTE_SLOT = "operation_quote"
-# The request exactly as the confirmation question showed it; what runs must equal it.
-REQUEST_SLOT = "operation_request"
-# Set when the operation was carried out (or refused) as the code was verified.
-OUTCOME_SLOT = "operation_outcome"
 # Back-end refusals whose words are about our own request, not the customer's: never shown.
 INTERNAL_ERROR_CODES = frozenset({
     "idempotency_conflict", "invalid_request", "customer_required", "unauthenticated",
@@ -189,8 +182,7 @@ class OperationRunner:
                 context[operation.target] = await self._resolve_target(operation)
             result = await self._call(
                 self.customer_id(), operation.call.method,
-                fill_path(operation.call.path, context),
-                fill_body(operation.body, context) if operation.body else None,
+                *self._filled(operation, operation.call, operation.body or None, context),
             )
             self._say_answer(operation, context, result)
         except OperationStopped:
@@ -255,8 +247,8 @@ class OperationRunner:
         """The back end's offer (fees, rate, monthly amount) shown before the customer says yes."""
         assert operation.quote is not None
         return await self._call(self.customer_id(), operation.quote.method,
-                                fill_path(operation.quote.path, context),
-                                fill_body(operation.quote_body, context))
+                                *self._filled(operation, operation.quote, operation.quote_body,
+                                              context))
 
     def display_context(self, context: dict[str, Any]) -> dict[str, str]:
         values: dict[str, str] = {}
@@ -298,8 +290,7 @@ class OperationRunner:
             context = await self.slot_context(operation)
             result = await self._call(
                 self.customer_id(), operation.call.method,
-                fill_path(operation.call.path, context),
-                fill_body(operation.body, context) if operation.body else None,
+                *self._filled(operation, operation.call, operation.body or None, context),
                 idempotency_key=key, verification_token=verification_token,
             )
             self._say_answer(operation, context, result)
@@ -314,6 +305,18 @@ class OperationRunner:
             return Outcome.REFUSED, [SlotSet(OPERATION_KEY_SLOT, None)]
 
     # -- shared ---------------------------------------------------------------------------
+    def _filled(self, operation: Operation, call: Call, body: Any,
+                context: dict[str, Any]) -> tuple[str, Any]:
+        """The call's path and body filled from ``context``. A placeholder naming nothing in
+        it is a registry mistake (``python -m registry.check`` reports it): the customer gets
+        the generic failure reply instead of silence, and nothing is sent."""
+        try:
+            return fill_path(call.path, context), fill_body(body, context)
+        except UnfilledPlaceholder as error:
+            logger.error("operation %s: %s", operation.name, error)
+            apologise_for_unavailable_backend(self.dispatcher, f"/{operation.name}")
+            raise OperationStopped from error
+
     async def _call(self, customer_id: str, method: str, path: str, body: Any,
                     idempotency_key: str | None = None,
                     verification_token: str | None = None) -> Any:

@@ -15,34 +15,24 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.backend_client import BackendError
-from actions.catalogue import (
-    CONFIRMATION_SLOT,
-    VERIFICATION_CODE_SLOT,
-    Catalogue,
-    Operation,
-    default_catalogue,
-)
 from actions.handoff import hand_off
 from actions.operation_runner import (
-    OUTCOME_SLOT,
-    QUOTE_SLOT,
-    REQUEST_SLOT,
     OperationAction,
     OperationStopped,
     Outcome,
 )
+from registry.catalogue import Catalogue, Operation, default_catalogue
+from registry.slots import (
+    CONFIRMATION_SLOT,
+    FORM_CANCELLED_SLOT,
+    OPERATION_REFUSED_SLOT,
+    OUTCOME_SLOT,
+    PER_REQUEST_SLOTS,
+)
 
-FAILED_ANSWERS_SLOT = "failed_answers"
-FORM_CANCELLED_SLOT = "form_cancelled"
 # form_cancelled's value when the customer asked for a person mid-form.
 FORM_LEFT_FOR_A_PERSON = "handoff"
-VERIFICATION_ID_SLOT = "verification_id"
-# Whether the request just prepared may go ahead; the rules start its form only when it may.
-OPERATION_REFUSED_SLOT = "operation_refused"
 STOP_HERE = SlotSet(OPERATION_REFUSED_SLOT, True)
-BOOKKEEPING_SLOTS = (FAILED_ANSWERS_SLOT, FORM_CANCELLED_SLOT, VERIFICATION_ID_SLOT,
-                     CONFIRMATION_SLOT, VERIFICATION_CODE_SLOT, QUOTE_SLOT, REQUEST_SLOT,
-                     OUTCOME_SLOT)
 
 
 def latest_intent(tracker: Tracker) -> str | None:
@@ -52,7 +42,7 @@ def latest_intent(tracker: Tracker) -> str | None:
 def form_slot_resets(operation: Operation, catalogue: Catalogue,
                      keep: set[str] = frozenset()) -> list[EventType]:
     """Clears a form's answers so an old amount or card never slips into a new request."""
-    names = [*operation.slots, *BOOKKEEPING_SLOTS]
+    names = [*operation.slots, *PER_REQUEST_SLOTS]
     return [SlotSet(name, None) for name in names if name not in keep]
 
 

@@ -13,9 +13,10 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from registry.catalogue import PLACEHOLDER
+
 # Keys whose value is money when a "currency" sits beside them.
 MONEY_KEYS = {"amount", "limit"}
-PLACEHOLDER = re.compile(r"\{([A-Za-z0-9_.]+)\}")
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 ISO_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
 
@@ -86,13 +87,20 @@ def fill_text(template: str, values: dict[str, str]) -> str:
     return PLACEHOLDER.sub(lambda match: values.get(match.group(1), match.group(0)), template)
 
 
+class UnfilledPlaceholder(KeyError):
+    """A ``{name.key}`` that names nothing in the data it is filled from."""
+
+    def __str__(self) -> str:
+        return f"placeholder {{{self.args[0]}}} names nothing in the data"
+
+
 def lookup(context: dict[str, Any], dotted: str) -> Any:
     value: Any = context
     for part in dotted.split("."):
         if isinstance(value, dict) and part in value:
             value = value[part]
         else:
-            raise KeyError(dotted)
+            raise UnfilledPlaceholder(dotted)
     return value
 
 

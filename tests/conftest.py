@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from rasa.shared.core.domain import Domain
 
-from nlu.domain_importer import ProductLineImporter
+from registry.rasa_domain import ProductLineImporter
 from tooling.environment import PROJECT_ROOT
 from tooling.model_cache import ensure_model
 

@@ -27,8 +27,8 @@ MODEL_INPUTS = (
     "data",
     "nlu",
     "capabilities",
-    # The registry's reader: its output is part of the domain and the rules.
-    "actions/catalogue.py",
+    # The registry's reader and its translation: their output is part of the domain and rules.
+    "registry",
     "requirements.lock",
     "requirements-nodeps.lock",
 )

@@ -10,7 +10,9 @@ Runs the same code as the action server (actions/operation_runner.py) on a track
 looks as if the customer had just said the intent, and prints the messages with their
 responses filled in as Rasa would. A form operation is shown at each step: its confirmation
 question and, with --execute, the call itself after the sandbox's step-up verification (the
-code is read from the sandbox's simulated phone). For designers writing capabilities/*.yml.
+code is read from the sandbox's simulated phone). For designers writing capabilities/*.yml:
+it first runs the registry check for the operation (registry/check.py), and marks what the
+customer would see wrong: a missing response, a placeholder left unfilled.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import sys
 import urllib.request
 from typing import Any
 
@@ -26,17 +29,13 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.backend_client import BackendClient, BackendError
-from actions.catalogue import CONFIRMATION_SLOT, Operation, default_catalogue
-from actions.operation_runner import (
-    QUOTE_SLOT,
-    REQUEST_SLOT,
-    OperationRunner,
-    OperationStopped,
-    current_request,
-)
+from actions.operation_runner import OperationRunner, OperationStopped, current_request
 from actions.rendering import display_values, fill_text
 from channels.customer_binding import bound_sender_id
-from nlu.domain_importer import registry_domain
+from registry.catalogue import PLACEHOLDER, Operation, default_catalogue
+from registry.check import check
+from registry.rasa_domain import registry_domain
+from registry.slots import CONFIRMATION_SLOT, QUOTE_SLOT, REQUEST_SLOT
 from tooling.environment import PROJECT_ROOT, process_environment
 
 
@@ -58,6 +57,9 @@ def shown(message: dict[str, Any], domain: dict[str, Any], slots: dict[str, Any]
         values.update({key: str(value) for key, value in message.items()
                        if isinstance(value, (str, int, float))})
         text = fill_text(variants[-1]["text"], values)
+        unfilled = PLACEHOLDER.findall(text)
+        if unfilled:
+            text += "\n!! unfilled: " + ", ".join(f"{{{name}}}" for name in unfilled)
     buttons = "".join(f"\n   [{button['title']}] -> {button['payload']}"
                       for button in message.get("buttons") or [])
     return text + buttons
@@ -83,7 +85,12 @@ def sandbox_code(customer: str, environment: dict[str, str]) -> str:
     return str(messages[0]["code"])
 
 
-async def try_operation(args: argparse.Namespace) -> None:
+async def try_operation(args: argparse.Namespace) -> int:
+    problems = check(operation=args.intent)
+    for problem in problems:
+        print("!!", problem)
+    if args.intent not in default_catalogue().operations:
+        return 1
     environment = process_environment()
     domain = project_domain()
     operation = default_catalogue().operations[args.intent]
@@ -91,6 +98,14 @@ async def try_operation(args: argparse.Namespace) -> None:
     entities = dict(item.split("=", 1) for item in args.entity)
     async with BackendClient(environment["BACKEND_URL"],
                              environment["SANDBOX_SERVICE_SECRET"]) as client:
+        try:
+            await client.call(args.customer, "GET", "/v1/customers/me")
+        except BackendError as error:
+            if error.kind != "unavailable":
+                raise
+            print(f"!! the back end at {environment['BACKEND_URL']} does not answer "
+                  f"({error.message}); start it with scripts/run or set BACKEND_URL")
+            return 1
         dispatcher = CollectingDispatcher()
         runner = OperationRunner(tracker_for(args.customer, args.intent, entities, slots),
                                  dispatcher, domain, client)
@@ -101,6 +116,7 @@ async def try_operation(args: argparse.Namespace) -> None:
                                      slots, entities, environment)
     for message in dispatcher.messages:
         print("bot:", shown(message, domain, slots))
+    return 1 if problems else 0
 
 
 async def _walk_through_form(args: argparse.Namespace, operation: Operation,
@@ -145,7 +161,7 @@ def main() -> None:
     parser.add_argument("--slot", action="append", default=[], help="name=value")
     parser.add_argument("--execute", action="store_true",
                         help="carry out a form operation (moves sandbox money)")
-    asyncio.run(try_operation(parser.parse_args()))
+    sys.exit(asyncio.run(try_operation(parser.parse_args())))
 
 
 if __name__ == "__main__":

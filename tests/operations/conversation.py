@@ -14,11 +14,12 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.backend_client import BackendClient
-from actions.catalogue import CONFIRMATION_SLOT, Operation, default_catalogue
 from actions.operation_forms import GENERATED_ACTIONS
 from actions.operations import ActionFinishOperation, ActionPrepareOperation, ActionRunOperation
 from actions.rendering import fill_text
 from channels.customer_binding import bound_sender_id
+from registry.catalogue import Operation, default_catalogue
+from registry.slots import CONFIRMATION_SLOT
 from tests.recording_desk import RecordingDesk
 
 ACTIONS = {action().name(): action for action in GENERATED_ACTIONS}

@@ -13,10 +13,10 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.backend_client import BackendClient
-from actions.catalogue import default_catalogue
-from actions.operation_runner import REQUEST_SLOT
 from actions.operations import ActionFinishOperation
 from channels.customer_binding import bound_sender_id
+from registry.catalogue import default_catalogue
+from registry.slots import REQUEST_SLOT
 from tests.operations.conversation import Conversation
 from tests.operations.test_every_operation import (
     CUSTOMERS,
@@ -208,12 +208,8 @@ async def test_too_little_money_is_said_before_the_yes_and_a_smaller_amount_goes
 
 
 async def test_a_refused_request_leaves_no_key_behind_for_the_next_one(client, domain_dict):
-    from actions.operation_runner import (
-        OPERATION_KEY_SLOT,
-        OperationRunner,
-        Outcome,
-        current_request,
-    )
+    from actions.operation_runner import OperationRunner, Outcome, current_request
+    from registry.slots import OPERATION_KEY_SLOT
     from tests.operations.test_bank_operations import first_customer
 
     async def has_credit_line(_: str, profile: dict[str, Any]) -> bool:

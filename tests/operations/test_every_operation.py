@@ -9,7 +9,7 @@ import re
 import httpx
 import pytest
 
-from actions.catalogue import default_catalogue
+from registry.catalogue import default_catalogue
 from tests.operations.conftest import SERVICE_SECRET
 from tests.operations.conversation import Conversation
 

@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 import yaml
 
-from actions import catalogue as registry
 from actions.operation_forms import _generated_actions
-from nlu.domain_importer import registry_domain, registry_rules
+from registry import catalogue as registry
+from registry.rasa_domain import registry_domain, registry_rules
 from tests.operations.conversation import Conversation
 
 NEW_LINE = """

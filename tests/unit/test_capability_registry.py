@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from actions.catalogue import RegistryError, load_catalogue
+from registry.catalogue import RegistryError, load_catalogue
 
 
 def registry_with(tmp_path: Path, text: str) -> Path:
@@ -15,17 +15,18 @@ def registry_with(tmp_path: Path, text: str) -> Path:
 
 
 @pytest.mark.parametrize("text, complaint", [
-    ("operations:\n  x:\n    answer: utter_x\n", "needs a call and an answer"),
-    ("operations:\n  x:\n    call: FETCH /v1\n    answer: utter_x\n", "a call reads like"),
+    ("operations:\n  x:\n    answer: utter_x\n", "x: needs 'call'"),
+    ("operations:\n  x:\n    call: FETCH /v1\n    answer: utter_x\n",
+     "call that reads like 'GET /v1/"),
     ("operations:\n  x:\n    call: GET /v1/x\n    answer: utter_x\n    slots: [nowhere]\n",
-     "unknown slot nowhere"),
+     "unknown slot 'nowhere'"),
     ("operations:\n  x:\n    call: POST /v1/x\n    answer: utter_x\n"
-     "    verification: move_money\n", "needs a confirm"),
+     "    verification: move_money\n", "needs 'confirm'"),
     ("operations:\n  x:\n    call: POST /v1/x\n    answer: utter_x\n    confirm: utter_c\n"
-     "    verification: telepathy\n", "verification must be one of"),
-    ("slots:\n  s:\n    kind: choice\n", "needs options, items and id"),
-    ("slots:\n  s:\n    kind: colour\n", "needs a kind"),
-    ("disambiguation:\n  vague: [missing_operation]\n", "unknown operations"),
+     "    verification: telepathy\n", "verification: must be one of"),
+    ("slots:\n  s:\n    kind: choice\n", "needs 'options'"),
+    ("slots:\n  s:\n    kind: colour\n", "kind: must be one of"),
+    ("disambiguation:\n  vague: [missing_operation]\n", "unknown operation 'missing_operation'"),
 ])
 def test_a_broken_registry_entry_is_refused_with_the_reason(tmp_path, text, complaint):
     with pytest.raises(RegistryError, match=complaint):

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from actions.catalogue import Catalogue, ProductLine, load_catalogue
 from actions.general import ActionExplainCapabilities, capabilities_message
+from registry.catalogue import Catalogue, ProductLine, load_catalogue
 from tests.unit.trackers import tracker_after
 
 INSURANCE = ProductLine("insurance", "Insurance", "your policies and claims",
