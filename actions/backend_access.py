@@ -11,14 +11,16 @@ from functools import lru_cache
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.backend_client import BackendClient
-from channels.customer_binding import customer_id_from_sender
+from clients.backend import BackendClient
+from common.assistant_settings import action_server_settings
+from common.customer_binding import customer_id_from_sender
 
 
 @lru_cache(maxsize=1)
 def shared_backend_client() -> BackendClient:
-    """One pooled client per action-server process, configured from the environment."""
-    return BackendClient()
+    """One pooled client per action-server process, configured by its settings."""
+    backend = action_server_settings().backend
+    return BackendClient(backend.url, backend.secret, timeout_seconds=backend.timeout_seconds)
 
 
 def signed_in_customer(tracker: Tracker) -> str | None:

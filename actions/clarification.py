@@ -9,7 +9,8 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.handoff import REASON_DETAILS, HandoffAction, hand_off
+from actions.base import AssistantAction
+from actions.handoff import REASON_DETAILS, hand_off
 from registry.catalogue import Catalogue, default_catalogue
 
 FALLBACK_INTENT = "nlu_fallback"
@@ -68,7 +69,7 @@ def is_written_in_another_script(text: str) -> bool:
     return not any("LATIN" in unicodedata.name(char, "") for char in letters)
 
 
-class ActionClarifyRequest(HandoffAction):
+class ActionClarifyRequest(AssistantAction):
     def name(self) -> str:
         return "action_clarify_request"
 
@@ -82,8 +83,8 @@ class ActionClarifyRequest(HandoffAction):
         failures = consecutive_failures(tracker.events)
         if failures >= FAILURES_BEFORE_HANDING_OFF:
             return await hand_off(dispatcher, tracker, domain, "repeated_fallback",
-                                  REASON_DETAILS["repeated_fallback"], self._client,
-                                  self._connector)
+                                  REASON_DETAILS["repeated_fallback"], self.client,
+                                  self.connector)
         if failures >= FAILURES_BEFORE_OFFERING_A_PERSON:
             dispatcher.utter_message(response="utter_offer_person_after_failures")
             return []

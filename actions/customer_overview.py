@@ -5,16 +5,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from rasa_sdk import Action, Tracker
+from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.backend_access import (
-    apologise_for_unavailable_backend,
-    shared_backend_client,
-    signed_in_customer,
-)
-from actions.backend_client import BackendClient, BackendError
+from actions.backend_access import apologise_for_unavailable_backend, signed_in_customer
+from actions.base import AssistantAction
+from clients.backend import BackendError
 
 logger = logging.getLogger(__name__)
 
@@ -38,10 +35,7 @@ def describe_products(products: list[str]) -> str:
     return ", ".join(names[:-1]) + " and " + names[-1]
 
 
-class ActionShowCustomerOverview(Action):
-    def __init__(self, client: BackendClient | None = None) -> None:
-        self._client = client
-
+class ActionShowCustomerOverview(AssistantAction):
     def name(self) -> str:
         return "action_show_customer_overview"
 
@@ -55,9 +49,8 @@ class ActionShowCustomerOverview(Action):
         if customer_id is None:
             dispatcher.utter_message(response="utter_sign_in_needed")
             return []
-        client = self._client or shared_backend_client()
         try:
-            profile = await client.get_profile(customer_id)
+            profile = await self.client.get_profile(customer_id)
         except BackendError as error:
             logger.warning("customer overview failed for %s: %s", customer_id, error)
             apologise_for_unavailable_backend(dispatcher, "/customer_overview")

@@ -15,16 +15,15 @@ from __future__ import annotations
 
 import logging
 import re
-from abc import ABC, abstractmethod
 from datetime import datetime
 from typing import Any
 
-from rasa_sdk import Action, Tracker
+from rasa_sdk import Tracker
 from rasa_sdk.events import ActionExecuted, ConversationPaused, EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.backend_access import shared_backend_client, signed_in_customer
-from actions.backend_client import BackendClient, BackendError
+from actions.backend_access import signed_in_customer
+from actions.base import AssistantAction
 from actions.handoff_connector import (
     HandoffConnector,
     HandoffOutcome,
@@ -32,8 +31,8 @@ from actions.handoff_connector import (
     HandoffRequest,
     HandoffUnavailable,
     TranscriptLine,
-    shared_connector,
 )
+from clients.backend import BackendClient, BackendError
 from registry.catalogue import GENERAL_LINE, Catalogue, default_catalogue
 from registry.slots import PRIVATE_SLOTS
 
@@ -186,9 +185,8 @@ def say_outcome(dispatcher: CollectingDispatcher, outcome: HandoffOutcome,
 
 
 async def hand_off(dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any],
-                   reason: HandoffReason, reason_detail: str,
-                   client: BackendClient | None = None,
-                   connector: HandoffConnector | None = None) -> list[EventType]:
+                   reason: HandoffReason, reason_detail: str, client: BackendClient,
+                   connector: HandoffConnector) -> list[EventType]:
     """Hands the conversation to people; the events pause the assistant when an agent or a
     queue takes it."""
     catalogue = default_catalogue()
@@ -207,10 +205,10 @@ async def hand_off(dispatcher: CollectingDispatcher, tracker: Tracker, domain: d
         transcript=transcript(tracker),
         intents=detected_intents(tracker, catalogue),
         slots=shareable_slots(tracker),
-        profile=await customer_profile(client or shared_backend_client(), customer_id),
+        profile=await customer_profile(client, customer_id),
     )
     try:
-        outcome = await (connector or shared_connector()).open_handoff(request)
+        outcome = await connector.open_handoff(request)
     except HandoffUnavailable as error:
         logger.error("handoff of %s failed: %s", tracker.sender_id, error)
         dispatcher.utter_message(response="utter_handoff_unreachable")
@@ -226,23 +224,7 @@ def paused() -> list[EventType]:
     return [ConversationPaused(), ActionExecuted("action_listen")]
 
 
-class HandoffAction(Action, ABC):
-    """An action that may hand off; a test may give it its own back-end client and desk."""
-
-    @abstractmethod
-    def name(self) -> str:
-        """The action's name in the domain."""
-
-    def __init__(self, client: BackendClient | None = None,
-                 connector: HandoffConnector | None = None) -> None:
-        self._client = client
-        self._connector = connector
-
-    def connector(self) -> HandoffConnector:
-        return self._connector or shared_connector()
-
-
-class ActionRequestHuman(HandoffAction):
+class ActionRequestHuman(AssistantAction):
     """Brings in a person: asked for, offered after failures or an outage, or by policy."""
 
     def name(self) -> str:
@@ -251,11 +233,11 @@ class ActionRequestHuman(HandoffAction):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
         reason, detail = reason_for_request(tracker, default_catalogue())
-        return await hand_off(dispatcher, tracker, domain, reason, detail,
-                              self._client, self._connector)
+        return await hand_off(dispatcher, tracker, domain, reason, detail, self.client,
+                              self.connector)
 
 
-class ActionHandoffResumed(HandoffAction):
+class ActionHandoffResumed(AssistantAction):
     """The agent resolved the conversation: the assistant is back and asks for a rating."""
 
     def name(self) -> str:
@@ -292,7 +274,7 @@ def rating_given(tracker: Tracker) -> int | None:
     return rating if 1 <= rating <= 5 else None
 
 
-class ActionRecordSatisfaction(HandoffAction):
+class ActionRecordSatisfaction(AssistantAction):
     def name(self) -> str:
         return "action_record_satisfaction"
 
@@ -303,7 +285,7 @@ class ActionRecordSatisfaction(HandoffAction):
             ask_for_rating(dispatcher)
             return []
         try:
-            await self.connector().record_rating(tracker.sender_id, rating)
+            await self.connector.record_rating(tracker.sender_id, rating)
         except HandoffUnavailable as error:
             logger.warning("rating %s of %s not recorded: %s", rating, tracker.sender_id, error)
         dispatcher.utter_message(response="utter_thanks_for_rating")

@@ -9,12 +9,11 @@ actions/HANDOFF.md for what an adapter must do on the way in and on the way back
 from __future__ import annotations
 
 import importlib
-import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Literal, Protocol
 
-DEFAULT_CONNECTOR = "actions.desk_connector:DeskConnector"
+from common.assistant_settings import action_server_settings
 
 HandoffReason = Literal["customer_request", "repeated_fallback", "policy", "backend_outage"]
 HandoffStatus = Literal["queued", "assigned", "ticket"]
@@ -85,4 +84,4 @@ def load_connector(spec: str) -> HandoffConnector:
 @lru_cache(maxsize=1)
 def shared_connector() -> HandoffConnector:
     """One connector per action-server process, chosen by HANDOFF_CONNECTOR."""
-    return load_connector(os.environ.get("HANDOFF_CONNECTOR") or DEFAULT_CONNECTOR)
+    return load_connector(action_server_settings().handoff_connector)

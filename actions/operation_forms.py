@@ -12,7 +12,6 @@ is completed before anything happens.
 from __future__ import annotations
 
 import json
-import os
 import re
 from abc import abstractmethod
 from datetime import date
@@ -22,7 +21,6 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.backend_client import BackendError
 from actions.handoff import REQUEST_HUMAN_INTENT
 from actions.operation_runner import (
     OperationAction,
@@ -30,7 +28,7 @@ from actions.operation_runner import (
     OperationStopped,
     request_snapshot,
 )
-from actions.operations import FORM_LEFT_FOR_A_PERSON, latest_intent
+from actions.operations import FormCancelled, latest_intent
 from actions.rendering import display_values, response_text
 from actions.slot_values import (
     match_choice,
@@ -40,8 +38,8 @@ from actions.slot_values import (
     parse_future_date,
     parse_money,
 )
-from channels.redaction import ONE_TIME_CODE_PLACEHOLDER, SEALED_CODE_KEY, open_one_time_code
-from common.secrets import required_secret
+from clients.backend import BackendError
+from common.one_time_code import ONE_TIME_CODE_PLACEHOLDER, SEALED_CODE_KEY, open_one_time_code
 from registry.catalogue import Catalogue, Operation, SlotSpec, default_catalogue
 from registry.forms import form_actions
 from registry.slots import (
@@ -68,16 +66,6 @@ FAILURES_BEFORE_OFFERING_TO_CANCEL = 3
 
 def _printable(text: str) -> str:
     return "".join(char for char in text if char.isprintable()).strip()
-
-
-def typed_code(tracker: Tracker) -> str | None:
-    """The one-time code of the latest message: sealed by the channel (which masked it in the
-    text, so no store keeps it), or typed in the text where no channel sealed it."""
-    sealed = (tracker.latest_message.get("metadata") or {}).get(SEALED_CODE_KEY)
-    if sealed is not None:
-        return open_one_time_code(sealed, required_secret(os.environ, "REDACTION_SECRET"))
-    found = VERIFICATION_CODE.search(_printable(tracker.latest_message.get("text") or ""))
-    return found.group(1) if found else None
 
 
 def value_before_this_turn(tracker: Tracker, name: str) -> Any:
@@ -110,42 +98,52 @@ class OperationFormValidator(OperationAction):
     def name(self) -> str:
         return f"validate_{self.operation_name}_form"
 
+    def typed_code(self, tracker: Tracker) -> str | None:
+        """The one-time code of the latest message: sealed by the channel (which masked it in
+        the text, so no store keeps it), or typed in the text where no channel sealed it."""
+        sealed = (tracker.latest_message.get("metadata") or {}).get(SEALED_CODE_KEY)
+        if sealed is not None:
+            return open_one_time_code(sealed, self.settings.redaction_secret)
+        found = VERIFICATION_CODE.search(_printable(tracker.latest_message.get("text") or ""))
+        return found.group(1) if found else None
+
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
-        catalogue = default_catalogue()
-        operation = catalogue.operations[self.operation_name]
         runner = self.runner(tracker, dispatcher, domain)
+        operation = runner.catalogue.operations[self.operation_name]
         requested = tracker.get_slot(REQUESTED_SLOT)
         candidates = tracker.slots_to_validate()
         if requested is None:
-            return await self._validate_prefilled(runner, catalogue, operation, candidates)
+            return await self._validate_prefilled(runner, operation, candidates)
         if self._wants_to_cancel(tracker, requested):
-            return [SlotSet(FORM_CANCELLED_SLOT, "yes"), SlotSet(REQUESTED_SLOT, None)]
+            return [SlotSet(FORM_CANCELLED_SLOT, FormCancelled.BY_CUSTOMER.value),
+                    SlotSet(REQUESTED_SLOT, None)]
         if self._wants_a_person(tracker):
-            return [SlotSet(FORM_CANCELLED_SLOT, FORM_LEFT_FOR_A_PERSON),
+            return [SlotSet(FORM_CANCELLED_SLOT, FormCancelled.FOR_A_PERSON.value),
                     SlotSet(REQUESTED_SLOT, None)]
         if requested == VERIFICATION_CODE_SLOT and tracker.get_slot(CONFIRMATION_SLOT) == "yes":
-            return await self._while_code_awaited(runner, catalogue, operation, candidates)
+            return await self._while_code_awaited(runner, operation, candidates)
         events: list[EventType] = []
         for name, value in candidates.items():
             if name != requested and name in operation.slots:
-                events += (await self._validated(runner, catalogue, operation, name, value)
+                events += (await self._validated(runner, operation, name, value)
                            or [SlotSet(name, value_before_this_turn(tracker, name))])
         if requested == CONFIRMATION_SLOT and self._changes_shown_request(tracker, events):
             # "Yes, but make it 1000": the yes was for another request; show the new one.
             dispatcher.utter_message(response="utter_request_changed")
             return [*events, SlotSet(CONFIRMATION_SLOT, None), SlotSet(REQUEST_SLOT, None)]
         try:
-            accepted = await self._validated(runner, catalogue, operation, requested,
+            accepted = await self._validated(runner, operation, requested,
                                              candidates.get(requested))
         except OperationStopped:
             # The customer has been told why; the form ends without another word.
-            return [SlotSet(FORM_CANCELLED_SLOT, "told"), SlotSet(REQUEST_SLOT, None)]
+            return [SlotSet(FORM_CANCELLED_SLOT, FormCancelled.TOLD.value),
+                    SlotSet(REQUEST_SLOT, None)]
         if accepted:
             return [*events, *accepted, SlotSet(FAILED_ANSWERS_SLOT, 0.0)]
-        if await self._answered_digression(runner, catalogue, dispatcher, tracker):
+        if await self._answered_digression(runner):
             return [*events, SlotSet(requested, None)]
-        return [*events, *self._count_failure(dispatcher, tracker, domain, operation, requested)]
+        return [*events, *self._count_failure(runner, requested)]
 
     @staticmethod
     def _changes_shown_request(tracker: Tracker, events: list[EventType]) -> bool:
@@ -153,9 +151,8 @@ class OperationFormValidator(OperationAction):
         return any(event.get("name") in shown and event.get("value") != shown[event["name"]]
                    for event in events)
 
-    async def _while_code_awaited(self, runner: OperationRunner, catalogue: Catalogue,
-                                  operation: Operation, candidates: dict[str, Any]
-                                  ) -> list[EventType]:
+    async def _while_code_awaited(self, runner: OperationRunner, operation: Operation,
+                                  candidates: dict[str, Any]) -> list[EventType]:
         """The request is frozen once confirmed: only the code, "cancel" or a question without
         side effects are taken. A change voids the code and asks for confirmation again."""
         tracker, dispatcher = runner.tracker, runner.dispatcher
@@ -167,16 +164,16 @@ class OperationFormValidator(OperationAction):
                 continue
             reverts.append(SlotSet(name, shown.get(name)))
             try:
-                accepted = await self._validated(runner, catalogue, operation, name, value)
+                accepted = await self._validated(runner, operation, name, value)
             except OperationStopped:
                 accepted = []
             changes += [event for event in accepted if event.get("value") != shown.get(name)]
         for event in reverts:
             # What runs below must be what was confirmed, not this message's raw words.
             tracker.slots[event["name"]] = event["value"]
-        code = typed_code(tracker)
+        code = self.typed_code(tracker)
         if changes and code is None:
-            if await self._answered_digression(runner, catalogue, dispatcher, tracker):
+            if await self._answered_digression(runner):
                 return [*reverts, SlotSet(VERIFICATION_CODE_SLOT, None)]
             dispatcher.utter_message(response="utter_request_changed")
             return [*reverts, *changes, SlotSet(CONFIRMATION_SLOT, None),
@@ -186,26 +183,24 @@ class OperationFormValidator(OperationAction):
             try:
                 done = await self._verified_and_done(runner, operation, code)
             except OperationStopped:
-                return [*reverts, SlotSet(FORM_CANCELLED_SLOT, "told"),
+                return [*reverts, SlotSet(FORM_CANCELLED_SLOT, FormCancelled.TOLD.value),
                         SlotSet(REQUESTED_SLOT, None)]
             if done:
                 return [*reverts, *done, SlotSet(FAILED_ANSWERS_SLOT, 0.0)]
-        elif await self._answered_digression(runner, catalogue, dispatcher, tracker):
+        elif await self._answered_digression(runner):
             return [*reverts, SlotSet(VERIFICATION_CODE_SLOT, None)]
         elif (tracker.latest_message.get("text") or "").strip():
             dispatcher.utter_message(response="utter_waiting_for_code")
             return [*reverts, SlotSet(VERIFICATION_CODE_SLOT, None)]
-        return [*reverts, *self._count_failure(dispatcher, tracker, runner.domain, operation,
-                                               VERIFICATION_CODE_SLOT)]
+        return [*reverts, *self._count_failure(runner, VERIFICATION_CODE_SLOT)]
 
-    async def _validate_prefilled(self, runner: OperationRunner, catalogue: Catalogue,
-                                  operation: Operation, candidates: dict[str, Any]
-                                  ) -> list[EventType]:
+    async def _validate_prefilled(self, runner: OperationRunner, operation: Operation,
+                                  candidates: dict[str, Any]) -> list[EventType]:
         events: list[EventType] = []
         for name, value in candidates.items():
             if name in operation.slots and value is not None:
                 try:
-                    events += (await self._validated(runner, catalogue, operation, name, value)
+                    events += (await self._validated(runner, operation, name, value)
                                or [SlotSet(name, None)])
                 except OperationStopped:
                     events.append(SlotSet(name, None))
@@ -225,8 +220,8 @@ class OperationFormValidator(OperationAction):
         return (intent.get("name") == REQUEST_HUMAN_INTENT
                 and intent.get("confidence", 0) >= DIGRESSION_CONFIDENCE)
 
-    async def _validated(self, runner: OperationRunner, catalogue: Catalogue,
-                         operation: Operation, name: str, value: Any) -> list[EventType]:
+    async def _validated(self, runner: OperationRunner, operation: Operation, name: str,
+                         value: Any) -> list[EventType]:
         """The events that set an accepted answer; empty when the answer is not usable."""
         text = _printable(str(value)) if value is not None else ""
         if name == CONFIRMATION_SLOT:
@@ -234,7 +229,7 @@ class OperationFormValidator(OperationAction):
         if name == VERIFICATION_CODE_SLOT:
             # Codes are taken only once the request is confirmed (_while_code_awaited).
             return []
-        spec = catalogue.slots.get(name)
+        spec = runner.catalogue.slots.get(name)
         if spec is None or not text:
             return []
         accepted = await self._slot_value(runner, operation, spec, text)
@@ -254,7 +249,8 @@ class OperationFormValidator(OperationAction):
         if spec.kind == "money":
             if ONE_TIME_CODE_PLACEHOLDER in text:
                 # Six digits alone look like a code to the channel; here they are an amount.
-                text = text.replace(ONE_TIME_CODE_PLACEHOLDER, typed_code(runner.tracker) or "")
+                text = text.replace(ONE_TIME_CODE_PLACEHOLDER,
+                                    self.typed_code(runner.tracker) or "")
             home = await self._home_currency(runner)
             found = parse_money(text, spec.currencies[0] if spec.currencies else home)
             if found is None or (spec.currencies and found[1] not in spec.currencies):
@@ -321,9 +317,9 @@ class OperationFormValidator(OperationAction):
         return [SlotSet(VERIFICATION_CODE_SLOT, "verified"), SlotSet(OUTCOME_SLOT, outcome.value),
                 *events]
 
-    async def _answered_digression(self, runner: OperationRunner, catalogue: Catalogue,
-                                   dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
-        intent = tracker.latest_message.get("intent") or {}
+    async def _answered_digression(self, runner: OperationRunner) -> bool:
+        catalogue, dispatcher = runner.catalogue, runner.dispatcher
+        intent = runner.tracker.latest_message.get("intent") or {}
         name = intent.get("name") or ""
         if intent.get("confidence", 0) < DIGRESSION_CONFIDENCE:
             return False
@@ -340,9 +336,8 @@ class OperationFormValidator(OperationAction):
         dispatcher.utter_message(response="utter_back_to_form")
         return True
 
-    def _count_failure(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                       domain: dict[str, Any], operation: Operation,
-                       requested: str) -> list[EventType]:
+    def _count_failure(self, runner: OperationRunner, requested: str) -> list[EventType]:
+        tracker, dispatcher = runner.tracker, runner.dispatcher
         failures = int(tracker.get_slot(FAILED_ANSWERS_SLOT) or 0) + 1
         if latest_intent(tracker) == "affirm" and failures > FAILURES_BEFORE_OFFERING_TO_CANCEL:
             # "Continue" after the continue-or-cancel question: a fresh start on this question.
@@ -354,7 +349,7 @@ class OperationFormValidator(OperationAction):
         elif failures >= FAILURES_BEFORE_EXPLAINING:
             explanation = f"utter_explain_{requested}"
             dispatcher.utter_message(
-                response=explanation if explanation in (domain.get("responses") or {})
+                response=explanation if explanation in (runner.domain.get("responses") or {})
                 else "utter_explain_generic")
         else:
             dispatcher.utter_message(response="utter_answer_not_usable")

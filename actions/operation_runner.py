@@ -12,13 +12,12 @@ import hashlib
 import json
 import logging
 import uuid
-from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from enum import Enum
 from typing import Any
 
-from rasa_sdk import Action, Tracker
+from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
@@ -27,9 +26,8 @@ from actions.backend_access import (
     shared_backend_client,
     signed_in_customer,
 )
-from actions.backend_client import BackendClient, BackendError
+from actions.base import AssistantAction
 from actions.handoff import hand_off
-from actions.handoff_connector import HandoffConnector
 from actions.rendering import (
     UnfilledPlaceholder,
     display_values,
@@ -40,6 +38,7 @@ from actions.rendering import (
     response_text,
 )
 from actions.slot_values import match_choice, money_from_slot
+from clients.backend import BackendClient, BackendError
 from registry.catalogue import Call, Catalogue, Operation, SlotSpec, default_catalogue
 from registry.slots import (
     CONFIRMATION_SLOT,
@@ -380,23 +379,12 @@ class OperationRunner:
             apologise_for_unavailable_backend(self.dispatcher, f"/{operation.name}")
 
 
-class OperationAction(Action, ABC):
-    """An action that runs registry operations; a test may hand it its own back-end client
-    and handoff connector."""
-
-    def __init__(self, client: BackendClient | None = None,
-                 connector: HandoffConnector | None = None) -> None:
-        self._client = client
-        self._connector = connector
-
-    @abstractmethod
-    def name(self) -> str:
-        """The action's name in the domain."""
+class OperationAction(AssistantAction):
+    """An action that runs registry operations."""
 
     def runner(self, tracker: Tracker, dispatcher: CollectingDispatcher,
                domain: dict[str, Any]) -> OperationRunner:
-        return OperationRunner(tracker, dispatcher, domain,
-                               self._client or shared_backend_client())
+        return OperationRunner(tracker, dispatcher, domain, self.client)
 
     async def policy_handoff(self, runner: OperationRunner, operation: Operation
                              ) -> list[EventType]:
@@ -405,7 +393,7 @@ class OperationAction(Action, ABC):
             return []
         return await hand_off(runner.dispatcher, runner.tracker, runner.domain, "policy",
                               runner.catalogue.describe(operation.name) or operation.name,
-                              runner.client, self._connector)
+                              runner.client, self.connector)
 
 
 def _sentence(message: str) -> str:

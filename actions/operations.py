@@ -8,19 +8,20 @@ vague request is about. The forms' questions and checks are in actions/operation
 
 from __future__ import annotations
 
+from enum import Enum
 from typing import Any
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.backend_client import BackendError
 from actions.handoff import hand_off
 from actions.operation_runner import (
     OperationAction,
     OperationStopped,
     Outcome,
 )
+from clients.backend import BackendError
 from registry.catalogue import Catalogue, Operation, default_catalogue
 from registry.slots import (
     CONFIRMATION_SLOT,
@@ -30,8 +31,17 @@ from registry.slots import (
     PER_REQUEST_SLOTS,
 )
 
-# form_cancelled's value when the customer asked for a person mid-form.
-FORM_LEFT_FOR_A_PERSON = "handoff"
+
+class FormCancelled(str, Enum):
+    """Why a form ended before its request ran: the values of the form_cancelled slot."""
+
+    # The customer said cancel (or no to the confirmation): told so when the form ends.
+    BY_CUSTOMER = "yes"
+    # The customer has already been told why it cannot go on: nothing more is said.
+    TOLD = "told"
+    # The customer asked for a person mid-form: nothing is done and a person is brought in.
+    FOR_A_PERSON = "handoff"
+
 STOP_HERE = SlotSet(OPERATION_REFUSED_SLOT, True)
 
 
@@ -133,15 +143,15 @@ class ActionFinishOperation(OperationAction):
             return []
         resets = form_slot_resets(operation, catalogue)
         cancelled = tracker.get_slot(FORM_CANCELLED_SLOT)
-        if cancelled == FORM_LEFT_FOR_A_PERSON:
+        if cancelled == FormCancelled.FOR_A_PERSON.value:
             dispatcher.utter_message(response="utter_operation_left_for_a_person")
             return [*resets,
                     *await hand_off(dispatcher, tracker, domain, "customer_request",
                                     "Asked for a person in the middle of: "
                                     f"{catalogue.describe(operation.name) or operation.name}",
-                                    self._client, self._connector)]
+                                    self.client, self.connector)]
         if cancelled or tracker.get_slot(CONFIRMATION_SLOT) == "no":
-            if cancelled != "told":
+            if cancelled != FormCancelled.TOLD.value:
                 dispatcher.utter_message(response="utter_operation_cancelled")
             return resets
         runner = self.runner(tracker, dispatcher, domain)

@@ -11,9 +11,6 @@ from __future__ import annotations
 
 import hmac
 import logging
-import os
-from collections.abc import Mapping
-from dataclasses import dataclass
 
 from rasa_sdk.endpoint import create_app
 from sanic import Sanic, response
@@ -21,28 +18,11 @@ from sanic.exceptions import InvalidUsage
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from common.assistant_settings import ActionServerSettings, action_server_settings
 from common.logging_setup import configure_logging, set_conversation_id
-from common.secrets import required_secret
 
 logger = logging.getLogger(__name__)
 OPEN_PATHS = frozenset({"/health"})
-
-
-@dataclass(frozen=True)
-class ActionServerSettings:
-    host: str
-    port: int
-    token: str
-    workers: int
-
-    @classmethod
-    def from_environment(cls, environ: Mapping[str, str] = os.environ) -> ActionServerSettings:
-        return cls(
-            host=environ.get("ACTION_SERVER_HOST") or "127.0.0.1",
-            port=int(environ.get("ACTION_SERVER_PORT") or 5055),
-            token=required_secret(environ, "ACTION_SERVER_TOKEN"),
-            workers=int(environ.get("ACTION_SERVER_SANIC_WORKERS") or 1),
-        )
 
 
 def _carries_token(request: Request, token: str) -> bool:
@@ -90,7 +70,8 @@ def create_action_app(settings: ActionServerSettings) -> Sanic:
 
 def main() -> None:
     configure_logging("action_server")
-    settings = ActionServerSettings.from_environment()
+    # Read at start, so that a missing or dev-only secret stops the server now.
+    settings = action_server_settings()
     app = create_action_app(settings)
     logger.info("action server on http://%s:%s", settings.host, settings.port)
     app.run(settings.host, settings.port, workers=settings.workers, access_log=False)

@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from rasa_sdk import Action, Tracker
+from rasa_sdk import Tracker
 from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.backend_access import shared_backend_client, signed_in_customer
-from actions.backend_client import BackendClient, BackendError
+from actions.backend_access import signed_in_customer
+from actions.base import AssistantAction
+from clients.backend import BackendError
 
 logger = logging.getLogger(__name__)
 
@@ -19,10 +20,7 @@ logger = logging.getLogger(__name__)
 SLOTS_CARRIED_OVER = ("customer_name",)
 
 
-class ActionSessionStart(Action):
-    def __init__(self, client: BackendClient | None = None) -> None:
-        self._client = client
-
+class ActionSessionStart(AssistantAction):
     def name(self) -> str:
         return "action_session_start"
 
@@ -45,7 +43,7 @@ class ActionSessionStart(Action):
     async def _customer_name(self, customer_id: str) -> str | None:
         """The name to greet the customer by; a greeting never waits on a failing back end."""
         try:
-            profile = await (self._client or shared_backend_client()).get_profile(customer_id)
+            profile = await self.client.get_profile(customer_id)
         except BackendError as error:
             logger.warning("no profile for %s at session start: %s", customer_id, error)
             return None

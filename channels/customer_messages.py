@@ -4,15 +4,15 @@ checked against the limits, redacted, and only then handed to Rasa, which record
 from __future__ import annotations
 
 import logging
-import os
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from rasa.core.channels.channel import OutputChannel, UserMessage
 
 from channels.limits import MAX_MESSAGE_CHARS, MessageLimits, Refusal
-from channels.redaction import SEALED_CODE_KEY, clean_text, redact, seal_one_time_code
-from common.secrets import required_secret
+from channels.redaction import clean_text, redact
+from common.assistant_settings import ChannelSettings, channel_settings
+from common.one_time_code import SEALED_CODE_KEY, seal_one_time_code
 
 logger = logging.getLogger(__name__)
 
@@ -32,17 +32,13 @@ REFUSAL_REPLIES = {
 MessageHandler = Callable[[UserMessage], Awaitable[Any]]
 
 
-# Secrets the Rasa server itself holds (its API, the action server's token); checked where
-# every deployment's Rasa server passes, the channels it builds at start.
-RASA_SERVER_SECRETS = ("RASA_API_TOKEN", "ACTION_SERVER_TOKEN")
-
-
 class CustomerMessages:
-    def __init__(self, environ: Mapping[str, str] = os.environ) -> None:
-        self._secret = required_secret(environ, "REDACTION_SECRET")
-        for name in RASA_SERVER_SECRETS:
-            required_secret(environ, name)
-        self.limits = MessageLimits(environ)
+    def __init__(self, settings: ChannelSettings | None = None) -> None:
+        # The process's settings are read here, as the Rasa server builds its channels, so a
+        # missing or dev-only secret stops it at start.
+        settings = settings or channel_settings()
+        self._secret = settings.redaction_secret
+        self.limits = MessageLimits(settings)
 
     def refusal_reply(self, refusal: Refusal) -> str:
         return REFUSAL_REPLIES[refusal.reason]

@@ -11,59 +11,27 @@ missed from Rasa's HTTP API when it is back, so forwarding here may fail without
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Awaitable, Callable
 from typing import Any
-from urllib.parse import quote
 
-import httpx
 from rasa.core.channels.channel import UserMessage
 from rasa.shared.core.trackers import DialogueStateTracker
 from sanic import Blueprint, Sanic
 
-from common.secrets import required_secret
+from clients.desk import DeskClient, DeskError
+from common.assistant_settings import ServiceLink
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_DESK_URL = "http://127.0.0.1:5300"
-# Forwarding is best effort (the desk reconciles from the tracker): never hold a customer up.
-FORWARD_TIMEOUT_SECONDS = 2.0
-
 MessageHandler = Callable[[UserMessage], Awaitable[Any]]
-
-
-class DeskNotifier:
-    def __init__(self, desk_url: str | None = None, service_secret: str | None = None) -> None:
-        self.desk_url = (desk_url or os.environ.get("DESK_URL") or DEFAULT_DESK_URL).rstrip("/")
-        self._secret = service_secret or required_secret(os.environ, "DESK_SERVICE_SECRET")
-
-    async def _post(self, conversation_id: str, what: str, body: dict[str, Any]) -> None:
-        url = f"{self.desk_url}/api/conversations/{quote(conversation_id, safe='')}/{what}"
-        try:
-            async with httpx.AsyncClient(timeout=FORWARD_TIMEOUT_SECONDS) as client:
-                reply = await client.post(
-                    url, json=body, headers={"Authorization": f"Bearer {self._secret}"})
-        except httpx.HTTPError as error:
-            logger.warning("desk not told %s of %s: %r", what, conversation_id, error)
-            return
-        if reply.status_code >= 400 and reply.status_code != 404:
-            logger.warning("desk answered %s to %s of %s", reply.status_code, what,
-                           conversation_id)
-
-    async def customer_message(self, conversation_id: str, message_id: str, text: str,
-                               timestamp: float) -> None:
-        await self._post(conversation_id, "customer-messages",
-                         {"message_id": message_id, "text": text, "timestamp": timestamp})
-
-    async def presence(self, conversation_id: str, present: bool) -> None:
-        await self._post(conversation_id, "presence", {"present": present})
 
 
 class DeskForwarding:
     """Attached to one channel's blueprint; knows the Rasa app once the server has started."""
 
-    def __init__(self, notifier: DeskNotifier | None = None) -> None:
-        self.notifier = notifier or DeskNotifier()
+    def __init__(self, desk: ServiceLink) -> None:
+        # Best effort with a short timeout (the desk catches up from the tracker).
+        self.desk = DeskClient(desk.url, desk.secret, timeout_seconds=desk.timeout_seconds)
         self.app: Sanic | None = None
 
     def attach(self, blueprint: Blueprint) -> None:
@@ -96,9 +64,22 @@ class DeskForwarding:
         latest = tracker.latest_message
         if latest is None or not latest.text or not latest.message_id:
             return
-        await self.notifier.customer_message(conversation_id, latest.message_id, latest.text,
+        try:
+            await self.desk.customer_message(conversation_id, latest.message_id, latest.text,
                                              latest.timestamp)
+        except DeskError as error:
+            _not_told(error, "a message", conversation_id)
 
     async def presence(self, conversation_id: str, present: bool) -> None:
-        if await self.paused_tracker(conversation_id) is not None:
-            await self.notifier.presence(conversation_id, present)
+        if await self.paused_tracker(conversation_id) is None:
+            return
+        try:
+            await self.desk.presence(conversation_id, present)
+        except DeskError as error:
+            _not_told(error, "presence", conversation_id)
+
+
+def _not_told(error: DeskError, what: str, conversation_id: str) -> None:
+    # 404: the desk holds no handoff of this conversation any more; nothing to tell it.
+    if error.status != 404:
+        logger.warning("desk not told %s of %s: %s", what, conversation_id, error)

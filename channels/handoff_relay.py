@@ -20,7 +20,6 @@ from __future__ import annotations
 import hmac
 import html
 import logging
-import os
 import re
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, runtime_checkable
@@ -32,7 +31,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from common.secrets import required_secret
+from common.assistant_settings import channel_settings
 
 logger = logging.getLogger(__name__)
 
@@ -108,7 +107,7 @@ def as_bot_utterance(message: dict[str, Any]) -> BotUttered:
 
 class HandoffRelayInput(InputChannel):
     def __init__(self, service_secret: str | None = None) -> None:
-        self._secret = service_secret or required_secret(os.environ, "DESK_SERVICE_SECRET")
+        self._secret = service_secret or channel_settings().desk.secret
 
     @classmethod
     def name(cls) -> str:

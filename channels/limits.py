@@ -2,27 +2,24 @@
 messages waiting for an answer per conversation (documented in channels/README.md).
 
 Rates count in Redis when RATE_LIMIT_REDIS_URL is set, so replicas share them; the number of
-waiting messages is per process, since each process answers its own requests.
+waiting messages is per process, since each process answers its own requests. The rates are
+settings (common/assistant_settings.py).
 """
 
 from __future__ import annotations
 
-import os
 from collections import Counter
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from sanic.request import Request
 
+from common.assistant_settings import ChannelSettings
 from common.rate_limit import rate_limiter
 
 # A chat message, not a document; NLU time grows with length (a 1 MB message took 7 s).
 MAX_MESSAGE_CHARS = 2000
-# About one message a second, sustained for a minute: more than a person types or clicks.
-SENDER_MESSAGES_PER_MINUTE = 60
-# Many customers may share one address (an office, a carrier's NAT).
-ADDRESS_MESSAGES_PER_MINUTE = 600
 # Rasa answers a conversation's messages one at a time; more than this waiting in one
 # conversation only holds the server's workers up.
 MAX_WAITING_PER_CONVERSATION = 3
@@ -40,23 +37,12 @@ def client_address(request: Request) -> str | None:
     return request.remote_addr or request.ip or None
 
 
-def _setting(environ: Mapping[str, str], name: str, default: int) -> int:
-    value = (environ.get(name) or "").strip()
-    return int(value) if value else default
-
-
 class MessageLimits:
-    def __init__(self, environ: Mapping[str, str] = os.environ) -> None:
-        redis_url = environ.get("RATE_LIMIT_REDIS_URL") or None
-        self.per_sender = rate_limiter(
-            "channel-sender",
-            _setting(environ, "CHANNEL_SENDER_MESSAGES_PER_MINUTE", SENDER_MESSAGES_PER_MINUTE),
-            RATE_WINDOW_SECONDS, redis_url)
-        self.per_address = rate_limiter(
-            "channel-address",
-            _setting(environ, "CHANNEL_ADDRESS_MESSAGES_PER_MINUTE",
-                     ADDRESS_MESSAGES_PER_MINUTE),
-            RATE_WINDOW_SECONDS, redis_url)
+    def __init__(self, settings: ChannelSettings) -> None:
+        self.per_sender = rate_limiter("channel-sender", settings.sender_messages_per_minute,
+                                       RATE_WINDOW_SECONDS, settings.rate_limit_redis_url)
+        self.per_address = rate_limiter("channel-address", settings.address_messages_per_minute,
+                                        RATE_WINDOW_SECONDS, settings.rate_limit_redis_url)
         self._waiting: Counter[str] = Counter()
 
     async def over_rate(self, sender_id: str, address: str | None) -> Refusal | None:

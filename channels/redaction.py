@@ -11,27 +11,22 @@ the channels pass every customer message through ``redact`` first:
   ``[ID number]``;
 - a message that is only a one-time code ("123456", "123 456", "my otp: 123456") becomes
   ``[one-time code]``; the digits travel sealed (Fernet, key from REDACTION_SECRET) in the
-  message's metadata, where only the action server, which holds the secret, can open them.
+  message's metadata (common/one_time_code.py), where only the action server, which holds
+  the secret, can open them.
 
 Placeholders use brackets, not asterisks: the web chat renders ``**`` as bold.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass
 
-from cryptography.fernet import Fernet, InvalidToken
+from common.one_time_code import ONE_TIME_CODE_PLACEHOLDER
 
-SEALED_CODE_KEY = "sealed_one_time_code"
-ONE_TIME_CODE_PLACEHOLDER = "[one-time code]"
 SECURITY_CODE_PLACEHOLDER = "[security code]"
 ID_NUMBER_PLACEHOLDER = "[ID number]"
-# The SMS code's own validity is shorter; past this a sealed code cannot be opened at all.
-DEFAULT_SEAL_TTL_SECONDS = 15 * 60
 
 # Digit groups joined by at most one space or dash; not glued to letters or other digits, so
 # references such as TX12345678 and longer numbers are left alone.
@@ -125,22 +120,3 @@ def redact(text: str) -> Redacted:
     without_cards = _DIGIT_RUN.sub(lambda match: _mask_cards(match.group()), masked)
     return Redacted(without_cards,
                     hid_payment_data=bool(security_codes) or without_cards != masked)
-
-
-def _fernet(secret: str) -> Fernet:
-    return Fernet(base64.urlsafe_b64encode(hashlib.sha256(secret.encode()).digest()))
-
-
-def seal_one_time_code(code: str, secret: str) -> str:
-    return _fernet(secret).encrypt(code.encode()).decode()
-
-
-def open_one_time_code(sealed: object, secret: str,
-                       ttl_seconds: int = DEFAULT_SEAL_TTL_SECONDS) -> str | None:
-    """The code sealed by the channel, or None when forged, altered or older than the TTL."""
-    if not isinstance(sealed, str):
-        return None
-    try:
-        return _fernet(secret).decrypt(sealed.encode(), ttl=ttl_seconds).decode()
-    except (InvalidToken, UnicodeError):
-        return None

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
 from asyncio import CancelledError
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -22,19 +21,19 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from channels.customer_binding import (
-    BOUND_SENDER_PREFIX,
-    InvalidSignInToken,
-    SignInClaims,
-    bound_sender_id,
-    signing_secret,
-    verify_sign_in_claims,
-)
 from channels.customer_messages import CustomerMessages
 from channels.desk_forwarding import DeskForwarding
 from channels.limits import client_address
 from channels.log_privacy import install_log_privacy
 from channels.sessions import revoked_tokens
+from common.assistant_settings import channel_settings
+from common.customer_binding import (
+    BOUND_SENDER_PREFIX,
+    InvalidSignInToken,
+    SignInClaims,
+    bound_sender_id,
+    verify_sign_in_claims,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -68,8 +67,11 @@ class CustomerRestInput(InputChannel):
     """A REST channel for customers; subclasses say who the sender is."""
 
     def __init__(self) -> None:
-        self.messages = CustomerMessages()
-        self.desk = DeskForwarding()
+        # Read as the Rasa server builds its channels, so a missing or dev-only secret stops
+        # it at start.
+        self.settings = channel_settings()
+        self.messages = CustomerMessages(self.settings)
+        self.desk = DeskForwarding(self.settings.desk)
 
     @classmethod
     def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
@@ -153,9 +155,7 @@ class SignedRestInput(CustomerRestInput):
 
     def __init__(self) -> None:
         super().__init__()
-        # At start, so that a missing or dev-only secret stops the server now.
-        signing_secret()
-        self.revoked = revoked_tokens(os.environ.get("RATE_LIMIT_REDIS_URL") or None)
+        self.revoked = revoked_tokens(self.settings.rate_limit_redis_url)
 
     @classmethod
     def name(cls) -> str:
@@ -166,7 +166,7 @@ class SignedRestInput(CustomerRestInput):
         if scheme.lower() != "bearer" or not token.strip():
             raise RequestRefused(401, "unauthorised", "sign-in token required")
         try:
-            claims = verify_sign_in_claims(token.strip())
+            claims = verify_sign_in_claims(token.strip(), self.settings.signing_secret)
         except InvalidSignInToken as error:
             raise RequestRefused(401, "unauthorised", "invalid sign-in token") from error
         if await self.revoked.is_revoked(claims.token_id):

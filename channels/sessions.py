@@ -1,30 +1,14 @@
-"""Who may open a chat session, and for how long: the Origin allow-list, revoked sign-in
-tokens and the cap on open sockets per customer (see channels/README.md)."""
+"""How long a chat session lives: revoked sign-in tokens and the cap on open sockets per
+customer (see channels/README.md; the Origin allow-list is a setting,
+common/assistant_settings.py)."""
 
 from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Mapping
 
-from common.secrets import is_embedded
-
-ALLOWED_ORIGINS_VARIABLE = "CHANNEL_ALLOWED_ORIGINS"
-# The web chat page as scripts/run serves it; only the embedded profile may rely on this.
-EMBEDDED_ALLOWED_ORIGINS = ("http://127.0.0.1:5200", "http://localhost:5200")
 MAX_SOCKETS_PER_CUSTOMER = 5
 REVOCATION_KEY_PREFIX = "fincs:revoked-token:"
-
-
-def allowed_origins(environ: Mapping[str, str]) -> list[str]:
-    """The browser origins that may talk to the channels: CHANNEL_ALLOWED_ORIGINS
-    (comma-separated); the web chat page's own origin in the embedded profile; else none."""
-    configured = [origin.strip().rstrip("/")
-                  for origin in (environ.get(ALLOWED_ORIGINS_VARIABLE) or "").split(",")
-                  if origin.strip()]
-    if configured:
-        return configured
-    return list(EMBEDDED_ALLOWED_ORIGINS) if is_embedded(environ) else []
 
 
 class RevokedTokens:

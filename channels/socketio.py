@@ -15,7 +15,6 @@ has, the socket is told and closed. Messages pass through CustomerMessages like 
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -29,17 +28,17 @@ from sanic.response import HTTPResponse
 from socketio import AsyncServer
 from socketio import exceptions as socketio_errors
 
-from channels.customer_binding import (
-    InvalidSignInToken,
-    bound_sender_id,
-    signing_secret,
-    verify_sign_in_claims,
-)
 from channels.customer_messages import CustomerMessages
 from channels.desk_forwarding import DeskForwarding
 from channels.limits import client_address
 from channels.log_privacy import install_log_privacy
-from channels.sessions import MAX_SOCKETS_PER_CUSTOMER, allowed_origins, revoked_tokens
+from channels.sessions import MAX_SOCKETS_PER_CUSTOMER, revoked_tokens
+from common.assistant_settings import channel_settings
+from common.customer_binding import (
+    InvalidSignInToken,
+    bound_sender_id,
+    verify_sign_in_claims,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -98,12 +97,13 @@ class SignedSocketIOInput(SocketIOInput):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        # At start, so that a missing or dev-only secret stops the server now.
-        signing_secret()
-        self.messages = CustomerMessages()
-        self.desk = DeskForwarding()
-        self.allowed_origins = frozenset(allowed_origins(os.environ))
-        self.revoked = revoked_tokens(os.environ.get("RATE_LIMIT_REDIS_URL") or None)
+        # Read as the Rasa server builds its channels, so a missing or dev-only secret stops
+        # it at start.
+        self.settings = channel_settings()
+        self.messages = CustomerMessages(self.settings)
+        self.desk = DeskForwarding(self.settings.desk)
+        self.allowed_origins = frozenset(self.settings.allowed_origins)
+        self.revoked = revoked_tokens(self.settings.rate_limit_redis_url)
         self._sockets_of_token: dict[str, set[str]] = {}
 
     def origin_allowed(self, origin: str | None) -> bool:
@@ -173,7 +173,8 @@ class SignedSocketIOInput(SocketIOInput):
         @sio.on("connect", namespace=namespace)
         async def connect(sid: str, environ: dict[str, Any], auth: Any = None) -> None:
             try:
-                claims = verify_sign_in_claims(sign_in_token(environ, auth))
+                claims = verify_sign_in_claims(sign_in_token(environ, auth),
+                                               self.settings.signing_secret)
             except InvalidSignInToken as error:
                 logger.info("socketio: connection refused, no valid sign-in token")
                 raise socketio_errors.ConnectionRefusedError("sign-in required") from error

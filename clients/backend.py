@@ -1,21 +1,25 @@
-"""The action server's one client for the product back ends, with one error type.
+"""The one client for the product back ends, with one error type.
+
+The action server makes every operation's call through it (actions/operation_runner.py), and
+reads profiles and completes step-up verification with it; the web chat page checks a customer
+at sign-in with it; the web chat page, the terminal chat (tooling/chat.py) and
+tooling/try_operation.py read the sandbox's simulated phone with it.
 
 Every call is made on behalf of one customer, whose id the caller takes from the channel's verified
-sender binding, never from anything the customer typed. Calls never block the event loop (httpx
-async), always have a timeout, and are retried only when a retry cannot move money twice: GETs and
-requests that carry an Idempotency-Key.
+sender binding (or a sign-in it checked), never from anything the customer typed. Calls never block
+the event loop (httpx async), always have a timeout, and are retried only when a retry cannot move
+money twice: GETs and requests that carry an Idempotency-Key. The caller passes the address and
+secret from its own settings object.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 
-DEFAULT_BASE_URL = "http://127.0.0.1:5100"
 DEFAULT_TIMEOUT_SECONDS = 3.0
 DEFAULT_MAX_RETRIES = 2
 DEFAULT_BACKOFF_SECONDS = 0.2
@@ -67,31 +71,21 @@ def _kind_for(status: int, code: str) -> str:
 class BackendClient:
     def __init__(
         self,
-        base_url: str | None = None,
-        service_secret: str | None = None,
+        base_url: str,
+        service_secret: str,
         *,
-        timeout_seconds: float | None = None,
+        timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
         max_retries: int = DEFAULT_MAX_RETRIES,
         backoff_seconds: float = DEFAULT_BACKOFF_SECONDS,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        self.base_url = (base_url or os.environ.get("BACKEND_URL") or DEFAULT_BASE_URL).rstrip("/")
-        secret = (
-            service_secret
-            or os.environ.get("BACKEND_SERVICE_SECRET")
-            or os.environ.get("SANDBOX_SERVICE_SECRET")
-            or "dev-only-sandbox-secret"
-        )
-        if timeout_seconds is None:
-            timeout_seconds = float(
-                os.environ.get("BACKEND_TIMEOUT_SECONDS", DEFAULT_TIMEOUT_SECONDS)
-            )
+        self.base_url = base_url.rstrip("/")
         self.max_retries = max_retries
         self.backoff_seconds = backoff_seconds
         self._http = httpx.AsyncClient(
             base_url=self.base_url,
             timeout=httpx.Timeout(timeout_seconds),
-            headers={"Authorization": f"Bearer {secret}"},
+            headers={"Authorization": f"Bearer {service_secret}"},
             transport=transport,
         )
 
@@ -169,15 +163,9 @@ class BackendClient:
             details,
         )
 
-    # -- typed helpers for the operations actions use most -----------------------------------------
+    # -- calls made by name in more than one place ----------------------------------------------
     async def get_profile(self, customer_id: str) -> dict[str, Any]:
         return await self.call(customer_id, "GET", "/v1/customers/me")
-
-    async def get_recent_events(self, customer_id: str, limit: int = 5) -> list[dict[str, Any]]:
-        body = await self.call(
-            customer_id, "GET", "/v1/customers/me/events", params={"limit": limit}
-        )
-        return body["events"]
 
     async def start_verification(self, customer_id: str, purpose: str) -> dict[str, Any]:
         return await self.call(customer_id, "POST", "/v1/verification", json={"purpose": purpose})
@@ -191,74 +179,18 @@ class BackendClient:
         )
         return body["verification_token"]
 
-    async def get_wallet(self, customer_id: str) -> dict[str, Any]:
-        return await self.call(customer_id, "GET", "/v1/customers/me/wallet")
+    async def phone_messages(self, customer_id: str, limit: int | None = None
+                             ) -> list[dict[str, Any]]:
+        """The texts the sandbox "sent" to the customer's phone, newest first (one-time codes).
 
-    async def list_accounts(self, customer_id: str) -> list[dict[str, Any]]:
-        return (await self.call(customer_id, "GET", "/v1/customers/me/accounts"))["accounts"]
-
-    async def list_cards(self, customer_id: str) -> list[dict[str, Any]]:
-        return (await self.call(customer_id, "GET", "/v1/customers/me/cards"))["cards"]
-
-    async def transfer(
-        self,
-        customer_id: str,
-        *,
-        from_account: str,
-        to_account_number: str,
-        recipient_name: str,
-        amount: str,
-        currency: str,
-        idempotency_key: str,
-        verification_token: str,
-        memo: str = "",
-    ) -> dict[str, Any]:
-        payload = {
-            "from_account": from_account,
-            "to_account_number": to_account_number,
-            "recipient_name": recipient_name,
-            "amount": amount,
-            "currency": currency,
-            "memo": memo,
-        }
-        return await self.call(
-            customer_id,
-            "POST",
-            "/v1/customers/me/transfers",
-            json=payload,
-            idempotency_key=idempotency_key,
-            verification_token=verification_token,
-        )
-
-    async def freeze_card(
-        self, customer_id: str, card_ref: str, verification_token: str
-    ) -> dict[str, Any]:
-        return await self.call(
-            customer_id,
-            "POST",
-            f"/v1/customers/me/cards/{_segment(card_ref)}/freeze",
-            verification_token=verification_token,
-        )
-
-    async def report_card_lost(
-        self, customer_id: str, card_ref: str, kind: str, verification_token: str
-    ) -> dict[str, Any]:
-        return await self.call(
-            customer_id,
-            "POST",
-            f"/v1/customers/me/cards/{_segment(card_ref)}/report-lost",
-            json={"kind": kind},
-            verification_token=verification_token,
-        )
-
-    async def get_current_bill(self, customer_id: str) -> dict[str, Any]:
-        return await self.call(customer_id, "GET", "/v1/customers/me/credit-line/bills/current")
-
-    async def get_claim(self, customer_id: str, claim_id: str) -> dict[str, Any]:
-        return await self.call(customer_id, "GET", f"/v1/customers/me/claims/{_segment(claim_id)}")
-
-    async def get_credit_score(self, customer_id: str) -> dict[str, Any]:
-        return await self.call(customer_id, "GET", "/v1/customers/me/credit-score")
+        The sandbox's stand-in for an SMS gateway, served in the embedded profile only: a real
+        back end has no such inbox.
+        """
+        params = {"limit": limit} if limit is not None else None
+        body = await self.call(customer_id, "GET",
+                               f"/sandbox/devices/{_segment(customer_id)}/messages",
+                               params=params)
+        return list(body["messages"])
 
 
 def _segment(value: str) -> str:

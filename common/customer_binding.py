@@ -1,12 +1,13 @@
 """How a conversation is bound to a customer, by the channel and never by what they type.
 
-At sign-in the channel side issues a token signed with CHANNEL_SIGNING_SECRET. A channel
-that verifies the token sets the conversation's sender id to ``customer:<id>``; channels
-that do not verify anything refuse sender ids of that form. Actions therefore read the
-customer from the sender id alone (``customer_id_from_sender``).
+At sign-in the channel side (the web chat page, a terminal) issues a token signed with
+CHANNEL_SIGNING_SECRET. A channel that verifies the token sets the conversation's sender id to
+``customer:<id>``; channels that do not verify anything refuse sender ids of that form. Actions
+therefore read the customer from the sender id alone (``customer_id_from_sender``).
 
 Each token carries a unique id (``jti``) so that signing out can revoke that one token
-(channels/sessions.py).
+(channels/sessions.py). The functions here are pure: the caller passes the secret from its
+own settings object.
 """
 
 from __future__ import annotations
@@ -15,18 +16,12 @@ import base64
 import hashlib
 import hmac
 import json
-import os
 import secrets
 import time
 from dataclasses import dataclass
 
-from common.secrets import required_secret
-
 BOUND_SENDER_PREFIX = "customer:"
 DEFAULT_TOKEN_SECONDS = 8 * 3600
-# profiles/embedded.env's value, for tests and benchmarks that run the embedded profile; no
-# process falls back to it (signing_secret refuses it outside that profile).
-DEV_SIGNING_SECRET = "dev-only-channel-signing-secret"
 
 
 class InvalidSignInToken(Exception):
@@ -41,31 +36,27 @@ class SignInClaims:
     token_id: str
 
 
-def signing_secret() -> bytes:
-    return required_secret(os.environ, "CHANNEL_SIGNING_SECRET").encode()
-
-
 def _signature(payload: str, secret: bytes) -> str:
     return hmac.new(secret, payload.encode(), hashlib.sha256).hexdigest()
 
 
 def issue_sign_in_token(
-    customer_id: str, secret: bytes | None = None, seconds: int = DEFAULT_TOKEN_SECONDS
+    customer_id: str, secret: bytes, seconds: int = DEFAULT_TOKEN_SECONDS
 ) -> str:
     claims = {"sub": customer_id, "exp": int(time.time()) + seconds,
               "jti": secrets.token_urlsafe(12)}
     payload = base64.urlsafe_b64encode(json.dumps(claims).encode()).decode().rstrip("=")
-    return f"{payload}.{_signature(payload, secret or signing_secret())}"
+    return f"{payload}.{_signature(payload, secret)}"
 
 
-def verify_sign_in_token(token: str, secret: bytes | None = None) -> str:
+def verify_sign_in_token(token: str, secret: bytes) -> str:
     """Returns the customer id the token was issued for."""
     return verify_sign_in_claims(token, secret).customer_id
 
 
-def verify_sign_in_claims(token: str, secret: bytes | None = None) -> SignInClaims:
+def verify_sign_in_claims(token: str, secret: bytes) -> SignInClaims:
     payload, _, signature = token.partition(".")
-    expected = _signature(payload, secret or signing_secret())
+    expected = _signature(payload, secret)
     # Bytes: compare_digest refuses str with non-ASCII characters, which a forger may send.
     if not payload or not hmac.compare_digest(signature.encode(), expected.encode()):
         raise InvalidSignInToken("bad signature")

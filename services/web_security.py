@@ -15,11 +15,6 @@ from starlette.responses import JSONResponse, Response
 STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
-def parse_origins(value: str) -> tuple[str, ...]:
-    """A comma-separated allow-list of origins such as https://desk.example.com."""
-    return tuple(part.strip().rstrip("/") for part in value.split(",") if part.strip())
-
-
 def served_over_https(connection: HTTPConnection) -> bool:
     """True behind a TLS-terminating proxy too, so cookies get Secure wherever TLS is."""
     forwarded = connection.headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()

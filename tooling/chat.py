@@ -10,13 +10,15 @@ read from the conversation's record and shown as they arrive: REST cannot push t
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import threading
 import urllib.parse
 import urllib.request
 import uuid
 
-from channels.customer_binding import issue_sign_in_token
+from clients.backend import BackendClient, BackendError
+from common.customer_binding import issue_sign_in_token
 from tooling.environment import process_environment
 
 
@@ -45,17 +47,20 @@ class SandboxPhone:
     """The customer's simulated phone in the sandbox: shows texts that arrived since last look."""
 
     def __init__(self, environment: dict[str, str], customer: str) -> None:
-        self._url = f"{environment['BACKEND_URL']}/sandbox/devices/{customer}/messages"
+        self._url = environment["BACKEND_URL"]
         self._secret = environment["SANDBOX_SERVICE_SECRET"]
+        self._customer = customer
         self._seen = {message["sent_at"] for message in self._messages()}
 
     def _messages(self) -> list[dict]:
-        request = urllib.request.Request(self._url,
-                                         headers={"Authorization": f"Bearer {self._secret}"})
+        # The terminal is synchronous: each look runs the async client in its own event loop.
+        async def look() -> list[dict]:
+            async with BackendClient(self._url, self._secret) as backend:
+                return await backend.phone_messages(self._customer)
+
         try:
-            with urllib.request.urlopen(request, timeout=5) as response:
-                return json.load(response)["messages"]
-        except (OSError, ValueError, KeyError):
+            return asyncio.run(look())
+        except BackendError:
             return []
 
     def show_new(self) -> None:

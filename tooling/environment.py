@@ -34,6 +34,11 @@ def read_profile(name: str) -> dict[str, str]:
     return values
 
 
+# The embedded profile's channel signing secret, for tests and benchmarks that sign customers in
+# as the embedded profile's channel side does; read from the profile, its one home.
+DEV_SIGNING_SECRET = read_profile(EMBEDDED_PROFILE)["CHANNEL_SIGNING_SECRET"]
+
+
 def process_environment(profile: str | None = None, **overrides: str) -> dict[str, str]:
     """Profile defaults, then the caller's environment, then explicit overrides."""
     profile = profile or os.environ.get(PROFILE_VARIABLE) or EMBEDDED_PROFILE

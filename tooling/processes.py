@@ -16,7 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from channels.sessions import allowed_origins
+from common.assistant_settings import channel_origins
+from common.settings import Environment
 from tooling.credentials import credentials_file
 from tooling.environment import PROJECT_ROOT, process_environment
 
@@ -78,8 +79,8 @@ class Server:
 
 def rasa_server(model: Path, port: int, environment: dict[str, str] | None = None) -> Server:
     environment = environment or process_environment()
-    # The browser origins the channels allow (channels/sessions.py); no values: none at all.
-    origins = allowed_origins(environment)
+    # The browser origins the channels allow (common/assistant_settings.py); none: no browser.
+    origins = channel_origins(Environment(environment))
     command = [
         sys.executable, "-m", "rasa", "run", "--enable-api", "--cors", *origins,
         "--interface", "127.0.0.1", "--port", str(port), "--model", str(model),

@@ -21,17 +21,16 @@ import argparse
 import asyncio
 import json
 import sys
-import urllib.request
 from typing import Any
 
 import yaml
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.backend_client import BackendClient, BackendError
 from actions.operation_runner import OperationRunner, OperationStopped, current_request
 from actions.rendering import display_values, fill_text
-from channels.customer_binding import bound_sender_id
+from clients.backend import BackendClient, BackendError
+from common.customer_binding import bound_sender_id
 from registry.catalogue import PLACEHOLDER, Operation, default_catalogue
 from registry.check import check
 from registry.rasa_domain import registry_domain
@@ -76,15 +75,6 @@ def tracker_for(customer: str, intent: str, entities: dict[str, str],
                    "action_listen")
 
 
-def sandbox_code(customer: str, environment: dict[str, str]) -> str:
-    request = urllib.request.Request(
-        f"{environment['BACKEND_URL']}/sandbox/devices/{customer}/messages",
-        headers={"Authorization": f"Bearer {environment['SANDBOX_SERVICE_SECRET']}"})
-    with urllib.request.urlopen(request, timeout=10) as response:
-        messages = json.load(response)["messages"]
-    return str(messages[0]["code"])
-
-
 async def try_operation(args: argparse.Namespace) -> int:
     problems = check(operation=args.intent)
     for problem in problems:
@@ -113,7 +103,7 @@ async def try_operation(args: argparse.Namespace) -> int:
             await runner.answer(operation)
         else:
             await _walk_through_form(args, operation, runner, dispatcher, domain, client,
-                                     slots, entities, environment)
+                                     slots, entities)
     for message in dispatcher.messages:
         print("bot:", shown(message, domain, slots))
     return 1 if problems else 0
@@ -122,8 +112,7 @@ async def try_operation(args: argparse.Namespace) -> int:
 async def _walk_through_form(args: argparse.Namespace, operation: Operation,
                              runner: OperationRunner, dispatcher: CollectingDispatcher,
                              domain: dict[str, Any], client: BackendClient,
-                             slots: dict[str, Any], entities: dict[str, str],
-                             environment: dict[str, str]) -> None:
+                             slots: dict[str, Any], entities: dict[str, str]) -> None:
     try:
         context = await runner.slot_context(operation)
         values = runner.display_context(context)
@@ -137,9 +126,10 @@ async def _walk_through_form(args: argparse.Namespace, operation: Operation,
             if operation.verification:
                 started = await client.start_verification(args.customer,
                                                            operation.verification)
+                # The code the sandbox "sent" to the customer's phone, newest first.
+                code = (await client.phone_messages(args.customer, limit=1))[0]["code"]
                 token = await client.confirm_verification(
-                    args.customer, started["verification_id"],
-                    sandbox_code(args.customer, environment))
+                    args.customer, started["verification_id"], str(code))
             # As if the customer had said yes to exactly what was shown above.
             tracker = tracker_for(args.customer, args.intent, entities, slots)
             slots[REQUEST_SLOT] = current_request(operation, tracker)

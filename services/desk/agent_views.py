@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from common.clock import utcnow
 from services.desk.agent_work import visible_handoff
 from services.desk.assist import suggest
 from services.desk.context import Desk
@@ -24,7 +25,6 @@ from services.desk.profile_facts import profile_lines
 from services.desk.queue import position_of
 from services.desk.times import aware, local_iso
 from services.desk.transcript import CUSTOMER, line_json, lines_of
-from services.sandbox.clock import utcnow
 
 
 def agent_json(agent: Agent) -> dict[str, Any]:

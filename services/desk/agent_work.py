@@ -12,6 +12,8 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from common.api_errors import ApiError, not_found
+from common.clock import utcnow
 from services.desk.context import Desk
 from services.desk.models import ASSIGNED, QUEUED, RESOLVED, TICKET, Agent, Handoff
 from services.desk.notices import (
@@ -24,8 +26,6 @@ from services.desk.notices import (
 from services.desk.outbox import RESUME, TRIGGER_INTENT, enqueue
 from services.desk.queue import announce_positions
 from services.desk.transcript import SYSTEM, add_line, line_json
-from services.sandbox.clock import utcnow
-from services.sandbox.errors import ApiError, not_found
 
 RESOLVED_INTENT = "EXTERNAL_handoff_resolved"
 

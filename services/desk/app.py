@@ -12,6 +12,7 @@ from pathlib import Path
 from fastapi import FastAPI, Request
 from fastapi.staticfiles import StaticFiles
 
+from common.api_errors import install_error_handlers
 from services.desk.agent_work import agents_holding_chats, hand_back
 from services.desk.context import Desk
 from services.desk.db import DeskDatabase
@@ -22,7 +23,6 @@ from services.desk.reconcile import Reconciler
 from services.desk.routes import agent_api, console, service
 from services.desk.seed import seed_agents_if_empty
 from services.desk.settings import DeskSettings
-from services.sandbox.errors import install_error_handlers
 from services.sign_in_guard import SignInGuard
 from services.web_security import install_web_security
 

@@ -16,7 +16,9 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import select
 from starlette.requests import HTTPConnection
 
-from channels.customer_binding import (
+from common.api_errors import ApiError
+from common.clock import utcnow
+from common.customer_binding import (
     InvalidSignInToken,
     issue_sign_in_token,
     verify_sign_in_token,
@@ -24,8 +26,6 @@ from channels.customer_binding import (
 from services.desk.context import Desk
 from services.desk.models import Agent, AgentSession
 from services.desk.passwords import hash_password, new_salt, password_matches
-from services.sandbox.clock import utcnow
-from services.sandbox.errors import ApiError
 
 SESSION_COOKIE = "desk_session"
 SESSION_SECONDS = 12 * 3600

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from common.clock import new_id, utcnow
 from services.desk.context import Desk
 from services.desk.models import ASSIGNED, OPEN_STATUSES, QUEUED, RESOLVED, TICKET, Agent, Handoff
 from services.desk.notices import CUSTOMER_BACK, CUSTOMER_LEFT
@@ -20,7 +21,6 @@ from services.desk.schemas import HandoffIn
 from services.desk.summary import summarise
 from services.desk.times import from_epoch, local_iso, naive_utc
 from services.desk.transcript import CUSTOMER, SYSTEM, add_line, add_line_once, line_json
-from services.sandbox.clock import new_id, utcnow
 
 
 @dataclass(frozen=True)

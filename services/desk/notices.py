@@ -6,10 +6,10 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from common.clock import utcnow
 from services.desk.models import Handoff, HandoffMessage
 from services.desk.outbox import RELAY, enqueue
 from services.desk.transcript import AGENT, SYSTEM, add_line
-from services.sandbox.clock import utcnow
 
 AGENT_KIND, DESK_KIND = "agent", "desk"
 CUSTOMER_LEFT = "The customer left the chat."

@@ -17,11 +17,11 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from common.clock import utcnow
 from common.logging_setup import set_conversation_id
 from services.desk.db import DeskDatabase
 from services.desk.models import OutboxItem
 from services.desk.rasa_client import RasaClient, RasaRefused, RasaUnavailable
-from services.sandbox.clock import utcnow
 
 logger = logging.getLogger(__name__)
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
+from common.clock import new_id, utcnow
 from services.desk.db import DeskDatabase
 from services.desk.models import ALL_SKILLS, Agent
 from services.desk.passwords import hash_password, new_salt
-from services.sandbox.clock import new_id, utcnow
 
 DEMO_AGENTS = (
     ("agent", "Lin", [ALL_SKILLS]),

@@ -1,17 +1,15 @@
-"""The desk's settings, from the environment (profiles/*.env plus overrides)."""
+"""The desk's settings, from the environment (profiles/*.env plus overrides), read once at
+start-up (common/settings.py)."""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import tzinfo
 from zoneinfo import ZoneInfo
 
-from common.secrets import is_embedded, required_secret
+from common.settings import Environment, EnvironmentSettings
 from services.desk.hours import OpeningHours
 from services.sign_in_guard import ADDRESS_LIMIT, NAME_LIMIT, WINDOW_SECONDS
-from services.web_security import parse_origins
 
 DEFAULT_PORT = 5300
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///.data/desk.db"
@@ -21,7 +19,7 @@ DEFAULT_DEMO_PASSWORD = "demo"
 
 
 @dataclass(frozen=True)
-class DeskSettings:
+class DeskSettings(EnvironmentSettings):
     # No defaults: the dev values live in profiles/embedded.env only (common/secrets.py).
     service_secret: str
     session_secret: str
@@ -63,30 +61,27 @@ class DeskSettings:
         return OpeningHours.parse(self.opening_hours, self.opening_days, self.zone)
 
     @classmethod
-    def from_environment(cls, environ: Mapping[str, str] = os.environ) -> DeskSettings:
-        def value(name: str, default: str) -> str:
-            return environ.get(name) or default
-
+    def read(cls, env: Environment) -> DeskSettings:
         return cls(
-            port=int(value("DESK_PORT", str(DEFAULT_PORT))),
-            database_url=value("DESK_DATABASE_URL", DEFAULT_DATABASE_URL),
-            service_secret=required_secret(environ, "DESK_SERVICE_SECRET"),
-            rasa_url=value("RASA_URL", f"http://127.0.0.1:{value('RASA_PORT', '5005')}"),
+            port=env.integer("DESK_PORT", DEFAULT_PORT),
+            database_url=env.text("DESK_DATABASE_URL", DEFAULT_DATABASE_URL),
+            service_secret=env.secret("DESK_SERVICE_SECRET"),
+            rasa_url=env.text("RASA_URL", f"http://127.0.0.1:{env.integer('RASA_PORT', 5005)}"),
             # The desk resumes conversations and reads trackers through Rasa's HTTP API.
-            rasa_api_token=required_secret(environ, "RASA_API_TOKEN"),
-            session_secret=required_secret(environ, "DESK_SESSION_SECRET"),
-            demo_password=(value("DESK_DEMO_PASSWORD", DEFAULT_DEMO_PASSWORD)
-                           if is_embedded(environ) else None),
-            timezone=value("DESK_TIMEZONE", "Asia/Shanghai"),
-            opening_hours=value("DESK_OPENING_HOURS", "00:00-24:00"),
-            opening_days=value("DESK_OPENING_DAYS", "mon-sun"),
-            agent_grace_seconds=float(value("DESK_AGENT_GRACE_SECONDS", "30")),
-            max_queue=int(value("DESK_MAX_QUEUE", "20")),
-            callback_hours=float(value("DESK_CALLBACK_HOURS", "2")),
-            reconcile_seconds=float(value("DESK_RECONCILE_SECONDS", "5")),
-            outbox_max_backoff_seconds=float(value("DESK_OUTBOX_MAX_BACKOFF_SECONDS", "5")),
-            rasa_timeout_seconds=float(value("DESK_RASA_TIMEOUT_SECONDS", "5")),
-            domain_dir=environ.get("DESK_DOMAIN_DIR") or None,
-            allowed_origins=parse_origins(environ.get("DESK_ALLOWED_ORIGINS", "")),
-            rate_limit_redis_url=environ.get("RATE_LIMIT_REDIS_URL") or None,
+            rasa_api_token=env.secret("RASA_API_TOKEN"),
+            session_secret=env.secret("DESK_SESSION_SECRET"),
+            demo_password=(env.text("DESK_DEMO_PASSWORD", DEFAULT_DEMO_PASSWORD)
+                           if env.embedded else None),
+            timezone=env.text("DESK_TIMEZONE", "Asia/Shanghai"),
+            opening_hours=env.text("DESK_OPENING_HOURS", "00:00-24:00"),
+            opening_days=env.text("DESK_OPENING_DAYS", "mon-sun"),
+            agent_grace_seconds=env.number("DESK_AGENT_GRACE_SECONDS", 30),
+            max_queue=env.integer("DESK_MAX_QUEUE", 20),
+            callback_hours=env.number("DESK_CALLBACK_HOURS", 2),
+            reconcile_seconds=env.number("DESK_RECONCILE_SECONDS", 5),
+            outbox_max_backoff_seconds=env.number("DESK_OUTBOX_MAX_BACKOFF_SECONDS", 5),
+            rasa_timeout_seconds=env.number("DESK_RASA_TIMEOUT_SECONDS", 5),
+            domain_dir=env.optional("DESK_DOMAIN_DIR"),
+            allowed_origins=env.items("DESK_ALLOWED_ORIGINS"),
+            rate_limit_redis_url=env.optional("RATE_LIMIT_REDIS_URL"),
         )

@@ -14,7 +14,7 @@ from tooling.environment import process_environment
 def main() -> None:
     configure_logging("sandbox")
     # The profile's values unless the environment says otherwise, like the other servers.
-    settings = Settings.from_env(process_environment())
+    settings = Settings.from_environment(process_environment())
     # No websockets here, and Rasa pins a websockets release too old for uvicorn's auto-detection.
     # Our logging, not uvicorn's: its access lines carry whole paths (card numbers can be in
     # them) and query strings.

@@ -7,9 +7,9 @@ from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 
+from common.api_errors import install_error_handlers
 from services.sandbox.config import Settings
-from services.sandbox.db import Database
-from services.sandbox.errors import install_error_handlers
+from services.sandbox.db import SandboxDatabase
 from services.sandbox.faults import FaultInjectionMiddleware, FaultInjector, rules_from_json
 from services.sandbox.routes import (
     bank,
@@ -49,8 +49,8 @@ Money moves only with `Idempotency-Key` and a step-up `X-Verification-Token`.
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    settings = settings or Settings.from_env()
-    db = Database(settings.database_url)
+    settings = settings or Settings.from_environment()
+    db = SandboxDatabase(settings.database_url)
     injector = FaultInjector(settings.seed, rules_from_json(settings.faults))
 
     @contextlib.asynccontextmanager

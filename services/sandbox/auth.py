@@ -18,10 +18,10 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
-from services.sandbox.clock import utcnow
+from common.api_errors import ApiError
+from common.clock import utcnow
 from services.sandbox.config import Settings
-from services.sandbox.db import Database
-from services.sandbox.errors import ApiError
+from services.sandbox.db import SandboxDatabase
 from services.sandbox.models import (
     Customer,
     IdempotencyRecord,
@@ -45,7 +45,7 @@ def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def get_db(request: Request) -> Database:
+def get_db(request: Request) -> SandboxDatabase:
     return request.app.state.db
 
 

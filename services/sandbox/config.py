@@ -1,20 +1,18 @@
-"""Sandbox settings, read from environment variables once at start-up."""
+"""Sandbox settings, read from environment variables once at start-up (common/settings.py)."""
 
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from common.secrets import is_embedded, required_secret
+from common.settings import Environment, EnvironmentSettings, SettingError
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///.data/sandbox.db"
 
 
 @dataclass(frozen=True)
-class Settings:
+class Settings(EnvironmentSettings):
     # No default: the dev value lives in profiles/embedded.env only (common/secrets.py).
     service_secret: str
     database_url: str = DEFAULT_DATABASE_URL
@@ -28,19 +26,23 @@ class Settings:
     verification_token_ttl_seconds: int = 300
     verification_max_attempts: int = 3
     # The simulated phone's inbox (/sandbox/devices/...) hands out one-time codes, so a started
-    # sandbox serves it only in the embedded profile (from_env); tests and tools that build
+    # sandbox serves it only in the embedded profile (read); tests and tools that build
     # Settings themselves read codes from it.
     device_inbox: bool = True
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
-        env = os.environ if environ is None else environ
+    def read(cls, env: Environment) -> Settings:
+        faults = env.text("SANDBOX_FAULTS", "[]")
+        try:
+            fault_rules = json.loads(faults)
+        except ValueError:
+            raise SettingError(f"SANDBOX_FAULTS must be a JSON list, not {faults!r}") from None
         return cls(
-            database_url=env.get("SANDBOX_DATABASE_URL", DEFAULT_DATABASE_URL),
-            service_secret=required_secret(env, "SANDBOX_SERVICE_SECRET"),
-            port=int(env.get("SANDBOX_PORT", "5100")),
-            seed=int(env.get("SANDBOX_SEED", "42")),
-            customers=int(env.get("SANDBOX_CUSTOMERS", "1000")),
-            faults=json.loads(env.get("SANDBOX_FAULTS", "[]")),
-            device_inbox=is_embedded(env),
+            database_url=env.text("SANDBOX_DATABASE_URL", DEFAULT_DATABASE_URL),
+            service_secret=env.secret("SANDBOX_SERVICE_SECRET"),
+            port=env.integer("SANDBOX_PORT", 5100),
+            seed=env.integer("SANDBOX_SEED", 42),
+            customers=env.integer("SANDBOX_CUSTOMERS", 1000),
+            faults=fault_rules,
+            device_inbox=env.embedded,
         )

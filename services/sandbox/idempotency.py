@@ -21,9 +21,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.sandbox.clock import utcnow
-from services.sandbox.db import Database
-from services.sandbox.errors import ApiError
+from common.api_errors import ApiError
+from common.clock import utcnow
+from services.sandbox.db import SandboxDatabase
 from services.sandbox.models import AuditRecord, IdempotencyRecord
 
 ACTOR = "action-server"
@@ -73,7 +73,7 @@ async def idempotency_key_header(
 
 
 async def move_money_once(
-    db: Database,
+    db: SandboxDatabase,
     request: MoneyRequest,
     operation: Callable[[AsyncSession], Awaitable[Movement]],
 ) -> JSONResponse:
@@ -89,7 +89,7 @@ async def move_money_once(
 
 
 async def _attempt(
-    db: Database,
+    db: SandboxDatabase,
     request: MoneyRequest,
     request_hash: str,
     operation: Callable[[AsyncSession], Awaitable[Movement]],

@@ -18,9 +18,9 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from services.sandbox.clock import utcnow
+from common.clock import utcnow
 from services.sandbox.config import Settings
-from services.sandbox.db import Database
+from services.sandbox.db import SandboxDatabase
 from services.sandbox.models import Base, Customer, SandboxMeta
 from services.sandbox.money import CENT, quantize
 from services.sandbox.numbers import luhn_complete
@@ -868,7 +868,7 @@ def digest(dataset: Dataset) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-async def write(db: Database, dataset: Dataset, meta: dict[str, str]) -> None:
+async def write(db: SandboxDatabase, dataset: Dataset, meta: dict[str, str]) -> None:
     async with db.writing() as session:
         conn = await session.connection()
         for table in Base.metadata.sorted_tables:
@@ -880,7 +880,7 @@ async def write(db: Database, dataset: Dataset, meta: dict[str, str]) -> None:
 
 
 async def seed_if_empty(
-    db: Database, *, customers: int, seed: int, reference_date: date | None = None
+    db: SandboxDatabase, *, customers: int, seed: int, reference_date: date | None = None
 ) -> bool:
     async with db.reading() as session:
         existing = (await session.execute(select(func.count()).select_from(Customer))).scalar_one()
@@ -902,7 +902,7 @@ async def seed_if_empty(
 
 
 async def _main(args: argparse.Namespace) -> None:
-    db = Database(args.database_url)
+    db = SandboxDatabase(args.database_url)
     try:
         if args.reset:
             async with db.engine.begin() as conn:
@@ -917,7 +917,7 @@ async def _main(args: argparse.Namespace) -> None:
 
 
 def main() -> None:
-    settings = Settings.from_env(process_environment())
+    settings = Settings.from_environment(process_environment())
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--customers", type=int, default=settings.customers)
     parser.add_argument("--seed", type=int, default=settings.seed)

@@ -1,7 +1,8 @@
 """The web chat server: sign-in as a sandbox customer, then the chat page.
 
-This server is the channel side of the sign-in: it checks the customer against the sandbox,
-issues the signed sign-in token (channels/customer_binding.py) and hands it to the widget,
+This server is the channel side of the sign-in: it checks the customer against the sandbox
+(through the one back-end client, clients/backend.py), issues the signed sign-in token
+(common/customer_binding.py) and hands it to the widget,
 which presents it when its socket connects to Rasa. The browser never chooses who it is.
 """
 
@@ -25,7 +26,8 @@ from starlette.responses import (
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from channels.customer_binding import (
+from clients.backend import BackendClient, BackendError
+from common.customer_binding import (
     DEFAULT_TOKEN_SECONDS,
     InvalidSignInToken,
     issue_sign_in_token,
@@ -50,35 +52,25 @@ class SandboxUnavailable(Exception):
     """The product back-end sandbox did not answer as expected."""
 
 
-async def customer_name(settings: WebChatSettings, customer_id: str) -> str | None:
+async def customer_name(backend: BackendClient, customer_id: str) -> str | None:
     """The customer's name from the sandbox, or None when there is no such customer."""
-    headers = {"Authorization": f"Bearer {settings.backend_secret}",
-               "X-Customer-Id": customer_id}
     try:
-        async with httpx.AsyncClient(timeout=settings.backend_timeout_seconds) as client:
-            reply = await client.get(f"{settings.backend_url}/v1/customers/me", headers=headers)
-    except httpx.HTTPError as error:
+        profile = await backend.get_profile(customer_id)
+    except BackendError as error:
+        if error.kind == "not_found":
+            return None
         raise SandboxUnavailable(str(error)) from error
-    if reply.status_code == 404:
-        return None
-    if reply.status_code != 200:
-        raise SandboxUnavailable(f"sandbox answered {reply.status_code}")
-    return str(reply.json()["name"])
+    return str(profile["name"])
 
 
-async def phone_messages(settings: WebChatSettings, customer_id: str) -> list[dict[str, str]]:
+async def phone_messages(backend: BackendClient, customer_id: str) -> list[dict[str, str]]:
     """The latest texts the sandbox "sent" to the customer's registered phone (security codes),
     so a demo customer can read them beside the chat. A real back end has no such inbox."""
-    headers = {"Authorization": f"Bearer {settings.backend_secret}"}
-    url = f"{settings.backend_url}/sandbox/devices/{customer_id}/messages"
     try:
-        async with httpx.AsyncClient(timeout=settings.backend_timeout_seconds) as client:
-            reply = await client.get(url, headers=headers, params={"limit": 3})
-    except httpx.HTTPError:
+        messages = await backend.phone_messages(customer_id, limit=3)
+    except BackendError:
         return []
-    if reply.status_code != 200:
-        return []
-    return [{"body": m["body"], "sent_at": m["sent_at"]} for m in reply.json()["messages"][:3]]
+    return [{"body": m["body"], "sent_at": m["sent_at"]} for m in messages[:3]]
 
 
 def signed_in_customer(request: Request, secret: bytes) -> tuple[str, str] | None:
@@ -121,6 +113,8 @@ def create_app(settings: WebChatSettings) -> Starlette:
                                settings.sign_in_name_limit, settings.sign_in_address_limit,
                                settings.sign_in_window_seconds)
     demo = settings.demo_passcode is not None
+    backend = BackendClient(settings.backend_url, settings.backend_secret,
+                            timeout_seconds=settings.backend_timeout_seconds)
 
     async def home(request: Request) -> HTMLResponse | RedirectResponse:
         if signed_in_customer(request, settings.signing_secret):
@@ -148,7 +142,7 @@ def create_app(settings: WebChatSettings) -> Starlette:
             return HTMLResponse(sign_in_page("Wrong customer number or passcode.", customer_id,
                                              demo=demo), status_code=401)
         try:
-            name = await customer_name(settings, customer_id)
+            name = await customer_name(backend, customer_id)
         except SandboxUnavailable:
             return HTMLResponse(sign_in_page("The sandbox is not answering; is it running?",
                                              customer_id, demo=demo), status_code=503)
@@ -168,7 +162,7 @@ def create_app(settings: WebChatSettings) -> Starlette:
             return RedirectResponse("/", status_code=303)
         customer_id, token = signed_in
         try:
-            name = await customer_name(settings, customer_id) or customer_id
+            name = await customer_name(backend, customer_id) or customer_id
         except SandboxUnavailable:
             name = customer_id
         return HTMLResponse(chat_page(customer_id, name, settings.rasa_url, token, phone=demo))
@@ -181,7 +175,7 @@ def create_app(settings: WebChatSettings) -> Starlette:
         signed_in = signed_in_customer(request, settings.signing_secret)
         if signed_in is None:
             return JSONResponse({"messages": []}, status_code=401)
-        return JSONResponse({"messages": await phone_messages(settings, signed_in[0])})
+        return JSONResponse({"messages": await phone_messages(backend, signed_in[0])})
 
     async def sign_out(request: Request) -> RedirectResponse:
         signed_in = signed_in_customer(request, settings.signing_secret)
@@ -203,7 +197,7 @@ def create_app(settings: WebChatSettings) -> Starlette:
     async def health(_: Request) -> PlainTextResponse:
         return PlainTextResponse("ok")
 
-    app = Starlette(routes=[
+    app = Starlette(on_shutdown=[backend.aclose], routes=[
         Route("/", home),
         Route("/sign-in", sign_in, methods=["POST"]),
         Route("/chat", chat),

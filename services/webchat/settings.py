@@ -1,15 +1,13 @@
-"""The web chat server's settings, from the environment (profiles/*.env plus overrides)."""
+"""The web chat server's settings, from the environment (profiles/*.env plus overrides), read
+once at start-up (common/settings.py)."""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from common.secrets import is_embedded, required_secret
+from common.settings import Environment, EnvironmentSettings
 from services.sign_in_guard import ADDRESS_LIMIT, NAME_LIMIT, WINDOW_SECONDS
-from services.web_security import parse_origins
 
 WEBCHAT_DIR = Path(__file__).resolve().parent
 # The widget's self-contained browser build (React included), installed by setup.sh.
@@ -22,7 +20,7 @@ DEFAULT_DEMO_PASSCODE = "demo"
 
 
 @dataclass(frozen=True)
-class WebChatSettings:
+class WebChatSettings(EnvironmentSettings):
     port: int
     rasa_url: str
     backend_url: str
@@ -39,19 +37,18 @@ class WebChatSettings:
     sign_in_window_seconds: float = WINDOW_SECONDS
 
     @classmethod
-    def from_environment(cls, environ: Mapping[str, str] = os.environ) -> WebChatSettings:
+    def read(cls, env: Environment) -> WebChatSettings:
         return cls(
-            port=int(environ.get("WEBCHAT_PORT", DEFAULT_PORT)),
+            port=env.integer("WEBCHAT_PORT", DEFAULT_PORT),
             # The browser connects here, so it is the address as the customer's browser sees it.
-            rasa_url=environ.get("RASA_URL")
-            or f"http://127.0.0.1:{environ.get('RASA_PORT', '5005')}",
-            backend_url=environ["BACKEND_URL"],
-            backend_secret=required_secret(environ, "SANDBOX_SERVICE_SECRET"),
-            backend_timeout_seconds=float(environ.get("BACKEND_TIMEOUT_SECONDS", "3")),
-            demo_passcode=(environ.get("WEBCHAT_DEMO_PASSCODE") or DEFAULT_DEMO_PASSCODE
-                           if is_embedded(environ) else None),
+            rasa_url=env.text("RASA_URL", f"http://127.0.0.1:{env.integer('RASA_PORT', 5005)}"),
+            backend_url=env.required("BACKEND_URL"),
+            backend_secret=env.secret("SANDBOX_SERVICE_SECRET"),
+            backend_timeout_seconds=env.number("BACKEND_TIMEOUT_SECONDS", 3),
+            demo_passcode=(env.text("WEBCHAT_DEMO_PASSCODE", DEFAULT_DEMO_PASSCODE)
+                           if env.embedded else None),
             # The same secret the Rasa server's channels verify sign-in tokens with.
-            signing_secret=required_secret(environ, "CHANNEL_SIGNING_SECRET").encode(),
-            allowed_origins=parse_origins(environ.get("WEBCHAT_ALLOWED_ORIGINS", "")),
-            rate_limit_redis_url=environ.get("RATE_LIMIT_REDIS_URL") or None,
+            signing_secret=env.secret("CHANNEL_SIGNING_SECRET").encode(),
+            allowed_origins=env.items("WEBCHAT_ALLOWED_ORIGINS"),
+            rate_limit_redis_url=env.optional("RATE_LIMIT_REDIS_URL"),
         )

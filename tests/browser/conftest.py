@@ -13,10 +13,9 @@ from dataclasses import dataclass
 import pytest
 from playwright.sync_api import Browser, Page, Route, sync_playwright
 
-from channels.customer_binding import DEV_SIGNING_SECRET
 from services.webchat.process import webchat_server
 from tests.e2e.servers import RunningAssistant, running_assistant
-from tooling.environment import PROJECT_ROOT, process_environment
+from tooling.environment import DEV_SIGNING_SECRET, PROJECT_ROOT, process_environment
 from tooling.ports import free_port
 
 SCREENSHOTS = PROJECT_ROOT / "test-artifacts"

@@ -15,11 +15,18 @@ from channels.customer_messages import (
     CustomerMessages,
 )
 from channels.limits import MAX_MESSAGE_CHARS, MAX_WAITING_PER_CONVERSATION
-from channels.redaction import SEALED_CODE_KEY, open_one_time_code
+from common.assistant_settings import ChannelSettings
+from common.one_time_code import SEALED_CODE_KEY, open_one_time_code
 
 ENVIRONMENT = {"DEPLOYMENT_PROFILE": "embedded", "REDACTION_SECRET": "dev-only-redaction-secret",
                "RASA_API_TOKEN": "dev-only-rasa-api-token",
-               "ACTION_SERVER_TOKEN": "dev-only-action-server-token", "RATE_LIMIT_REDIS_URL": ""}
+               "ACTION_SERVER_TOKEN": "dev-only-action-server-token", "RATE_LIMIT_REDIS_URL": "",
+               "CHANNEL_SIGNING_SECRET": "dev-only-channel-signing-secret",
+               "DESK_SERVICE_SECRET": "dev-only-desk-service-secret"}
+
+
+def gate_for(environ: dict[str, str]) -> CustomerMessages:
+    return CustomerMessages(ChannelSettings.from_environment(environ))
 
 
 class Rasa:
@@ -48,7 +55,7 @@ async def say(gate: CustomerMessages, rasa: Rasa, text: str, sender: str = "s1",
 
 
 async def test_a_card_number_reaches_rasa_masked_after_a_warning():
-    gate, rasa = CustomerMessages(ENVIRONMENT), Rasa()
+    gate, rasa = gate_for(ENVIRONMENT), Rasa()
 
     refusal, output = await say(gate, rasa, "my card number is 4111 1111 1111 1111 and cvv 123")
 
@@ -59,7 +66,7 @@ async def test_a_card_number_reaches_rasa_masked_after_a_warning():
 
 
 async def test_a_one_time_code_reaches_rasa_sealed_in_the_metadata():
-    gate, rasa = CustomerMessages(ENVIRONMENT), Rasa()
+    gate, rasa = gate_for(ENVIRONMENT), Rasa()
 
     await say(gate, rasa, "my otp: 123 456")
 
@@ -71,7 +78,7 @@ async def test_a_one_time_code_reaches_rasa_sealed_in_the_metadata():
 
 
 async def test_a_message_over_the_size_limit_is_answered_without_rasa():
-    gate, rasa = CustomerMessages(ENVIRONMENT), Rasa()
+    gate, rasa = gate_for(ENVIRONMENT), Rasa()
 
     refusal, output = await say(gate, rasa, "x" * (MAX_MESSAGE_CHARS + 1))
     _, fits = await say(gate, rasa, "x" * MAX_MESSAGE_CHARS, sender="s2")
@@ -81,7 +88,7 @@ async def test_a_message_over_the_size_limit_is_answered_without_rasa():
 
 
 async def test_a_lone_surrogate_is_replaced_and_the_message_delivered():
-    gate, rasa = CustomerMessages(ENVIRONMENT), Rasa()
+    gate, rasa = gate_for(ENVIRONMENT), Rasa()
 
     await say(gate, rasa, "\ud800 hi")
 
@@ -89,7 +96,7 @@ async def test_a_lone_surrogate_is_replaced_and_the_message_delivered():
 
 
 async def test_a_sender_over_the_rate_is_refused_while_others_go_on():
-    gate = CustomerMessages({**ENVIRONMENT, "CHANNEL_SENDER_MESSAGES_PER_MINUTE": "3"})
+    gate = gate_for({**ENVIRONMENT, "CHANNEL_SENDER_MESSAGES_PER_MINUTE": "3"})
     rasa = Rasa()
 
     outcomes = [(await say(gate, rasa, "hi", sender="busy-one"))[0] for _ in range(5)]
@@ -102,7 +109,7 @@ async def test_a_sender_over_the_rate_is_refused_while_others_go_on():
 
 
 async def test_an_address_over_its_rate_is_refused_whatever_the_sender():
-    gate = CustomerMessages({**ENVIRONMENT, "CHANNEL_ADDRESS_MESSAGES_PER_MINUTE": "2"})
+    gate = gate_for({**ENVIRONMENT, "CHANNEL_ADDRESS_MESSAGES_PER_MINUTE": "2"})
     rasa = Rasa()
 
     outcomes = [(await say(gate, rasa, "hi", sender=f"s{n}"))[0] for n in range(3)]
@@ -114,7 +121,7 @@ async def test_an_address_over_its_rate_is_refused_whatever_the_sender():
 
 async def test_a_burst_in_one_conversation_is_refused_beyond_the_waiting_places():
     hold = asyncio.Event()
-    gate, rasa = CustomerMessages(ENVIRONMENT), Rasa(hold)
+    gate, rasa = gate_for(ENVIRONMENT), Rasa(hold)
 
     burst = [asyncio.create_task(say(gate, rasa, f"message {n}")) for n in range(50)]
     await asyncio.sleep(0.1)
@@ -131,9 +138,11 @@ async def test_a_burst_in_one_conversation_is_refused_beyond_the_waiting_places(
 
 def test_outside_the_embedded_profile_a_dev_redaction_secret_stops_the_channel():
     with pytest.raises(RuntimeError, match="REDACTION_SECRET"):
-        CustomerMessages({**ENVIRONMENT, "DEPLOYMENT_PROFILE": "production"})
+        gate_for({**ENVIRONMENT, "DEPLOYMENT_PROFILE": "production",
+                  "CHANNEL_SIGNING_SECRET": "a-real-secret-from-the-store"})
     with pytest.raises(RuntimeError, match="REDACTION_SECRET"):
-        CustomerMessages({"DEPLOYMENT_PROFILE": "production"})
+        gate_for({"DEPLOYMENT_PROFILE": "production",
+                  "CHANNEL_SIGNING_SECRET": "a-real-secret-from-the-store"})
 
 
 @pytest.mark.parametrize("name", ["RASA_API_TOKEN", "ACTION_SERVER_TOKEN"])
@@ -141,6 +150,6 @@ def test_outside_the_embedded_profile_the_rasa_server_needs_real_tokens(name):
     real = {key: "a-real-secret-from-the-store" for key in ENVIRONMENT if key.isupper()
             and key not in ("DEPLOYMENT_PROFILE", "RATE_LIMIT_REDIS_URL")}
     production = {**ENVIRONMENT, **real, "DEPLOYMENT_PROFILE": "production"}
-    CustomerMessages(production)
+    gate_for(production)
     with pytest.raises(RuntimeError, match=name):
-        CustomerMessages({**production, name: ENVIRONMENT[name]})
+        gate_for({**production, name: ENVIRONMENT[name]})

@@ -6,14 +6,8 @@ from __future__ import annotations
 import pytest
 from cryptography import fernet
 
-from channels.redaction import (
-    ONE_TIME_CODE_PLACEHOLDER,
-    clean_text,
-    luhn_valid,
-    open_one_time_code,
-    redact,
-    seal_one_time_code,
-)
+from channels.redaction import clean_text, luhn_valid, redact
+from common.one_time_code import ONE_TIME_CODE_PLACEHOLDER, open_one_time_code, seal_one_time_code
 
 SECRET = "test-redaction-secret-0123456789"
 

@@ -7,28 +7,34 @@ import uuid
 
 import pytest
 
-from channels import customer_binding
-from channels.customer_binding import (
+from channels.sessions import RevokedTokens
+from common.assistant_settings import ChannelSettings, channel_origins
+from common.customer_binding import (
     InvalidSignInToken,
     issue_sign_in_token,
     verify_sign_in_claims,
     verify_sign_in_token,
 )
-from channels.sessions import RevokedTokens, allowed_origins
+from common.settings import Environment
+from tooling.environment import DEV_SIGNING_SECRET
 
 SECRET = b"test-channel-signing-secret-0123"
 
 
+def allowed_origins(environ: dict[str, str]) -> tuple[str, ...]:
+    return channel_origins(Environment(environ))
+
+
 def test_the_embedded_profile_allows_the_web_chat_page_only():
-    assert allowed_origins({"DEPLOYMENT_PROFILE": "embedded"}) == [
-        "http://127.0.0.1:5200", "http://localhost:5200"]
+    assert allowed_origins({"DEPLOYMENT_PROFILE": "embedded"}) == (
+        "http://127.0.0.1:5200", "http://localhost:5200")
 
 
 def test_elsewhere_only_configured_origins_are_allowed():
-    assert allowed_origins({"DEPLOYMENT_PROFILE": "production"}) == []
+    assert allowed_origins({"DEPLOYMENT_PROFILE": "production"}) == ()
     assert allowed_origins({"CHANNEL_ALLOWED_ORIGINS": " https://chat.example.com/, "
-                                                       "https://m.example.com"}) == [
-        "https://chat.example.com", "https://m.example.com"]
+                                                       "https://m.example.com"}) == (
+        "https://chat.example.com", "https://m.example.com")
 
 
 def test_each_token_has_its_own_id_and_verification_keeps_its_shape():
@@ -47,15 +53,12 @@ def test_a_signature_with_non_ascii_characters_is_refused_not_a_crash():
         verify_sign_in_token(f"{payload}.é", SECRET)
 
 
-def test_the_signing_secret_has_no_fallback(monkeypatch):
-    monkeypatch.delenv("CHANNEL_SIGNING_SECRET", raising=False)
-    monkeypatch.setenv("DEPLOYMENT_PROFILE", "production")
+def test_the_signing_secret_has_no_fallback():
     with pytest.raises(RuntimeError, match="CHANNEL_SIGNING_SECRET"):
-        customer_binding.signing_secret()
-
-    monkeypatch.setenv("CHANNEL_SIGNING_SECRET", customer_binding.DEV_SIGNING_SECRET)
+        ChannelSettings.from_environment({"DEPLOYMENT_PROFILE": "production"})
     with pytest.raises(RuntimeError, match="CHANNEL_SIGNING_SECRET"):
-        issue_sign_in_token("C00001")
+        ChannelSettings.from_environment({"DEPLOYMENT_PROFILE": "production",
+                                          "CHANNEL_SIGNING_SECRET": DEV_SIGNING_SECRET})
 
 
 def redis_url() -> str:

@@ -10,9 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from channels.customer_binding import DEV_SIGNING_SECRET
 from services.desk.process import desk_server
-from tooling.environment import process_environment
+from tooling.environment import DEV_SIGNING_SECRET, process_environment
 from tooling.ports import free_port
 from tooling.processes import Server, action_server, rasa_server, sandbox_server, stop_all
 

@@ -13,10 +13,11 @@ from typing import Any
 
 import pytest
 
-from channels.customer_binding import DEV_SIGNING_SECRET, issue_sign_in_token
 from channels.customer_messages import PAYMENT_DATA_WARNING, TOO_LONG_REPLY
+from common.customer_binding import issue_sign_in_token
 from tests.channels.stores import PLANTED_CARD_MESSAGE, files_holding
 from tests.e2e.servers import RunningAssistant, assistant_in
+from tooling.environment import DEV_SIGNING_SECRET
 
 pytestmark = pytest.mark.e2e
 

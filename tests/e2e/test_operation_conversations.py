@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 
-from channels.customer_binding import DEV_SIGNING_SECRET, issue_sign_in_token
+from common.customer_binding import issue_sign_in_token
 from tests.e2e.servers import RunningAssistant, assistant_in
+from tooling.environment import DEV_SIGNING_SECRET
 
 pytestmark = pytest.mark.e2e
 

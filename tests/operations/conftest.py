@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from actions.backend_client import BackendClient
+from clients.backend import BackendClient
 from services.sandbox.config import Settings
 from services.sandbox.thread_server import SandboxThread
 

@@ -13,14 +13,19 @@ from typing import Any
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.backend_client import BackendClient
 from actions.operation_forms import GENERATED_ACTIONS
 from actions.operations import ActionFinishOperation, ActionPrepareOperation, ActionRunOperation
 from actions.rendering import fill_text
-from channels.customer_binding import bound_sender_id
+from clients.backend import BackendClient
+from common.assistant_settings import ActionServerSettings
+from common.customer_binding import bound_sender_id
 from registry.catalogue import Operation, default_catalogue
 from registry.slots import CONFIRMATION_SLOT
 from tests.recording_desk import RecordingDesk
+from tooling.environment import read_profile
+
+# The action server's settings as the embedded profile gives them (the code sealing secret).
+SETTINGS = ActionServerSettings.from_environment(read_profile("embedded"))
 
 ACTIONS = {action().name(): action for action in GENERATED_ACTIONS}
 
@@ -32,6 +37,7 @@ class Conversation:
         self.sender = bound_sender_id(customer_id)
         self.client = client
         self.desk = desk or RecordingDesk()
+        self.settings = SETTINGS
         self.domain = domain
         self.catalogue = default_catalogue()
         self.form_actions = form_actions or ACTIONS
@@ -116,9 +122,9 @@ class Conversation:
         if operation is None:
             return
         if not operation.is_form:
-            await self._run(ActionRunOperation(self.client, self.desk), dispatcher)
+            await self._run(ActionRunOperation(self.client, self.desk, self.settings), dispatcher)
             return
-        await self._run(ActionPrepareOperation(self.client), dispatcher)
+        await self._run(ActionPrepareOperation(self.client, self.desk, self.settings), dispatcher)
         if self.slots.get("operation_refused"):
             return
         self.form = operation
@@ -162,7 +168,7 @@ class Conversation:
         self.slots["requested_slot"] = missing[0]
         ask = self.form_actions.get(f"action_ask_{self.form.form_name}_{missing[0]}")
         if ask is not None:
-            await self._run(ask(self.client), dispatcher)
+            await self._run(ask(self.client, self.desk, self.settings), dispatcher)
         else:
             dispatcher.utter_message(response=f"utter_ask_{missing[0]}")
 
@@ -170,9 +176,10 @@ class Conversation:
         self.slots["requested_slot"] = None
         self._apply([{"event": "active_loop", "name": None}])
         self.form = None
-        await self._run(ActionFinishOperation(self.client, self.desk), dispatcher)
+        await self._run(ActionFinishOperation(self.client, self.desk, self.settings), dispatcher)
 
     def _validator(self) -> Any:
         assert self.form is not None
-        return self.form_actions[f"validate_{self.form.form_name}"](self.client)
+        return self.form_actions[f"validate_{self.form.form_name}"](self.client, self.desk,
+                                                                  self.settings)
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from actions.backend_client import BackendClient
+from clients.backend import BackendClient
 from tests.operations.conftest import SERVICE_SECRET
 from tests.operations.conversation import Conversation
 
@@ -222,7 +222,8 @@ async def test_a_stolen_card_is_blocked_for_good_and_a_replacement_offered(
 
 async def test_a_declined_card_is_explained_with_the_real_reasons(client, domain_dict):
     async def declined(customer: str, profile: dict[str, Any]) -> bool:
-        events = await client.get_recent_events(customer, limit=10)
+        events = (await client.call(customer, "GET", "/v1/customers/me/events",
+                                    params={"limit": 10}))["events"]
         cards = (await client.call(customer, "GET", "/v1/customers/me/cards"))["cards"]
         return len(cards) == 1 and any(e["kind"] == "card_declined" for e in events)
     customer = await first_customer(client, declined)

@@ -12,9 +12,9 @@ import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.backend_client import BackendClient
 from actions.operations import ActionFinishOperation
-from channels.customer_binding import bound_sender_id
+from clients.backend import BackendClient
+from common.customer_binding import bound_sender_id
 from registry.catalogue import default_catalogue
 from registry.slots import REQUEST_SLOT
 from tests.operations.conversation import Conversation
@@ -235,22 +235,16 @@ async def test_a_refused_request_leaves_no_key_behind_for_the_next_one(client, d
 
 
 async def test_a_code_the_channel_sealed_runs_the_request_and_is_stored_nowhere(
-        client, sandbox, domain_dict, monkeypatch):
-    from channels.redaction import (
-        ONE_TIME_CODE_PLACEHOLDER,
-        SEALED_CODE_KEY,
-        redact,
-        seal_one_time_code,
-    )
+        client, sandbox, domain_dict):
+    from channels.redaction import redact
+    from common.one_time_code import ONE_TIME_CODE_PLACEHOLDER, SEALED_CODE_KEY, seal_one_time_code
 
-    monkeypatch.setenv("DEPLOYMENT_PROFILE", "embedded")
-    monkeypatch.setenv("REDACTION_SECRET", "dev-only-redaction-secret")
     chat, _ = await confirmed_and_awaiting_code("bank_freeze_card", client, domain_dict,
                                                 need_change=False)
     code = await sms_code(sandbox.base_url, chat.sender.split(":")[1])
     typed = redact(f"my code is {code}")
     assert typed.text == ONE_TIME_CODE_PLACEHOLDER and typed.one_time_code == code
-    sealed = seal_one_time_code(code, "dev-only-redaction-secret")
+    sealed = seal_one_time_code(code, chat.settings.redaction_secret)
     await chat.say(typed.text, "inform", metadata={SEALED_CODE_KEY: sealed})
     assert "utter_bank_card_frozen" in chat.last_responses
     recorded = json.dumps([chat.events, chat.slots])

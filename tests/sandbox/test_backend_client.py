@@ -1,4 +1,4 @@
-"""The action server's back-end client against a real sandbox over real HTTP."""
+"""The one back-end client (clients/backend.py) against a real sandbox over real HTTP."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from actions.backend_client import BackendClient, BackendError
+from clients.backend import BackendClient, BackendError
 from tests.sandbox.conftest import SERVICE_SECRET, RunningSandbox
 
 
@@ -70,26 +70,14 @@ async def test_a_customer_verifies_then_sends_money_through_the_client(
             customer, started["verification_id"], sandbox.device_code(customer)
         )
         key = str(uuid.uuid4())
-        sent = await client.transfer(
-            customer,
-            from_account=account,
-            to_account_number="6228480000000000017",
-            recipient_name="Han Meimei",
-            amount="12.50",
-            currency="CNY",
-            idempotency_key=key,
-            verification_token=token,
-        )
-        again = await client.transfer(
-            customer,
-            from_account=account,
-            to_account_number="6228480000000000017",
-            recipient_name="Han Meimei",
-            amount="12.50",
-            currency="CNY",
-            idempotency_key=key,
-            verification_token=token,
-        )
+        transfer = {"from_account": account, "to_account_number": "6228480000000000017",
+                    "recipient_name": "Han Meimei", "amount": "12.50", "currency": "CNY",
+                    "memo": ""}
+        sent, again = [
+            await client.call(customer, "POST", "/v1/customers/me/transfers", json=transfer,
+                              idempotency_key=key, verification_token=token)
+            for _ in range(2)
+        ]
     assert profile["customer_id"] == customer
     assert sent == again and sent["amount"] == "12.50"
 
@@ -104,9 +92,10 @@ async def test_back_end_answers_become_one_error_type_with_a_kind(sandbox: Runni
         with pytest.raises(BackendError) as not_theirs:
             await client.call(customer, "GET", f"/v1/customers/me/cards/{others_card}")
         with pytest.raises(BackendError) as needs_code:
-            await client.freeze_card(customer, own_card, verification_token="")
+            await client.call(customer, "POST", f"/v1/customers/me/cards/{own_card}/freeze",
+                              verification_token="")
         with pytest.raises(BackendError) as escaped:
-            await client.get_claim(customer, "..")
+            await client.confirm_verification(customer, "..", "123456")
     assert (not_theirs.value.kind, not_theirs.value.status) == ("not_found", 404)
     assert needs_code.value.kind == "verification_required"
     assert needs_code.value.details == {"purpose": "card_control"}
@@ -126,7 +115,7 @@ async def test_a_slow_back_end_times_out_instead_of_hanging(
     async with make_client(sandbox, timeout_seconds=0.3, max_retries=0) as client:
         started = time.perf_counter()
         with pytest.raises(BackendError) as error:
-            await client.get_wallet("C00001")
+            await client.call("C00001", "GET", "/v1/customers/me/wallet")
         elapsed = time.perf_counter() - started
     assert (error.value.kind, error.value.code) == ("unavailable", "timeout")
     assert elapsed < 1.0
@@ -205,3 +194,12 @@ async def test_the_customer_id_is_mandatory() -> None:
     async with BackendClient("http://127.0.0.1:9", "x") as client:
         with pytest.raises(ValueError):
             await client.call("", "GET", "/v1/customers/me")
+
+
+async def test_the_sandbox_phone_shows_the_code_it_was_sent(sandbox: RunningSandbox) -> None:
+    customer, _ = cny_account_holder(sandbox)
+    async with make_client(sandbox) as client:
+        await client.start_verification(customer, "card_control")
+        latest = await client.phone_messages(customer, limit=1)
+    assert len(latest) == 1
+    assert str(latest[0]["code"]) == sandbox.device_code(customer)

@@ -27,18 +27,18 @@ def test_outside_the_embedded_profile_a_weak_secret_stops_the_sandbox(value: str
     if value is not None:
         environ["SANDBOX_SERVICE_SECRET"] = value
     with pytest.raises(InsecureSetting, match="SANDBOX_SERVICE_SECRET"):
-        Settings.from_env(environ)
+        Settings.from_environment(environ)
 
 
 def test_with_a_real_secret_the_production_sandbox_starts_without_the_phone_inbox() -> None:
-    settings = Settings.from_env({"DEPLOYMENT_PROFILE": "production",
+    settings = Settings.from_environment({"DEPLOYMENT_PROFILE": "production",
                                   "SANDBOX_SERVICE_SECRET": REAL_SECRET})
     assert settings.service_secret == REAL_SECRET and not settings.device_inbox
     assert INBOX not in create_app(settings).openapi()["paths"]
 
 
 def test_the_embedded_profile_runs_on_its_dev_secret_with_the_phone_inbox() -> None:
-    settings = Settings.from_env({"DEPLOYMENT_PROFILE": "embedded",
+    settings = Settings.from_environment({"DEPLOYMENT_PROFILE": "embedded",
                                   "SANDBOX_SERVICE_SECRET": "dev-only-sandbox-secret"})
     assert settings.device_inbox
     assert INBOX in create_app(settings).openapi()["paths"]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from services.sandbox.db import Database
+from services.sandbox.db import SandboxDatabase
 from services.sandbox.models import Customer, SandboxMeta
 from services.sandbox.seed import digest, generate, seed_if_empty
 
@@ -65,7 +65,7 @@ def test_customers_hold_a_plausible_mix_of_products_and_recent_events() -> None:
 
 
 async def test_a_thousand_customers_seed_into_sqlite_quickly_and_only_once(tmp_path: Path) -> None:
-    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'size.db'}")
+    db = SandboxDatabase(f"sqlite+aiosqlite:///{tmp_path / 'size.db'}")
     try:
         await db.create_all()
         started = time.perf_counter()

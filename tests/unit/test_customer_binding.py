@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from channels.customer_binding import (
+from common.customer_binding import (
     InvalidSignInToken,
     bound_sender_id,
     customer_id_from_sender,

@@ -7,7 +7,6 @@ from typing import Any
 
 from rasa_sdk import Tracker
 
-from actions.backend_client import BackendError
 from actions.clarification import ActionClarifyRequest
 from actions.handoff import (
     ActionHandoffResumed,
@@ -18,6 +17,7 @@ from actions.handoff import (
     when,
 )
 from actions.handoff_connector import HandoffOutcome, load_connector
+from clients.backend import BackendError
 from tests.recording_desk import RecordingDesk, UnreachableDesk
 from tests.unit.trackers import bot_event, tracker_after, user_event
 

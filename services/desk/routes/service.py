@@ -7,11 +7,11 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from common.api_errors import ApiError
 from common.logging_setup import set_conversation_id
 from services.desk import intake
 from services.desk.auth import ServiceCaller, desk_of
 from services.desk.schemas import CustomerMessageIn, HandoffIn, PresenceIn, RatingIn
-from services.sandbox.errors import ApiError
 
 router = APIRouter(prefix="/api", tags=["service"], dependencies=[ServiceCaller])
 

@@ -10,7 +10,7 @@ from fastapi import Depends, Query
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.sandbox.errors import ApiError, not_found
+from common.api_errors import ApiError, not_found
 from services.sandbox.models import BankAccount
 from services.sandbox.money import AMOUNT_PATTERN, parse_amount, parse_currency, quantize
 

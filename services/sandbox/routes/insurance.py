@@ -10,9 +10,9 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, constr
 from sqlalchemy import select
 
+from common.api_errors import ApiError
+from common.clock import new_id, utcnow
 from services.sandbox.auth import CurrentCustomer, StepUpPurpose, get_db, step_up
-from services.sandbox.clock import new_id, utcnow
-from services.sandbox.errors import ApiError
 from services.sandbox.models import Claim, Policy
 from services.sandbox.money import money, quantize
 from services.sandbox.routes.common import ME, CurrencyCode, DecimalString, owned

@@ -9,9 +9,9 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, constr
 from sqlalchemy import func, select
 
+from common.api_errors import ApiError
+from common.clock import new_id, utcnow
 from services.sandbox.auth import CurrentCustomer, get_db
-from services.sandbox.clock import new_id, utcnow
-from services.sandbox.errors import ApiError
 from services.sandbox.models import Dispute, Refund, Wallet, WalletTransaction
 from services.sandbox.money import money
 from services.sandbox.routes.common import ME, Paging, owned

@@ -9,8 +9,8 @@ from typing import Any, Literal
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, constr
 
+from common.clock import new_id, utcnow
 from services.sandbox.auth import CurrentCustomer, StepUpPurpose, get_db, step_up
-from services.sandbox.clock import new_id, utcnow
 from services.sandbox.models import DeviceMessage, FraudCase
 from services.sandbox.routes.common import ME
 

@@ -9,9 +9,9 @@ from typing import Any
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, constr
 
+from common.api_errors import ApiError
+from common.clock import new_id, utcnow
 from services.sandbox.auth import CurrentCustomer, StepUpPurpose, get_db, get_settings, hash_secret
-from services.sandbox.clock import new_id, utcnow
-from services.sandbox.errors import ApiError
 from services.sandbox.models import DeviceMessage, Verification, VerificationToken
 from services.sandbox.routes.common import owned
 

@@ -12,9 +12,9 @@ from pydantic import BaseModel, constr
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from common.api_errors import ApiError
+from common.clock import new_id, utcnow
 from services.sandbox.auth import CurrentCustomer, StepUpPurpose, get_db, step_up
-from services.sandbox.clock import new_id, utcnow
-from services.sandbox.errors import ApiError
 from services.sandbox.idempotency import (
     IdempotencyKey,
     MoneyRequest,

@@ -1,4 +1,5 @@
-"""Time and identifiers in one place, so every row uses naive UTC and the same id style."""
+"""Time and identifiers in one place, so every row of the services' databases uses naive UTC
+and the same id style."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""One error shape for every failure: {"error": {"code", "message", ...details}}."""
+"""One error shape for every failure of the project's HTTP services (the sandbox, the desk):
+{"error": {"code", "message", ...details}}."""
 
 from __future__ import annotations
 

@@ -1,0 +1,71 @@
+"""The one client for the agent desk's service API (services/desk), with one error type.
+
+The action server opens handoffs and records ratings through it (actions/desk_connector.py);
+the Rasa server's channels pass on the customer's messages and presence while a person has the
+conversation (channels/desk_forwarding.py). Every call carries the desk's service secret; the
+caller passes the address, secret and timeout from its own settings object.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+DEFAULT_TIMEOUT_SECONDS = 5.0
+
+
+class DeskError(Exception):
+    """The desk could not be reached (``status`` None) or did not accept the call."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class DeskClient:
+    def __init__(self, base_url: str, service_secret: str, *,
+                 timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
+                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._secret = service_secret
+        self._timeout = timeout_seconds
+        self._transport = transport
+
+    async def _post(self, path: str, body: dict[str, Any]) -> httpx.Response:
+        # A client per call: the callers run in different event loops (the action server's,
+        # the Rasa server's), and calls to the desk are few.
+        headers = {"Authorization": f"Bearer {self._secret}"}
+        try:
+            async with httpx.AsyncClient(timeout=self._timeout,
+                                         transport=self._transport) as client:
+                reply = await client.post(f"{self.base_url}{path}", json=body, headers=headers)
+        except httpx.HTTPError as error:
+            raise DeskError(f"desk unreachable: {error!r}") from error
+        if not reply.is_success:
+            raise DeskError(f"desk answered {reply.status_code}: {reply.text[:200]}",
+                            reply.status_code)
+        return reply
+
+    async def open_handoff(self, request: dict[str, Any]) -> dict[str, Any]:
+        """Queues the conversation for agents (idempotent per conversation); the desk's answer:
+        ``status`` (queued, assigned, ticket), ``position``, ``ticket_reason``, ..."""
+        return dict((await self._post("/api/handoffs", request)).json())
+
+    async def record_rating(self, conversation_id: str, rating: int) -> None:
+        await self._post(f"{_conversation(conversation_id)}/rating", {"rating": rating})
+
+    async def customer_message(self, conversation_id: str, message_id: str, text: str,
+                               timestamp: float) -> None:
+        """A message the customer sent while a person has the conversation."""
+        await self._post(f"{_conversation(conversation_id)}/customer-messages",
+                         {"message_id": message_id, "text": text, "timestamp": timestamp})
+
+    async def presence(self, conversation_id: str, present: bool) -> None:
+        """The customer opened or closed the chat."""
+        await self._post(f"{_conversation(conversation_id)}/presence", {"present": present})
+
+
+def _conversation(conversation_id: str) -> str:
+    return f"/api/conversations/{quote(conversation_id, safe='')}"
