@@ -35,6 +35,7 @@ from channels.log_privacy import install_log_privacy
 from channels.sessions import MAX_SOCKETS_PER_CUSTOMER, revoked_tokens
 from common.assistant_settings import channel_settings
 from common.customer_binding import (
+    SIGN_IN_TOKEN_KEY,
     InvalidSignInToken,
     bound_sender_id,
     verify_sign_in_claims,
@@ -42,7 +43,6 @@ from common.customer_binding import (
 
 logger = logging.getLogger(__name__)
 
-SIGN_IN_TOKEN_KEY = "token"
 AGENT_SENDER = "agent"
 # A CSS class the web chat widget (rasa-webchat) puts on the message, through its customCss.
 AGENT_MESSAGE_CLASS = "agent-message"

@@ -22,6 +22,9 @@ from dataclasses import dataclass
 
 BOUND_SENDER_PREFIX = "customer:"
 DEFAULT_TOKEN_SECONDS = 8 * 3600
+# Where a socket presents its token: the socket.io auth payload's key, or the socket URL's
+# query parameter (the web chat page's widget can only use the URL).
+SIGN_IN_TOKEN_KEY = "token"
 
 
 class InvalidSignInToken(Exception):

@@ -7,7 +7,7 @@ import json
 from html import escape
 from urllib.parse import quote
 
-from channels.socketio import SIGN_IN_TOKEN_KEY
+from common.customer_binding import SIGN_IN_TOKEN_KEY
 
 PAGE = """<!doctype html>
 <html lang="en">
