@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from bench.public_datasets import DATASETS_DIR
+from bench.security_probes import PROBES
 from tooling.environment import PROJECT_ROOT, process_environment
 
 pytestmark = pytest.mark.bench
@@ -104,3 +105,23 @@ def test_latency_smoke_loads_both_assistants_at_each_level(tmp_path: Path):
     # The project's conversations ran custom actions against the back end.
     assert "Here are your bank balances" in text
     assert "Errors in the servers' logs during the run: 0." in text
+
+
+@pytest.mark.e2e
+def test_security_smoke_records_an_outcome_for_each_probe_of_its_subset(tmp_path: Path):
+    out = tmp_path / "security-smoke.md"
+
+    run_benchmark("bench.security", "--out", str(out), timeout=600)
+
+    text = out.read_text()
+    for field in ("- date: ", "- commit: ", "- cores: ", "- command: `"):
+        assert field in text
+    assert "bench.security --smoke --out" in text
+    rows = [row for row in table_rows(text) if row[0][:1].isdigit()]
+    refs = [row[1].split(" ", 1)[0] for row in rows]
+    assert refs == [probe.ref for probe in PROBES if probe.smoke]
+    # Held or fell, whatever the tree's fixes: each probe gets to a verdict (an error is the
+    # harness failing to get to its point) and says what it saw.
+    for row in rows:
+        assert row[3].strip("*") in ("held", "fell"), row
+        assert row[4], row
