@@ -29,7 +29,7 @@ from actions.operation_runner import (
     request_snapshot,
 )
 from actions.operations import FormCancelled, latest_intent
-from actions.rendering import display_values, response_text
+from actions.rendering import context_values, display_values, response_text
 from actions.slot_values import (
     match_choice,
     match_option,
@@ -422,7 +422,7 @@ class OperationSlotQuestion(OperationAction):
             runner.dispatcher.utter_message(response=self._question_for(short, domain))
             return [SlotSet(short, None), SlotSet(REQUESTED_SLOT, short)]
         events: list[EventType] = []
-        values = runner.display_context(context)
+        values = context_values(context)
         quote_json = runner.tracker.get_slot(QUOTE_SLOT)
         if operation.quote is not None:
             quote = await runner.quote(operation, context)

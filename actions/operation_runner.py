@@ -30,12 +30,10 @@ from actions.base import AssistantAction
 from actions.handoff import hand_off
 from actions.rendering import (
     UnfilledPlaceholder,
-    display_values,
     fill_body,
     fill_path,
-    fill_text,
-    lookup,
-    response_text,
+    item_label,
+    render_answer,
 )
 from actions.slot_values import match_choice, money_from_slot
 from clients.backend import BackendClient, BackendError
@@ -49,7 +47,6 @@ from registry.slots import (
 
 logger = logging.getLogger(__name__)
 
-MAX_LISTED_ITEMS = 5
 MAX_BUTTONS = 6
 # Back-end refusals whose words are about our own request, not the customer's: never shown.
 INTERNAL_ERROR_CODES = frozenset({
@@ -146,9 +143,7 @@ class OperationRunner:
         raise OperationStopped
 
     def label(self, spec: SlotSpec, item: dict[str, Any]) -> str:
-        values = display_values(item)
-        values["id"] = str(item.get(spec.item_id or "", ""))
-        return fill_text(spec.label, values)
+        return item_label(spec.label, item, str(item.get(spec.item_id or "", "")))
 
     async def options(self, spec: SlotSpec, operation: Operation) -> list[dict[str, Any]]:
         assert spec.options_call is not None and spec.items is not None
@@ -249,12 +244,6 @@ class OperationRunner:
                                 *self._filled(operation, operation.quote, operation.quote_body,
                                               context))
 
-    def display_context(self, context: dict[str, Any]) -> dict[str, str]:
-        values: dict[str, str] = {}
-        for key, value in context.items():
-            values.update(display_values(value, key))
-        return values
-
     def shortfall(self, operation: Operation, context: dict[str, Any]) -> str | None:
         """The money slot that the paying account cannot cover, if any."""
         if not operation.pays_from:
@@ -327,36 +316,12 @@ class OperationRunner:
         )
 
     def _say_answer(self, operation: Operation, context: dict[str, Any], result: Any) -> None:
-        values = self.display_context(context)
-        values.update(display_values(result))
-        if operation.list_key:
-            listed = (result or {}).get(operation.list_key) or []
-            if not listed:
-                self.dispatcher.utter_message(response=operation.empty or "utter_nothing_found",
-                                              **values)
-                return
-            item_template = response_text(self.domain, f"{operation.answer}_item") or "{id}"
-            values["items"] = "\n".join(
-                "- " + fill_text(item_template, display_values(item))
-                for item in listed[:MAX_LISTED_ITEMS]
-            )
-        answer = self._answer_response(operation, result)
-        self.dispatcher.utter_message(response=answer, **values)
-        if operation.then:
-            self.dispatcher.utter_message(response=operation.then, **values)
-        self.policy_handoff = self.catalogue.hands_off_after(answer)
-
-    def _answer_response(self, operation: Operation, result: Any) -> str:
-        """The answer, or its variant for the result's state (``utter_x_pending``) if any."""
-        if operation.answer_by and isinstance(result, dict):
-            try:
-                state = lookup(result, operation.answer_by)
-            except KeyError:
-                return operation.answer
-            variant = f"{operation.answer}_{state}"
-            if variant in (self.domain.get("responses") or {}):
-                return variant
-        return operation.answer
+        answer = render_answer(operation, self.domain, context, result)
+        self.dispatcher.utter_message(response=answer.response, **answer.values)
+        if answer.then:
+            self.dispatcher.utter_message(response=answer.then, **answer.values)
+        if not answer.empty:
+            self.policy_handoff = self.catalogue.hands_off_after(answer.response)
 
     def explain_failure(self, operation: Operation, error: BackendError) -> None:
         logger.info("operation %s failed: %s", operation.name, error)

@@ -1,20 +1,26 @@
-"""Turns back-end data into words: values for response templates, and templates filled in.
+"""Turns back-end data into what the customer reads, and fills in the back-end calls.
 
-Responses in domain/<line>.yml name values as ``{card_card_number_masked}`` or
-``{amount_due}``: the path through the data joined by underscores. Money shows with its
-currency, dates as "19 Dec 2026", rates as percentages.
+``render_answer`` is the one place an operation's result becomes its answer: which response
+(the answer, its variant for the result's state, or the ``empty:`` one for an empty list), with
+which values, and the list rows rendered through the ``<answer>_item`` response. Responses in
+domain/<line>.yml name values as ``{card_card_number_masked}`` or ``{amount_due}``: the path
+through the data joined by underscores. Money shows with its currency, dates as
+"19 Dec 2026", rates as percentages.
 """
 
 from __future__ import annotations
 
 import re
 import urllib.parse
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from registry.catalogue import PLACEHOLDER
+from registry.catalogue import PLACEHOLDER, Operation
 
+# At most this many rows of a list are shown: a chat message, not a statement.
+MAX_LISTED_ITEMS = 5
 # Keys whose value is money when a "currency" sits beside them.
 MONEY_KEYS = {"amount", "limit"}
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -137,3 +143,57 @@ def response_text(domain: dict[str, Any], response: str) -> str | None:
         if variant.get("text"):
             return str(variant["text"])
     return None
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the customer reads for one operation's result."""
+
+    response: str
+    values: dict[str, str]
+    # Said after the answer (the operation's ``then:``); never after an empty list.
+    then: str | None = None
+    # The list the answer was to show is empty: ``response`` is the operation's ``empty:``.
+    empty: bool = False
+
+
+def context_values(context: dict[str, Any]) -> dict[str, str]:
+    """The request's context (profile, chosen items, money, quote) as template values."""
+    values: dict[str, str] = {}
+    for key, value in context.items():
+        values.update(display_values(value, key))
+    return values
+
+
+def item_label(template: str, item: dict[str, Any], item_id: str) -> str:
+    """One of the customer's things (a card, an account) as a button or choice shows it."""
+    return fill_text(template, {**display_values(item), "id": item_id})
+
+
+def render_answer(operation: Operation, domain: dict[str, Any], context: dict[str, Any],
+                  result: Any) -> Answer:
+    """The answer to ``operation`` for the back end's ``result``, with the request's
+    ``context`` (profile, chosen items) available to its response too."""
+    values = context_values(context)
+    values.update(display_values(result))
+    if operation.list_key:
+        listed = (result or {}).get(operation.list_key) or []
+        if not listed:
+            return Answer(operation.empty or "utter_nothing_found", values, empty=True)
+        item_template = response_text(domain, f"{operation.answer}_item") or "{id}"
+        values["items"] = "\n".join("- " + fill_text(item_template, display_values(item))
+                                    for item in listed[:MAX_LISTED_ITEMS])
+    return Answer(_answer_variant(operation, domain, result), values, then=operation.then)
+
+
+def _answer_variant(operation: Operation, domain: dict[str, Any], result: Any) -> str:
+    """The answer, or its variant for the result's state (``utter_x_pending``) if any."""
+    if operation.answer_by and isinstance(result, dict):
+        try:
+            state = lookup(result, operation.answer_by)
+        except KeyError:
+            return operation.answer
+        variant = f"{operation.answer}_{state}"
+        if variant in (domain.get("responses") or {}):
+            return variant
+    return operation.answer

@@ -28,7 +28,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.operation_runner import OperationRunner, OperationStopped, current_request
-from actions.rendering import display_values, fill_text
+from actions.rendering import context_values, display_values, fill_text
 from clients.backend import BackendClient, BackendError
 from common.customer_binding import bound_sender_id
 from registry.catalogue import PLACEHOLDER, Operation, default_catalogue
@@ -115,7 +115,7 @@ async def _walk_through_form(args: argparse.Namespace, operation: Operation,
                              slots: dict[str, Any], entities: dict[str, str]) -> None:
     try:
         context = await runner.slot_context(operation)
-        values = runner.display_context(context)
+        values = context_values(context)
         if operation.quote is not None:
             quote = await runner.quote(operation, context)
             values.update(display_values(quote, "quote"))
