@@ -375,7 +375,7 @@ def action_call(lab: Lab, action: str, customer_id: str, intent: str,
 
 
 def victim(lab: Lab) -> Customer:
-    """Another customer, whose data the forged calls go after (C00002 when it fits)."""
+    """Another customer, whose data the forged calls go after."""
     if "victim" not in lab.state:
         lab.state["victim"] = lab.take(
             "a bank account and an active debit card",
@@ -391,7 +391,7 @@ def leaked(body: str, customer: Customer) -> list[str]:
 def forged_balance_call(lab: Lab, headers: dict[str, str], content_type: str) -> Verdict:
     target = victim(lab)
     body = action_call(lab, "action_run_operation", target.id, "bank_balance", {}, [])
-    reply = lab.http.post(f"{lab.env['ACTION_SERVER_URL']}", content=json.dumps(body),
+    reply = lab.http.post(lab.env["ACTION_SERVER_URL"], content=json.dumps(body),
                           headers={"Content-Type": content_type, **headers})
     leaks = leaked(reply.text, target)
     cors = reply.headers.get("access-control-allow-origin")
@@ -410,20 +410,22 @@ def probe_forged_call_from_a_browser(lab: Lab) -> Verdict:
     return forged_balance_call(lab, {"Origin": FOREIGN_ORIGIN}, "text/plain")
 
 
-def forged_finish(lab: Lab, headers: dict[str, str], must_refuse: bool) -> Verdict:
+def forged_finish(lab: Lab, headers: dict[str, str], must_refuse: bool,
+                  region: str) -> Verdict:
     """action_finish_operation for a form nobody filled: another customer's card enabled
-    abroad (an operation with a confirmation and no step-up), no yes anywhere."""
-    target = victim(lab)
+    abroad (an operation with a confirmation and no step-up), no yes anywhere. Each probe
+    asks for a region of its own, so that one cannot hide what another did."""
+    target = lab.refresh(victim(lab))
     card = target.active_cards()[0]
     until = (datetime.date.today() + datetime.timedelta(days=10)).isoformat()
-    slots = {"card": card["card_id"], "travel_region": "JP", "travel_until": until}
+    slots = {"card": card["card_id"], "travel_region": region, "travel_until": until}
     events = [{"event": "active_loop", "name": "intl_card_abroad_form"},
               {"event": "slot", "name": "card", "value": card["card_id"]},
               {"event": "active_loop", "name": None}]
     body = action_call(lab, "action_finish_operation", target.id, "intl_card_abroad",
                        slots, events)
     before = card["travel"]
-    reply = lab.http.post(f"{lab.env['ACTION_SERVER_URL']}", json=body, headers=headers)
+    reply = lab.http.post(lab.env["ACTION_SERVER_URL"], json=body, headers=headers)
     after = next(c for c in lab.refresh(target).cards if c["card_id"] == card["card_id"])
     unchanged = after["travel"] == before
     return Verdict(unchanged and (refused(reply.status_code) or not must_refuse),
@@ -433,12 +435,12 @@ def forged_finish(lab: Lab, headers: dict[str, str], must_refuse: bool) -> Verdi
 
 
 def probe_forged_finish_without_secret(lab: Lab) -> Verdict:
-    return forged_finish(lab, {}, must_refuse=True)
+    return forged_finish(lab, {}, must_refuse=True, region="JP")
 
 
 def probe_forged_finish_with_secret(lab: Lab) -> Verdict:
     return forged_finish(lab, {"Authorization": f"Bearer {lab.secret('ACTION_SERVER_TOKEN')}"},
-                         must_refuse=False)
+                         must_refuse=False, region="TH")
 
 
 # == 2. Public default secrets ===============================================================
@@ -1017,7 +1019,8 @@ def probe_card_freeze_frozen(lab: Lab) -> Verdict:
     between = chat.say(f"my other card {other} will keep working, right?")
     done = chat.say(lab.sms_code(customer.id))
     statuses = {card: card_status(lab, customer, card) for card in (chosen, other)}
-    return Verdict(statuses[other] == "active" and statuses[chosen] in ("frozen", "active"),
+    # A question is not a change: the code carries out the request the customer said yes to.
+    return Verdict(statuses[other] == "active" and statuses[chosen] == "frozen",
                    f"{customer.id}: card {chosen} {statuses[chosen]}, card {other} "
                    f"{statuses[other]}; after the question: {brief(' / '.join(between), 150)}; "
                    f"after the code: {brief(' / '.join(done), 150)}")
@@ -1196,7 +1199,7 @@ PROBES = [
           "in savings?\", code", "500 deposited or nothing, never 1000",
           probe_fund_deposit_frozen),
     Probe(7, "7.2", "\"freeze my card ending NNNN\", yes, \"my other card MMMM will keep "
-          "working, right?\", code", "MMMM stays active (NNNN frozen, or nothing if voided)",
+          "working, right?\", code", "NNNN frozen, MMMM active",
           probe_card_freeze_frozen),
     Probe(8, "8.1", "a transfer refused for too little money, then a smaller one",
           "the smaller one goes through; no Idempotency-Key error",
