@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qs
 
+import engineio
 from rasa.core.channels.channel import OutputChannel, UserMessage
 from rasa.core.channels.socketio import SocketBlueprint, SocketIOInput, SocketIOOutput
 from sanic import Blueprint, response
@@ -75,6 +76,20 @@ def agent_message_for_widget(custom: dict[str, Any]) -> dict[str, Any]:
         "metadata": {"customCss": {"style": "class", "css": AGENT_MESSAGE_CLASS}},
     }
 
+
+
+class _EngineLeavingCorsHeadersToRasa(engineio.AsyncServer):
+    def _cors_headers(self, environ: dict[str, Any]) -> list[tuple[str, str]]:
+        # Rasa's CORS (given the same allow-list) already answers with the header; a second
+        # copy makes browsers refuse the response.
+        return []
+
+
+class OriginCheckingServer(AsyncServer):
+    """socket.io that refuses foreign Origins and leaves the CORS response headers to Rasa."""
+
+    def _engineio_server_class(self) -> type[engineio.AsyncServer]:
+        return _EngineLeavingCorsHeadersToRasa
 
 class SignedSocketIOOutput(SocketIOOutput):
     async def send_custom_json(
@@ -158,8 +173,8 @@ class SignedSocketIOInput(SocketIOInput):
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         install_log_privacy()
         # A callable, because an empty list would turn engine.io's Origin check off.
-        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=self.origin_allowed,
-                          max_http_buffer_size=MAX_PACKET_BYTES)
+        sio = OriginCheckingServer(async_mode="sanic", cors_allowed_origins=self.origin_allowed,
+                                   max_http_buffer_size=MAX_PACKET_BYTES)
         socketio_webhook = SocketBlueprint(sio, self.socketio_path, "socketio_webhook", __name__)
         self.sio = sio
         namespace = self.namespace
