@@ -12,7 +12,7 @@ import tempfile
 from pathlib import Path
 
 from bench.report import provenance_fields, write_results
-from tooling.environment import process_environment
+from common.environment import process_environment
 from tooling.model_cache import model_fingerprint, train
 from tooling.nlu_evaluation import evaluate_heldout
 

@@ -38,9 +38,9 @@ from typing import Any
 from bench.report import RESULTS_DIR, provenance_fields, write_results
 from bench.stock_assistant import StockAssistant, ensure_stock_assistant
 from common.customer_binding import issue_sign_in_token
-from tooling.environment import DEV_SIGNING_SECRET, PROJECT_ROOT, process_environment
+from common.environment import DEV_SIGNING_SECRET, PROJECT_ROOT, process_environment
+from common.ports import free_port
 from tooling.model_cache import ensure_model
-from tooling.ports import free_port
 from tooling.processes import Server, action_server, rasa_server, sandbox_server, stop_all
 from tooling.rasa_cli import log_tail
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import psutil
 
-from tooling.environment import PROJECT_ROOT
+from common.environment import PROJECT_ROOT
 
 POLL_SECONDS = 0.2
 # A gap this long between two polls means the harness itself was suspended (stopped with

@@ -40,7 +40,7 @@ import yaml
 from bench import public_datasets
 from bench.measure import run_measured
 from bench.report import RESULTS_DIR, provenance_fields, write_results
-from tooling.environment import PROJECT_ROOT, process_environment
+from common.environment import PROJECT_ROOT, process_environment
 from tooling.rasa_cli import log_tail
 
 WORK_DIR = PROJECT_ROOT / ".cache" / "bench" / "nlu_public"

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tooling.environment import PROJECT_ROOT
+from common.environment import PROJECT_ROOT
 
 # The shared, read-only copy beside the project; DATASETS_DIR points elsewhere if needed.
 DATASETS_DIR = Path(os.environ.get("DATASETS_DIR") or PROJECT_ROOT.parent / "shared" / "datasets")

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tooling.environment import PROJECT_ROOT
+from common.environment import PROJECT_ROOT
 
 RESULTS_DIR = PROJECT_ROOT / "bench" / "results"
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import yaml
 
 from bench.nlu_public import rasa_package_file
-from tooling.environment import PROJECT_ROOT
+from common.environment import PROJECT_ROOT
 from tooling.rasa_cli import log_tail, run_rasa
 
 CACHE_DIR = PROJECT_ROOT / ".cache" / "bench" / "stock_init"

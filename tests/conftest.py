@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from rasa.shared.core.domain import Domain
 
+from common.environment import PROJECT_ROOT
 from registry.rasa_domain import ProductLineImporter
-from tooling.environment import PROJECT_ROOT
 from tooling.model_cache import ensure_model
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")

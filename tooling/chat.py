@@ -19,7 +19,7 @@ import uuid
 
 from clients.backend import BackendClient, BackendError
 from common.customer_binding import issue_sign_in_token
-from tooling.environment import process_environment
+from common.environment import process_environment
 
 
 def send(url: str, sender: str, message: str, sign_in_token: str | None) -> list[dict]:

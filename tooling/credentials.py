@@ -13,7 +13,7 @@ from pathlib import Path
 
 import yaml
 
-from tooling.environment import PROJECT_ROOT
+from common.environment import PROJECT_ROOT
 
 BASE_CREDENTIALS = PROJECT_ROOT / "credentials.yml"
 MESSAGING_CREDENTIALS = PROJECT_ROOT / "credentials.messaging.yml"

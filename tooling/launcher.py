@@ -10,13 +10,19 @@ import signal
 import sys
 import threading
 
-from services.desk.process import desk_server
+from common.environment import process_environment
 from services.desk.settings import DEFAULT_DEMO_PASSWORD as DESK_DEMO_PASSWORD
-from services.webchat.process import webchat_server
 from services.webchat.settings import DEFAULT_DEMO_PASSCODE
-from tooling.environment import process_environment
 from tooling.model_cache import ensure_model
-from tooling.processes import Server, action_server, rasa_server, sandbox_server, stop_all
+from tooling.processes import (
+    Server,
+    action_server,
+    desk_server,
+    rasa_server,
+    sandbox_server,
+    stop_all,
+    webchat_server,
+)
 
 
 def servers_to_start() -> list[Server]:

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from tooling.environment import PROJECT_ROOT
+from common.environment import PROJECT_ROOT
 from tooling.rasa_cli import log_tail, run_rasa
 from tooling.training_progress import TrainingProgress
 

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from tooling.environment import PROJECT_ROOT, process_environment
+from common.environment import PROJECT_ROOT, process_environment
 from tooling.model_cache import model_fingerprint
 from tooling.rasa_cli import log_tail, run_rasa
 

@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from common.assistant_settings import channel_origins
+from common.environment import PROJECT_ROOT, process_environment
 from common.settings import Environment
 from tooling.credentials import credentials_file
-from tooling.environment import PROJECT_ROOT, process_environment
 
 LOG_DIR = PROJECT_ROOT / ".data" / "logs"
 
@@ -106,3 +106,16 @@ def sandbox_server(port: int, environment: dict[str, str] | None = None) -> Serv
 def stop_all(servers: Sequence[Server]) -> None:
     for server in reversed(servers):
         server.stop()
+
+
+def desk_server(port: int, environment: dict[str, str]) -> Server:
+    """The agent desk (services/desk)."""
+    return Server("desk", [sys.executable, "-m", "services.desk"],
+                  f"http://127.0.0.1:{port}/health", {**environment, "DESK_PORT": str(port)})
+
+
+def webchat_server(port: int, environment: dict[str, str] | None = None) -> Server:
+    """The customer web chat page (services/webchat)."""
+    environment = {**(environment or process_environment()), "WEBCHAT_PORT": str(port)}
+    return Server("webchat", [sys.executable, "-m", "services.webchat"],
+                  f"http://127.0.0.1:{port}/health", environment)

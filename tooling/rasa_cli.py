@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tooling.environment import PROJECT_ROOT, process_environment
+from common.environment import PROJECT_ROOT, process_environment
 
 
 def run_rasa(

@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import sys
 
-from tooling.environment import PROJECT_ROOT, process_environment
+from common.environment import PROJECT_ROOT, process_environment
 from tooling.model_cache import ensure_model
 
 SHELL_PORT = "5006"

@@ -31,11 +31,11 @@ from actions.operation_runner import OperationRunner, OperationStopped, current_
 from actions.rendering import context_values, display_values, fill_text
 from clients.backend import BackendClient, BackendError
 from common.customer_binding import bound_sender_id
+from common.environment import PROJECT_ROOT, process_environment
 from registry.catalogue import PLACEHOLDER, Operation, default_catalogue
 from registry.check import check
 from registry.rasa_domain import registry_domain
 from registry.slots import CONFIRMATION_SLOT, QUOTE_SLOT, REQUEST_SLOT
-from tooling.environment import PROJECT_ROOT, process_environment
 
 
 def project_domain() -> dict[str, Any]:

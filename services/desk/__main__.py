@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import uvicorn
 
+from common.environment import process_environment
 from common.logging_setup import configure_logging
 from common.request_log import RequestLog
 from services.desk.app import create_app
 from services.desk.settings import DeskSettings
-from tooling.environment import process_environment
 
 
 def main() -> None:

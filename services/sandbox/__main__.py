@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import uvicorn
 
+from common.environment import process_environment
 from common.logging_setup import configure_logging
 from common.request_log import RequestLog
 from services.sandbox.app import create_app
 from services.sandbox.config import Settings
-from tooling.environment import process_environment
 
 
 def main() -> None:

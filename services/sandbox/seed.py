@@ -19,13 +19,13 @@ from typing import Any
 from sqlalchemy import func, select
 
 from common.clock import utcnow
+from common.environment import process_environment
 from services.sandbox.config import Settings
 from services.sandbox.db import SandboxDatabase
 from services.sandbox.models import Base, Customer, SandboxMeta
 from services.sandbox.money import CENT, quantize
 from services.sandbox.numbers import luhn_complete
 from services.sandbox.routes.insurance import CLAIM_NEXT_STEPS
-from tooling.environment import process_environment
 
 Dataset = dict[str, list[dict[str, Any]]]
 INSERT_CHUNK = 5000

@@ -9,9 +9,9 @@ from typing import Any
 
 import uvicorn
 
+from common.ports import free_port
 from services.sandbox.app import create_app
 from services.sandbox.config import Settings
-from tooling.ports import free_port
 
 
 class ServerThread:

@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from tooling.environment import PROJECT_ROOT, process_environment
+from common.environment import PROJECT_ROOT, process_environment
 
 # Measures a child that sleeps for a given time, and prints what was measured.
 MEASURE_A_SLEEP = """

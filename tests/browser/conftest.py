@@ -13,10 +13,10 @@ from dataclasses import dataclass
 import pytest
 from playwright.sync_api import Browser, Page, Route, sync_playwright
 
-from services.webchat.process import webchat_server
+from common.environment import DEV_SIGNING_SECRET, PROJECT_ROOT, process_environment
+from common.ports import free_port
 from tests.e2e.servers import RunningAssistant, running_assistant
-from tooling.environment import DEV_SIGNING_SECRET, PROJECT_ROOT, process_environment
-from tooling.ports import free_port
+from tooling.processes import webchat_server
 
 SCREENSHOTS = PROJECT_ROOT / "test-artifacts"
 CHROMIUM_ARGS = [

@@ -15,8 +15,8 @@ from common.customer_binding import (
     verify_sign_in_claims,
     verify_sign_in_token,
 )
+from common.environment import DEV_SIGNING_SECRET
 from common.settings import Environment
-from tooling.environment import DEV_SIGNING_SECRET
 
 SECRET = b"test-channel-signing-secret-0123"
 

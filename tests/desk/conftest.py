@@ -24,12 +24,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from common.ports import free_port
 from services.desk.app import create_app
 from services.desk.context import Desk
 from services.desk.settings import DeskSettings
 from tests.desk_agent import AgentSession, signed_in_agent
 from tests.sandbox.conftest import fresh_postgres_database, require_postgres
-from tooling.ports import free_port
 
 SERVICE_SECRET = "test-only-desk-service-secret"
 RASA_API_TOKEN = "test-only-rasa-api-token"

@@ -15,11 +15,11 @@ import httpx
 import pytest
 import websockets
 
+from common.environment import PROJECT_ROOT
 from common.secrets import InsecureSetting
 from services.desk.auth import SESSION_COOKIE
 from services.desk.settings import DeskSettings
 from tests.desk.conftest import DeskFactory, RunningDesk
-from tooling.environment import PROJECT_ROOT
 
 REAL = {"DESK_SERVICE_SECRET": "a-real-desk-service-secret",
         "DESK_SESSION_SECRET": "a-real-desk-session-secret",

@@ -10,7 +10,7 @@ from typing import Any
 import socketio
 
 from common.customer_binding import issue_sign_in_token
-from tooling.environment import DEV_SIGNING_SECRET
+from common.environment import DEV_SIGNING_SECRET
 
 # The first reply of a fresh Rasa server loads the model's pipeline; later ones are quick.
 FIRST_REPLY_SECONDS = 90

@@ -10,10 +10,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from services.desk.process import desk_server
-from tooling.environment import DEV_SIGNING_SECRET, process_environment
-from tooling.ports import free_port
-from tooling.processes import Server, action_server, rasa_server, sandbox_server, stop_all
+from common.environment import DEV_SIGNING_SECRET, process_environment
+from common.ports import free_port
+from tooling.processes import (
+    Server,
+    action_server,
+    desk_server,
+    rasa_server,
+    sandbox_server,
+    stop_all,
+)
 
 # Enough synthetic customers for end-to-end conversations, quick to seed.
 E2E_CUSTOMERS = 40

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from common.customer_binding import issue_sign_in_token
+from common.environment import DEV_SIGNING_SECRET
 from tests.e2e.servers import RunningAssistant, assistant_in
-from tooling.environment import DEV_SIGNING_SECRET
 
 pytestmark = pytest.mark.e2e
 

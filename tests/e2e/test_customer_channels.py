@@ -15,9 +15,9 @@ import pytest
 
 from channels.customer_messages import PAYMENT_DATA_WARNING, TOO_LONG_REPLY
 from common.customer_binding import issue_sign_in_token
+from common.environment import DEV_SIGNING_SECRET
 from tests.channels.stores import PLANTED_CARD_MESSAGE, files_holding
 from tests.e2e.servers import RunningAssistant, assistant_in
-from tooling.environment import DEV_SIGNING_SECRET
 
 pytestmark = pytest.mark.e2e
 

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from common.customer_binding import issue_sign_in_token
+from common.environment import DEV_SIGNING_SECRET
 from tests.e2e.servers import RunningAssistant, assistant_in
-from tooling.environment import DEV_SIGNING_SECRET
 
 pytestmark = pytest.mark.e2e
 

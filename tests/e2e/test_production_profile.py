@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from common.environment import read_profile
 from tests.channels.stores import PLANTED_CARD_MESSAGE, PLANTED_VALUES, files_holding
 from tests.e2e.production_services import (
     drained_messages,
@@ -16,7 +17,6 @@ from tests.e2e.production_services import (
     require_servers,
 )
 from tests.e2e.servers import running_assistant
-from tooling.environment import read_profile
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 

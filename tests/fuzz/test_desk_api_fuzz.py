@@ -17,11 +17,11 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 
+from common.ports import free_port
 from services.desk.app import create_app
 from services.desk.auth import SESSION_COOKIE
 from services.desk.settings import DeskSettings
 from services.sandbox.thread_server import ServerThread
-from tooling.ports import free_port
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "50"))
 SERVICE_SECRET = "test-only-fuzz-desk-service-secret"

@@ -19,10 +19,10 @@ from actions.rendering import fill_text
 from clients.backend import BackendClient
 from common.assistant_settings import ActionServerSettings
 from common.customer_binding import bound_sender_id
+from common.environment import read_profile
 from registry.catalogue import Operation, default_catalogue
 from registry.slots import CONFIRMATION_SLOT
 from tests.recording_desk import RecordingDesk
-from tooling.environment import read_profile
 
 # The action server's settings as the embedded profile gives them (the code sealing secret).
 SETTINGS = ActionServerSettings.from_environment(read_profile("embedded"))

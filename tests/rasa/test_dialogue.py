@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tooling.environment import PROJECT_ROOT
+from common.environment import PROJECT_ROOT
 from tooling.rasa_cli import log_tail, run_rasa
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from tooling.environment import PROJECT_ROOT
+from common.environment import PROJECT_ROOT
 from tooling.rasa_cli import run_rasa
 
 ACTIONS_DIR = PROJECT_ROOT / "actions"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tooling.environment import PROJECT_ROOT
+from common.environment import PROJECT_ROOT
 
 
 @pytest.fixture

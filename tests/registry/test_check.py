@@ -8,9 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from common.environment import PROJECT_ROOT
 from registry.check import check
 from tests.registry.conftest import edit, line_of
-from tooling.environment import PROJECT_ROOT
 
 
 def problems_in(root: Path) -> list[str]:

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from tooling.environment import PROJECT_ROOT, process_environment
-from tooling.ports import free_port
+from common.environment import PROJECT_ROOT, process_environment
+from common.ports import free_port
 from tooling.processes import Server, action_server
 
 ANOTHER_CUSTOMERS_CALL = {

@@ -18,10 +18,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from common.environment import process_environment
 from common.logging_setup import configure_logging, conversation, current_conversation_id
+from common.ports import free_port
 from common.request_log import RequestLog
-from tooling.environment import process_environment
-from tooling.ports import free_port
 from tooling.processes import Server, action_server
 
 PLANTED = "my card is 4111 1111 1111 1111 and my mother's name is Zhang"

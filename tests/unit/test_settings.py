@@ -9,12 +9,12 @@ import pytest
 
 from common import assistant_settings
 from common.assistant_settings import ActionServerSettings, ChannelSettings
+from common.environment import read_profile
 from common.secrets import InsecureSetting
 from common.settings import Environment, EnvironmentSettings, SettingError
 from services.desk.settings import DeskSettings
 from services.sandbox.config import Settings as SandboxSettings
 from services.webchat.settings import WebChatSettings
-from tooling.environment import read_profile
 
 EMBEDDED = read_profile("embedded")
 EVERY_SETTINGS = [ActionServerSettings, ChannelSettings, SandboxSettings, DeskSettings,

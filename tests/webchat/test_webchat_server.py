@@ -18,12 +18,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from common.environment import PROJECT_ROOT
+from common.ports import free_port
 from common.secrets import InsecureSetting
 from services.webchat.app import SIGN_IN_COOKIE, create_app
 from services.webchat.settings import WebChatSettings
 from tests.desk.conftest import InLoopServer
-from tooling.environment import PROJECT_ROOT
-from tooling.ports import free_port
 
 SIGNING_SECRET = b"test-only-channel-signing-secret"
 REAL = {"SANDBOX_SERVICE_SECRET": "a-real-sandbox-service-secret",
