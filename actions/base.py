@@ -17,9 +17,12 @@ from common.assistant_settings import ActionServerSettings, action_server_settin
 
 
 class AssistantAction(Action, ABC):
-    def __init__(self, client: BackendClient | None = None,
-                 connector: HandoffConnector | None = None,
-                 settings: ActionServerSettings | None = None) -> None:
+    def __init__(
+        self,
+        client: BackendClient | None = None,
+        connector: HandoffConnector | None = None,
+        settings: ActionServerSettings | None = None,
+    ) -> None:
         self._client = client
         self._connector = connector
         self._settings = settings

@@ -18,8 +18,17 @@ MAX_GUESSES = 3
 # Guesses below this confidence are noise; offering them would confuse more than help.
 MIN_GUESS_CONFIDENCE = 0.05
 # Intents that make poor guesses: they are answers or small talk, not requests.
-NEVER_GUESSED = {FALLBACK_INTENT, "out_of_scope", "affirm", "deny", "greet", "goodbye", "thank",
-                 "inform", "cancel"}
+NEVER_GUESSED = {
+    FALLBACK_INTENT,
+    "out_of_scope",
+    "affirm",
+    "deny",
+    "greet",
+    "goodbye",
+    "thank",
+    "inform",
+    "cancel",
+}
 FAILURES_BEFORE_OFFERING_A_PERSON = 2
 # One more after the offer and a person is brought in without asking again.
 FAILURES_BEFORE_HANDING_OFF = 3
@@ -82,22 +91,30 @@ class ActionClarifyRequest(AssistantAction):
         text = tracker.latest_message.get("text") or ""
         failures = consecutive_failures(tracker.events)
         if failures >= FAILURES_BEFORE_HANDING_OFF:
-            return await hand_off(dispatcher, tracker, domain, "repeated_fallback",
-                                  REASON_DETAILS["repeated_fallback"], self.client,
-                                  self.connector)
+            return await hand_off(
+                dispatcher,
+                tracker,
+                domain,
+                "repeated_fallback",
+                REASON_DETAILS["repeated_fallback"],
+                self.client,
+                self.connector,
+            )
         if failures >= FAILURES_BEFORE_OFFERING_A_PERSON:
             dispatcher.utter_message(response="utter_offer_person_after_failures")
             return []
         if is_written_in_another_script(text):
             dispatcher.utter_message(response="utter_english_only")
             return []
-        guesses = top_guesses(tracker.latest_message.get("intent_ranking") or [],
-                              default_catalogue())
+        guesses = top_guesses(
+            tracker.latest_message.get("intent_ranking") or [], default_catalogue()
+        )
         if not guesses:
             dispatcher.utter_message(response="utter_ask_rephrase")
             return []
-        buttons = [{"title": description, "payload": f"/{intent}"}
-                   for intent, description in guesses]
+        buttons = [
+            {"title": description, "payload": f"/{intent}"} for intent, description in guesses
+        ]
         buttons.append({"title": "None of these", "payload": "/deny"})
         dispatcher.utter_message(response="utter_ask_which_request", buttons=buttons)
         return []

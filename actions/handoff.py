@@ -54,13 +54,33 @@ REASON_DETAILS = {
     "repeated_fallback": "The assistant did not understand several messages in a row",
     "backend_outage": "Our systems could not answer and the customer chose not to wait",
 }
-RATING_LABELS = ((5, "Very satisfied"), (4, "Satisfied"), (3, "Okay"), (2, "Dissatisfied"),
-                 (1, "Very dissatisfied"))
+RATING_LABELS = (
+    (5, "Very satisfied"),
+    (4, "Satisfied"),
+    (3, "Okay"),
+    (2, "Dissatisfied"),
+    (1, "Very dissatisfied"),
+)
 RATING_IN_TEXT = re.compile(r"\b([1-5])\b")
-RATING_WORDS = (("very dissatisfied", 1), ("very unsatisfied", 1), ("terrible", 1),
-                ("awful", 1), ("dissatisfied", 2), ("unsatisfied", 2), ("poor", 2), ("bad", 2),
-                ("okay", 3), ("ok", 3), ("average", 3), ("excellent", 5), ("perfect", 5),
-                ("very satisfied", 5), ("great", 5), ("satisfied", 4), ("good", 4))
+RATING_WORDS = (
+    ("very dissatisfied", 1),
+    ("very unsatisfied", 1),
+    ("terrible", 1),
+    ("awful", 1),
+    ("dissatisfied", 2),
+    ("unsatisfied", 2),
+    ("poor", 2),
+    ("bad", 2),
+    ("okay", 3),
+    ("ok", 3),
+    ("average", 3),
+    ("excellent", 5),
+    ("perfect", 5),
+    ("very satisfied", 5),
+    ("great", 5),
+    ("satisfied", 4),
+    ("good", 4),
+)
 
 
 # -- context for the agent --------------------------------------------------------------------
@@ -70,12 +90,14 @@ def transcript(tracker: Tracker) -> tuple[TranscriptLine, ...]:
         text = event.get("text")
         if event.get("event") not in ("user", "bot") or not text:
             continue
-        lines.append(TranscriptLine(
-            author="customer" if event["event"] == "user" else "bot",
-            text=str(text),
-            timestamp=float(event.get("timestamp") or 0.0),
-            message_id=event.get("message_id") if event["event"] == "user" else None,
-        ))
+        lines.append(
+            TranscriptLine(
+                author="customer" if event["event"] == "user" else "bot",
+                text=str(text),
+                timestamp=float(event.get("timestamp") or 0.0),
+                message_id=event.get("message_id") if event["event"] == "user" else None,
+            )
+        )
     return tuple(lines[-MAX_TRANSCRIPT_LINES:])
 
 
@@ -88,15 +110,22 @@ def detected_intents(tracker: Tracker, catalogue: Catalogue) -> tuple[dict[str, 
         name = intent.get("name")
         if not name or name.startswith("EXTERNAL_"):
             continue
-        found.append({"name": name,
-                      "description": catalogue.describe(name) or name.replace("_", " "),
-                      "confidence": round(float(intent.get("confidence") or 0.0), 3)})
+        found.append(
+            {
+                "name": name,
+                "description": catalogue.describe(name) or name.replace("_", " "),
+                "confidence": round(float(intent.get("confidence") or 0.0), 3),
+            }
+        )
     return tuple(found)
 
 
 def shareable_slots(tracker: Tracker) -> dict[str, Any]:
-    return {name: value for name, value in tracker.slots.items()
-            if value not in (None, "", []) and name not in PRIVATE_SLOTS}
+    return {
+        name: value
+        for name, value in tracker.slots.items()
+        if value not in (None, "", []) and name not in PRIVATE_SLOTS
+    }
 
 
 def skill_for(tracker: Tracker, catalogue: Catalogue) -> str:
@@ -151,8 +180,7 @@ def when(iso_time: str | None) -> str:
     return f"{moment.strftime('%a %d %b, %H:%M')}{label}"
 
 
-async def customer_profile(client: BackendClient, customer_id: str | None
-                           ) -> dict[str, Any] | None:
+async def customer_profile(client: BackendClient, customer_id: str | None) -> dict[str, Any] | None:
     if customer_id is None:
         return None
     try:
@@ -163,30 +191,40 @@ async def customer_profile(client: BackendClient, customer_id: str | None
         return None
 
 
-def say_outcome(dispatcher: CollectingDispatcher, outcome: HandoffOutcome,
-                signed_in: bool) -> None:
+def say_outcome(dispatcher: CollectingDispatcher, outcome: HandoffOutcome, signed_in: bool) -> None:
     if outcome.status == "assigned":
         dispatcher.utter_message(response="utter_handoff_assigned")
     elif outcome.status == "queued":
-        dispatcher.utter_message(response="utter_handoff_queued",
-                                 position=str(outcome.position or 1))
+        dispatcher.utter_message(
+            response="utter_handoff_queued", position=str(outcome.position or 1)
+        )
     elif not signed_in and outcome.ticket_reason == "closed":
-        dispatcher.utter_message(response="utter_handoff_ticket_anonymous_closed",
-                                 opens_at=when(outcome.opens_at))
+        dispatcher.utter_message(
+            response="utter_handoff_ticket_anonymous_closed", opens_at=when(outcome.opens_at)
+        )
     elif not signed_in:
         dispatcher.utter_message(response="utter_handoff_ticket_anonymous")
     elif outcome.ticket_reason == "closed":
-        dispatcher.utter_message(response="utter_handoff_ticket_closed",
-                                 opens_at=when(outcome.opens_at),
-                                 callback_due_at=when(outcome.callback_due_at))
+        dispatcher.utter_message(
+            response="utter_handoff_ticket_closed",
+            opens_at=when(outcome.opens_at),
+            callback_due_at=when(outcome.callback_due_at),
+        )
     else:
-        dispatcher.utter_message(response="utter_handoff_ticket_busy",
-                                 callback_due_at=when(outcome.callback_due_at))
+        dispatcher.utter_message(
+            response="utter_handoff_ticket_busy", callback_due_at=when(outcome.callback_due_at)
+        )
 
 
-async def hand_off(dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any],
-                   reason: HandoffReason, reason_detail: str, client: BackendClient,
-                   connector: HandoffConnector) -> list[EventType]:
+async def hand_off(
+    dispatcher: CollectingDispatcher,
+    tracker: Tracker,
+    domain: dict[str, Any],
+    reason: HandoffReason,
+    reason_detail: str,
+    client: BackendClient,
+    connector: HandoffConnector,
+) -> list[EventType]:
     """Hands the conversation to people; the events pause the assistant when an agent or a
     queue takes it."""
     catalogue = default_catalogue()
@@ -230,11 +268,13 @@ class ActionRequestHuman(AssistantAction):
     def name(self) -> str:
         return "action_request_human"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: dict[str, Any]) -> list[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
         reason, detail = reason_for_request(tracker, default_catalogue())
-        return await hand_off(dispatcher, tracker, domain, reason, detail, self.client,
-                              self.connector)
+        return await hand_off(
+            dispatcher, tracker, domain, reason, detail, self.client, self.connector
+        )
 
 
 class ActionHandoffResumed(AssistantAction):
@@ -243,19 +283,25 @@ class ActionHandoffResumed(AssistantAction):
     def name(self) -> str:
         return "action_handoff_resumed"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: dict[str, Any]) -> list[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
         agent_name = next(tracker.get_latest_entity_values(AGENT_NAME_ENTITY), None)
-        dispatcher.utter_message(response="utter_handoff_back",
-                                 agent_name=agent_name or "Our colleague")
+        dispatcher.utter_message(
+            response="utter_handoff_back", agent_name=agent_name or "Our colleague"
+        )
         ask_for_rating(dispatcher)
         return []
 
 
 def ask_for_rating(dispatcher: CollectingDispatcher) -> None:
-    dispatcher.utter_message(response="utter_ask_satisfaction", buttons=[
-        {"title": f"{rating} - {label}", "payload": f'/rate_service{{"rating": "{rating}"}}'}
-        for rating, label in RATING_LABELS])
+    dispatcher.utter_message(
+        response="utter_ask_satisfaction",
+        buttons=[
+            {"title": f"{rating} - {label}", "payload": f'/rate_service{{"rating": "{rating}"}}'}
+            for rating, label in RATING_LABELS
+        ],
+    )
 
 
 def rating_given(tracker: Tracker) -> int | None:
@@ -265,8 +311,9 @@ def rating_given(tracker: Tracker) -> int | None:
     if value is None and (found := RATING_IN_TEXT.search(text)):
         value = found.group(1)
     if value is None:
-        value = next((rating for words, rating in RATING_WORDS
-                      if re.search(rf"\b{words}\b", text)), None)
+        value = next(
+            (rating for words, rating in RATING_WORDS if re.search(rf"\b{words}\b", text)), None
+        )
     try:
         rating = int(str(value))
     except ValueError:
@@ -278,8 +325,9 @@ class ActionRecordSatisfaction(AssistantAction):
     def name(self) -> str:
         return "action_record_satisfaction"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: dict[str, Any]) -> list[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
         rating = rating_given(tracker)
         if rating is None:
             ask_for_rating(dispatcher)

@@ -107,8 +107,9 @@ class OperationFormValidator(OperationAction):
         found = VERIFICATION_CODE.search(_printable(tracker.latest_message.get("text") or ""))
         return found.group(1) if found else None
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: dict[str, Any]) -> list[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
         runner = self.runner(tracker, dispatcher, domain)
         operation = runner.catalogue.operations[self.operation_name]
         requested = tracker.get_slot(REQUESTED_SLOT)
@@ -116,29 +117,37 @@ class OperationFormValidator(OperationAction):
         if requested is None:
             return await self._validate_prefilled(runner, operation, candidates)
         if self._wants_to_cancel(tracker, requested):
-            return [SlotSet(FORM_CANCELLED_SLOT, FormCancelled.BY_CUSTOMER.value),
-                    SlotSet(REQUESTED_SLOT, None)]
+            return [
+                SlotSet(FORM_CANCELLED_SLOT, FormCancelled.BY_CUSTOMER.value),
+                SlotSet(REQUESTED_SLOT, None),
+            ]
         if self._wants_a_person(tracker):
-            return [SlotSet(FORM_CANCELLED_SLOT, FormCancelled.FOR_A_PERSON.value),
-                    SlotSet(REQUESTED_SLOT, None)]
+            return [
+                SlotSet(FORM_CANCELLED_SLOT, FormCancelled.FOR_A_PERSON.value),
+                SlotSet(REQUESTED_SLOT, None),
+            ]
         if requested == VERIFICATION_CODE_SLOT and tracker.get_slot(CONFIRMATION_SLOT) == "yes":
             return await self._while_code_awaited(runner, operation, candidates)
         events: list[EventType] = []
         for name, value in candidates.items():
             if name != requested and name in operation.slots:
-                events += (await self._validated(runner, operation, name, value)
-                           or [SlotSet(name, value_before_this_turn(tracker, name))])
+                events += await self._validated(runner, operation, name, value) or [
+                    SlotSet(name, value_before_this_turn(tracker, name))
+                ]
         if requested == CONFIRMATION_SLOT and self._changes_shown_request(tracker, events):
             # "Yes, but make it 1000": the yes was for another request; show the new one.
             dispatcher.utter_message(response="utter_request_changed")
             return [*events, SlotSet(CONFIRMATION_SLOT, None), SlotSet(REQUEST_SLOT, None)]
         try:
-            accepted = await self._validated(runner, operation, requested,
-                                             candidates.get(requested))
+            accepted = await self._validated(
+                runner, operation, requested, candidates.get(requested)
+            )
         except OperationStopped:
             # The customer has been told why; the form ends without another word.
-            return [SlotSet(FORM_CANCELLED_SLOT, FormCancelled.TOLD.value),
-                    SlotSet(REQUEST_SLOT, None)]
+            return [
+                SlotSet(FORM_CANCELLED_SLOT, FormCancelled.TOLD.value),
+                SlotSet(REQUEST_SLOT, None),
+            ]
         if accepted:
             return [*events, *accepted, SlotSet(FAILED_ANSWERS_SLOT, 0.0)]
         if await self._answered_digression(runner):
@@ -148,11 +157,14 @@ class OperationFormValidator(OperationAction):
     @staticmethod
     def _changes_shown_request(tracker: Tracker, events: list[EventType]) -> bool:
         shown = shown_slots(tracker)
-        return any(event.get("name") in shown and event.get("value") != shown[event["name"]]
-                   for event in events)
+        return any(
+            event.get("name") in shown and event.get("value") != shown[event["name"]]
+            for event in events
+        )
 
-    async def _while_code_awaited(self, runner: OperationRunner, operation: Operation,
-                                  candidates: dict[str, Any]) -> list[EventType]:
+    async def _while_code_awaited(
+        self, runner: OperationRunner, operation: Operation, candidates: dict[str, Any]
+    ) -> list[EventType]:
         """The request is frozen once confirmed: only the code, "cancel" or a question without
         side effects are taken. A change voids the code and asks for confirmation again."""
         tracker, dispatcher = runner.tracker, runner.dispatcher
@@ -176,15 +188,24 @@ class OperationFormValidator(OperationAction):
             if await self._answered_digression(runner):
                 return [*reverts, SlotSet(VERIFICATION_CODE_SLOT, None)]
             dispatcher.utter_message(response="utter_request_changed")
-            return [*reverts, *changes, SlotSet(CONFIRMATION_SLOT, None),
-                    SlotSet(VERIFICATION_ID_SLOT, None), SlotSet(VERIFICATION_CODE_SLOT, None),
-                    SlotSet(REQUEST_SLOT, None), SlotSet(FAILED_ANSWERS_SLOT, 0.0)]
+            return [
+                *reverts,
+                *changes,
+                SlotSet(CONFIRMATION_SLOT, None),
+                SlotSet(VERIFICATION_ID_SLOT, None),
+                SlotSet(VERIFICATION_CODE_SLOT, None),
+                SlotSet(REQUEST_SLOT, None),
+                SlotSet(FAILED_ANSWERS_SLOT, 0.0),
+            ]
         if code is not None:
             try:
                 done = await self._verified_and_done(runner, operation, code)
             except OperationStopped:
-                return [*reverts, SlotSet(FORM_CANCELLED_SLOT, FormCancelled.TOLD.value),
-                        SlotSet(REQUESTED_SLOT, None)]
+                return [
+                    *reverts,
+                    SlotSet(FORM_CANCELLED_SLOT, FormCancelled.TOLD.value),
+                    SlotSet(REQUESTED_SLOT, None),
+                ]
             if done:
                 return [*reverts, *done, SlotSet(FAILED_ANSWERS_SLOT, 0.0)]
         elif await self._answered_digression(runner):
@@ -194,14 +215,16 @@ class OperationFormValidator(OperationAction):
             return [*reverts, SlotSet(VERIFICATION_CODE_SLOT, None)]
         return [*reverts, *self._count_failure(runner, VERIFICATION_CODE_SLOT)]
 
-    async def _validate_prefilled(self, runner: OperationRunner, operation: Operation,
-                                  candidates: dict[str, Any]) -> list[EventType]:
+    async def _validate_prefilled(
+        self, runner: OperationRunner, operation: Operation, candidates: dict[str, Any]
+    ) -> list[EventType]:
         events: list[EventType] = []
         for name, value in candidates.items():
             if name in operation.slots and value is not None:
                 try:
-                    events += (await self._validated(runner, operation, name, value)
-                               or [SlotSet(name, None)])
+                    events += await self._validated(runner, operation, name, value) or [
+                        SlotSet(name, None)
+                    ]
                 except OperationStopped:
                     events.append(SlotSet(name, None))
         return events
@@ -217,11 +240,14 @@ class OperationFormValidator(OperationAction):
 
     def _wants_a_person(self, tracker: Tracker) -> bool:
         intent = tracker.latest_message.get("intent") or {}
-        return (intent.get("name") == REQUEST_HUMAN_INTENT
-                and intent.get("confidence", 0) >= DIGRESSION_CONFIDENCE)
+        return (
+            intent.get("name") == REQUEST_HUMAN_INTENT
+            and intent.get("confidence", 0) >= DIGRESSION_CONFIDENCE
+        )
 
-    async def _validated(self, runner: OperationRunner, operation: Operation, name: str,
-                         value: Any) -> list[EventType]:
+    async def _validated(
+        self, runner: OperationRunner, operation: Operation, name: str, value: Any
+    ) -> list[EventType]:
         """The events that set an accepted answer; empty when the answer is not usable."""
         text = _printable(str(value)) if value is not None else ""
         if name == CONFIRMATION_SLOT:
@@ -235,22 +261,30 @@ class OperationFormValidator(OperationAction):
         accepted = await self._slot_value(runner, operation, spec, text)
         return [SlotSet(name, accepted)] if accepted is not None else []
 
-    async def _slot_value(self, runner: OperationRunner, operation: Operation, spec: SlotSpec,
-                          text: str) -> str | None:
+    async def _slot_value(
+        self, runner: OperationRunner, operation: Operation, spec: SlotSpec, text: str
+    ) -> str | None:
         if spec.kind == "choice":
             try:
                 items = await runner.options(spec, operation)
             except BackendError:
                 return None
             labels = {str(item.get(spec.item_id)): runner.label(spec, item) for item in items}
-            chosen = match_choice(text, runner.latest_entity_values(spec.entity), items,
-                                  spec.item_id or "", spec.match, labels)
+            chosen = match_choice(
+                text,
+                runner.latest_entity_values(spec.entity),
+                items,
+                spec.item_id or "",
+                spec.match,
+                labels,
+            )
             return str(chosen.get(spec.item_id)) if chosen else None
         if spec.kind == "money":
             if ONE_TIME_CODE_PLACEHOLDER in text:
                 # Six digits alone look like a code to the channel; here they are an amount.
-                text = text.replace(ONE_TIME_CODE_PLACEHOLDER,
-                                    self.typed_code(runner.tracker) or "")
+                text = text.replace(
+                    ONE_TIME_CODE_PLACEHOLDER, self.typed_code(runner.tracker) or ""
+                )
             home = await self._home_currency(runner)
             found = parse_money(text, spec.currencies[0] if spec.currencies else home)
             if found is None or (spec.currencies and found[1] not in spec.currencies):
@@ -259,8 +293,11 @@ class OperationFormValidator(OperationAction):
         if spec.kind == "option":
             return match_option(text, spec.choices)
         if spec.kind == "date":
-            found_date = (parse_future_date(text, date.today(), spec.max_days) if spec.future
-                          else parse_date(text, date.today()))
+            found_date = (
+                parse_future_date(text, date.today(), spec.max_days)
+                if spec.future
+                else parse_date(text, date.today())
+            )
             return found_date.isoformat() if found_date else None
         if spec.kind == "text":
             if text.startswith("/") or len(text) < spec.min_length:
@@ -274,27 +311,38 @@ class OperationFormValidator(OperationAction):
         except BackendError:
             return "CNY"
 
-    async def _confirmed(self, runner: OperationRunner, operation: Operation,
-                         text: str) -> list[EventType]:
+    async def _confirmed(
+        self, runner: OperationRunner, operation: Operation, text: str
+    ) -> list[EventType]:
         if text != "yes" or runner.tracker.get_slot(REQUEST_SLOT) is None:
             return []
         if not operation.verification:
             return [SlotSet(CONFIRMATION_SLOT, "yes")]
         try:
-            started = await runner.client.start_verification(runner.customer_id(),
-                                                             operation.verification)
+            started = await runner.client.start_verification(
+                runner.customer_id(), operation.verification
+            )
         except BackendError as error:
             runner.dispatcher.utter_message(
-                response=("utter_verification_impossible" if error.code == "account_locked"
-                          else "utter_backend_unavailable"))
+                response=(
+                    "utter_verification_impossible"
+                    if error.code == "account_locked"
+                    else "utter_backend_unavailable"
+                )
+            )
             raise OperationStopped from error
-        runner.dispatcher.utter_message(response="utter_verification_code_sent",
-                                        delivered_to=started.get("delivered_to", "your phone"))
-        return [SlotSet(CONFIRMATION_SLOT, "yes"),
-                SlotSet(VERIFICATION_ID_SLOT, started["verification_id"])]
+        runner.dispatcher.utter_message(
+            response="utter_verification_code_sent",
+            delivered_to=started.get("delivered_to", "your phone"),
+        )
+        return [
+            SlotSet(CONFIRMATION_SLOT, "yes"),
+            SlotSet(VERIFICATION_ID_SLOT, started["verification_id"]),
+        ]
 
-    async def _verified_and_done(self, runner: OperationRunner, operation: Operation,
-                                 code: str) -> list[EventType]:
+    async def _verified_and_done(
+        self, runner: OperationRunner, operation: Operation, code: str
+    ) -> list[EventType]:
         """Checks the code and carries the confirmed request out at once, so the back end's
         step-up token lives only in this call and is never stored in the conversation."""
         verification_id = runner.tracker.get_slot(VERIFICATION_ID_SLOT)
@@ -302,7 +350,8 @@ class OperationFormValidator(OperationAction):
             return []
         try:
             token = await runner.client.confirm_verification(
-                runner.customer_id(), verification_id, code)
+                runner.customer_id(), verification_id, code
+            )
         except BackendError as error:
             if error.code == "verification_code_invalid":
                 return []
@@ -314,8 +363,11 @@ class OperationFormValidator(OperationAction):
                 raise OperationStopped from error
             return []
         outcome, events = await runner.execute(operation, verification_token=token)
-        return [SlotSet(VERIFICATION_CODE_SLOT, "verified"), SlotSet(OUTCOME_SLOT, outcome.value),
-                *events]
+        return [
+            SlotSet(VERIFICATION_CODE_SLOT, "verified"),
+            SlotSet(OUTCOME_SLOT, outcome.value),
+            *events,
+        ]
 
     async def _answered_digression(self, runner: OperationRunner) -> bool:
         catalogue, dispatcher = runner.catalogue, runner.dispatcher
@@ -349,8 +401,10 @@ class OperationFormValidator(OperationAction):
         elif failures >= FAILURES_BEFORE_EXPLAINING:
             explanation = f"utter_explain_{requested}"
             dispatcher.utter_message(
-                response=explanation if explanation in (runner.domain.get("responses") or {})
-                else "utter_explain_generic")
+                response=explanation
+                if explanation in (runner.domain.get("responses") or {})
+                else "utter_explain_generic"
+            )
         else:
             dispatcher.utter_message(response="utter_answer_not_usable")
         return [SlotSet(requested, None), SlotSet(FAILED_ANSWERS_SLOT, float(failures))]
@@ -373,8 +427,9 @@ class OperationSlotQuestion(OperationAction):
     def name(self) -> str:
         return f"action_ask_{self.operation_name}_form_{self.slot_name}"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: dict[str, Any]) -> list[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
         catalogue = default_catalogue()
         operation = catalogue.operations[self.operation_name]
         runner = self.runner(tracker, dispatcher, domain)
@@ -385,14 +440,21 @@ class OperationSlotQuestion(OperationAction):
             response = self._question(domain)
             if spec is not None and spec.kind == "choice":
                 items = await runner.options(spec, operation)
-                dispatcher.utter_message(response=response, buttons=[
-                    {"title": runner.label(spec, item),
-                     "payload": f'/inform{{"{spec.entity}": "{item.get(spec.item_id)}"}}'}
-                    for item in items[:6]
-                ])
+                dispatcher.utter_message(
+                    response=response,
+                    buttons=[
+                        {
+                            "title": runner.label(spec, item),
+                            "payload": f'/inform{{"{spec.entity}": "{item.get(spec.item_id)}"}}',
+                        }
+                        for item in items[:6]
+                    ],
+                )
             elif spec is not None and spec.kind == "option":
-                dispatcher.utter_message(response=response, buttons=[
-                    {"title": title, "payload": title} for title in spec.choices.values()])
+                dispatcher.utter_message(
+                    response=response,
+                    buttons=[{"title": title, "payload": title} for title in spec.choices.values()],
+                )
             else:
                 dispatcher.utter_message(response=response)
         except OperationStopped:
@@ -410,15 +472,17 @@ class OperationSlotQuestion(OperationAction):
             return specific
         return f"utter_ask_{slot}"
 
-    async def _ask_confirmation(self, runner: OperationRunner, operation: Operation,
-                                domain: dict[str, Any]) -> list[EventType]:
+    async def _ask_confirmation(
+        self, runner: OperationRunner, operation: Operation, domain: dict[str, Any]
+    ) -> list[EventType]:
         context = await runner.slot_context(operation)
         short = runner.shortfall(operation, context)
         if short is not None:
             # Said before the yes and the code, not after them; the amount is asked again.
             runner.dispatcher.utter_message(
                 response="utter_operation_refused",
-                reason="The account balance is too low for this amount.")
+                reason="The account balance is too low for this amount.",
+            )
             runner.dispatcher.utter_message(response=self._question_for(short, domain))
             return [SlotSet(short, None), SlotSet(REQUESTED_SLOT, short)]
         events: list[EventType] = []
@@ -432,8 +496,10 @@ class OperationSlotQuestion(OperationAction):
         assert operation.confirm is not None
         runner.dispatcher.utter_message(
             response=operation.confirm,
-            buttons=[{"title": "Yes, go ahead", "payload": "/affirm"},
-                     {"title": "No, cancel", "payload": "/cancel"}],
+            buttons=[
+                {"title": "Yes, go ahead", "payload": "/affirm"},
+                {"title": "No, cancel", "payload": "/cancel"},
+            ],
             **values,
         )
         if response_text(domain, operation.confirm) is None:
@@ -448,12 +514,21 @@ def _generated_actions(catalogue: Catalogue) -> list[type[Action]]:
     generated: list[type[Action]] = []
     for action in form_actions(catalogue):
         if action.slot is None:
-            generated.append(type(action.class_name, (OperationFormValidator,),
-                                  {"operation_name": action.operation}))
+            generated.append(
+                type(
+                    action.class_name,
+                    (OperationFormValidator,),
+                    {"operation_name": action.operation},
+                )
+            )
         else:
-            generated.append(type(action.class_name, (OperationSlotQuestion,),
-                                  {"operation_name": action.operation,
-                                   "slot_name": action.slot}))
+            generated.append(
+                type(
+                    action.class_name,
+                    (OperationSlotQuestion,),
+                    {"operation_name": action.operation, "slot_name": action.slot},
+                )
+            )
     return generated
 
 

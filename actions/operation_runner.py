@@ -49,10 +49,16 @@ logger = logging.getLogger(__name__)
 
 MAX_BUTTONS = 6
 # Back-end refusals whose words are about our own request, not the customer's: never shown.
-INTERNAL_ERROR_CODES = frozenset({
-    "idempotency_conflict", "invalid_request", "customer_required", "unauthenticated",
-    "customer_not_found", "verification_already_used",
-})
+INTERNAL_ERROR_CODES = frozenset(
+    {
+        "idempotency_conflict",
+        "invalid_request",
+        "customer_required",
+        "unauthenticated",
+        "customer_not_found",
+        "verification_already_used",
+    }
+)
 
 
 class Outcome(str, Enum):
@@ -63,25 +69,35 @@ class Outcome(str, Enum):
     STOPPED = "stopped"
 
 
-def request_snapshot(operation: Operation, slot_values: dict[str, Any],
-                     quote: str | None) -> str:
+def request_snapshot(operation: Operation, slot_values: dict[str, Any], quote: str | None) -> str:
     """What the customer confirms, as one comparable string: the operation, every answer
     (amounts, accounts, cards, recipients, currency) and the back end's quote."""
-    return json.dumps({"operation": operation.name,
-                       "slots": {name: slot_values.get(name) for name in operation.slots},
-                       "quote": quote}, sort_keys=True)
+    return json.dumps(
+        {
+            "operation": operation.name,
+            "slots": {name: slot_values.get(name) for name in operation.slots},
+            "quote": quote,
+        },
+        sort_keys=True,
+    )
 
 
 def current_request(operation: Operation, tracker: Tracker) -> str:
-    return request_snapshot(operation, {name: tracker.get_slot(name) for name in operation.slots},
-                            tracker.get_slot(QUOTE_SLOT))
+    return request_snapshot(
+        operation,
+        {name: tracker.get_slot(name) for name in operation.slots},
+        tracker.get_slot(QUOTE_SLOT),
+    )
 
 
 def confirmed_request_stands(operation: Operation, tracker: Tracker) -> bool:
     """An explicit yes was recorded for exactly the request that would run now."""
     shown = tracker.get_slot(REQUEST_SLOT)
-    return (tracker.get_slot(CONFIRMATION_SLOT) == "yes" and shown is not None
-            and shown == current_request(operation, tracker))
+    return (
+        tracker.get_slot(CONFIRMATION_SLOT) == "yes"
+        and shown is not None
+        and shown == current_request(operation, tracker)
+    )
 
 
 def _attempt_key(operation: Operation, tracker: Tracker, request: str) -> str:
@@ -147,8 +163,12 @@ class OperationRunner:
 
     async def options(self, spec: SlotSpec, operation: Operation) -> list[dict[str, Any]]:
         assert spec.options_call is not None and spec.items is not None
-        result = await self._call(self.customer_id(), spec.options_call.method,
-                                  fill_path(spec.options_call.path, {}), None)
+        result = await self._call(
+            self.customer_id(),
+            spec.options_call.method,
+            fill_path(spec.options_call.path, {}),
+            None,
+        )
         if spec.items == ".":
             items = [result] if isinstance(result, dict) and result else []
         else:
@@ -162,7 +182,8 @@ class OperationRunner:
         if not entity:
             return []
         return [
-            str(found.get("value")) for found in self.tracker.latest_message.get("entities") or []
+            str(found.get("value"))
+            for found in self.tracker.latest_message.get("entities") or []
             if found.get("entity") == entity and found.get("value") is not None
         ]
 
@@ -175,7 +196,8 @@ class OperationRunner:
             if operation.target:
                 context[operation.target] = await self._resolve_target(operation)
             result = await self._call(
-                self.customer_id(), operation.call.method,
+                self.customer_id(),
+                operation.call.method,
                 *self._filled(operation, operation.call, operation.body or None, context),
             )
             self._say_answer(operation, context, result)
@@ -197,15 +219,22 @@ class OperationRunner:
             if chosen is not None:
                 return chosen
         if len(items) == 1 or operation.pick_latest:
-            preferred = [item for item in items
-                         if all(str(item.get(key)) in allowed
-                                for key, allowed in operation.target_preference.items())]
+            preferred = [
+                item
+                for item in items
+                if all(
+                    str(item.get(key)) in allowed
+                    for key, allowed in operation.target_preference.items()
+                )
+            ]
             return (preferred or items)[0]
         self.dispatcher.utter_message(
             response="utter_which_one",
             buttons=[
-                {"title": labels[str(item.get(spec.item_id))],
-                 "payload": f'/{operation.name}{{"{spec.entity}": "{item.get(spec.item_id)}"}}'}
+                {
+                    "title": labels[str(item.get(spec.item_id))],
+                    "payload": f'/{operation.name}{{"{spec.entity}": "{item.get(spec.item_id)}"}}',
+                }
                 for item in items[:MAX_BUTTONS]
             ],
         )
@@ -240,9 +269,11 @@ class OperationRunner:
     async def quote(self, operation: Operation, context: dict[str, Any]) -> Any:
         """The back end's offer (fees, rate, monthly amount) shown before the customer says yes."""
         assert operation.quote is not None
-        return await self._call(self.customer_id(), operation.quote.method,
-                                *self._filled(operation, operation.quote, operation.quote_body,
-                                              context))
+        return await self._call(
+            self.customer_id(),
+            operation.quote.method,
+            *self._filled(operation, operation.quote, operation.quote_body, context),
+        )
 
     def shortfall(self, operation: Operation, context: dict[str, Any]) -> str | None:
         """The money slot that the paying account cannot cover, if any."""
@@ -256,15 +287,17 @@ class OperationRunner:
                 continue
             wanted = context.get(name) or {}
             try:
-                if (wanted.get("currency") == balance.get("currency")
-                        and Decimal(str(wanted.get("amount"))) > Decimal(str(balance["amount"]))):
+                if wanted.get("currency") == balance.get("currency") and Decimal(
+                    str(wanted.get("amount"))
+                ) > Decimal(str(balance["amount"])):
                     return name
             except (InvalidOperation, KeyError):
                 continue
         return None
 
-    async def execute(self, operation: Operation, verification_token: str | None = None
-                      ) -> tuple[Outcome, list[EventType]]:
+    async def execute(
+        self, operation: Operation, verification_token: str | None = None
+    ) -> tuple[Outcome, list[EventType]]:
         """Carries out the confirmed request, and only that: the answers must be exactly the
         ones the customer said yes to. The events keep the idempotency key only while the
         outcome is unknown, so a retry of the same request reuses it and a new one gets its own.
@@ -277,9 +310,11 @@ class OperationRunner:
         try:
             context = await self.slot_context(operation)
             result = await self._call(
-                self.customer_id(), operation.call.method,
+                self.customer_id(),
+                operation.call.method,
                 *self._filled(operation, operation.call, operation.body or None, context),
-                idempotency_key=key, verification_token=verification_token,
+                idempotency_key=key,
+                verification_token=verification_token,
             )
             self._say_answer(operation, context, result)
             return Outcome.DONE, [SlotSet(OPERATION_KEY_SLOT, None)]
@@ -288,13 +323,15 @@ class OperationRunner:
         except BackendError as error:
             self.explain_failure(operation, error)
             if error.kind == "unavailable":
-                return Outcome.UNKNOWN, [SlotSet(OPERATION_KEY_SLOT,
-                                                 _pending_attempt(request, key))]
+                return Outcome.UNKNOWN, [
+                    SlotSet(OPERATION_KEY_SLOT, _pending_attempt(request, key))
+                ]
             return Outcome.REFUSED, [SlotSet(OPERATION_KEY_SLOT, None)]
 
     # -- shared ---------------------------------------------------------------------------
-    def _filled(self, operation: Operation, call: Call, body: Any,
-                context: dict[str, Any]) -> tuple[str, Any]:
+    def _filled(
+        self, operation: Operation, call: Call, body: Any, context: dict[str, Any]
+    ) -> tuple[str, Any]:
         """The call's path and body filled from ``context``. A placeholder naming nothing in
         it is a registry mistake (``python -m registry.check`` reports it): the customer gets
         the generic failure reply instead of silence, and nothing is sent."""
@@ -305,12 +342,21 @@ class OperationRunner:
             apologise_for_unavailable_backend(self.dispatcher, f"/{operation.name}")
             raise OperationStopped from error
 
-    async def _call(self, customer_id: str, method: str, path: str, body: Any,
-                    idempotency_key: str | None = None,
-                    verification_token: str | None = None) -> Any:
+    async def _call(
+        self,
+        customer_id: str,
+        method: str,
+        path: str,
+        body: Any,
+        idempotency_key: str | None = None,
+        verification_token: str | None = None,
+    ) -> Any:
         moves_state = method != "GET"
         return await self.client.call(
-            customer_id, method, path, json=body,
+            customer_id,
+            method,
+            path,
+            json=body,
             idempotency_key=idempotency_key if moves_state else None,
             verification_token=verification_token if moves_state else None,
         )
@@ -336,29 +382,39 @@ class OperationRunner:
         elif error.kind == "verification_required":
             self.dispatcher.utter_message(response="utter_verification_expired")
         elif error.kind in {"rejected", "conflict"} and error.code not in INTERNAL_ERROR_CODES:
-            self.dispatcher.utter_message(response="utter_operation_refused",
-                                          reason=_sentence(error.message))
+            self.dispatcher.utter_message(
+                response="utter_operation_refused", reason=_sentence(error.message)
+            )
         else:
-            logger.error("operation %s: back end refused our own request: %s",
-                         operation.name, error)
+            logger.error(
+                "operation %s: back end refused our own request: %s", operation.name, error
+            )
             apologise_for_unavailable_backend(self.dispatcher, f"/{operation.name}")
 
 
 class OperationAction(AssistantAction):
     """An action that runs registry operations."""
 
-    def runner(self, tracker: Tracker, dispatcher: CollectingDispatcher,
-               domain: dict[str, Any]) -> OperationRunner:
+    def runner(
+        self, tracker: Tracker, dispatcher: CollectingDispatcher, domain: dict[str, Any]
+    ) -> OperationRunner:
         return OperationRunner(tracker, dispatcher, domain, self.client)
 
-    async def policy_handoff(self, runner: OperationRunner, operation: Operation
-                             ) -> list[EventType]:
+    async def policy_handoff(
+        self, runner: OperationRunner, operation: Operation
+    ) -> list[EventType]:
         """Brings in a person when the answer just given is one the line's policy hands off."""
         if not runner.policy_handoff:
             return []
-        return await hand_off(runner.dispatcher, runner.tracker, runner.domain, "policy",
-                              runner.catalogue.describe(operation.name) or operation.name,
-                              runner.client, self.connector)
+        return await hand_off(
+            runner.dispatcher,
+            runner.tracker,
+            runner.domain,
+            "policy",
+            runner.catalogue.describe(operation.name) or operation.name,
+            runner.client,
+            self.connector,
+        )
 
 
 def _sentence(message: str) -> str:

@@ -42,6 +42,7 @@ class FormCancelled(str, Enum):
     # The customer asked for a person mid-form: nothing is done and a person is brought in.
     FOR_A_PERSON = "handoff"
 
+
 STOP_HERE = SlotSet(OPERATION_REFUSED_SLOT, True)
 
 
@@ -49,8 +50,9 @@ def latest_intent(tracker: Tracker) -> str | None:
     return (tracker.latest_message.get("intent") or {}).get("name")
 
 
-def form_slot_resets(operation: Operation, catalogue: Catalogue,
-                     keep: set[str] = frozenset()) -> list[EventType]:
+def form_slot_resets(
+    operation: Operation, catalogue: Catalogue, keep: set[str] = frozenset()
+) -> list[EventType]:
     """Clears a form's answers so an old amount or card never slips into a new request."""
     names = [*operation.slots, *PER_REQUEST_SLOTS]
     return [SlotSet(name, None) for name in names if name not in keep]
@@ -60,8 +62,9 @@ class ActionRunOperation(OperationAction):
     def name(self) -> str:
         return "action_run_operation"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: dict[str, Any]) -> list[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
         operation = default_catalogue().operations.get(latest_intent(tracker) or "")
         if operation is None:
             dispatcher.utter_message(response="utter_ask_rephrase")
@@ -84,8 +87,9 @@ class ActionPrepareOperation(OperationAction):
     def name(self) -> str:
         return "action_prepare_operation"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: dict[str, Any]) -> list[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
         catalogue = default_catalogue()
         operation = catalogue.operations.get(latest_intent(tracker) or "")
         if operation is None or not operation.is_form:
@@ -94,7 +98,8 @@ class ActionPrepareOperation(OperationAction):
         runner = self.runner(tracker, dispatcher, domain)
         entities = {e.get("entity") for e in tracker.latest_message.get("entities") or []}
         given_now = {
-            name for name in operation.slots
+            name
+            for name in operation.slots
             if catalogue.slots[name].entity in entities or name in entities
         }
         events = form_slot_resets(operation, catalogue, keep=given_now)
@@ -135,8 +140,9 @@ class ActionFinishOperation(OperationAction):
     def name(self) -> str:
         return "action_finish_operation"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: dict[str, Any]) -> list[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
         catalogue = default_catalogue()
         operation = catalogue.form_operation(finished_form(tracker) or "")
         if operation is None:
@@ -145,11 +151,19 @@ class ActionFinishOperation(OperationAction):
         cancelled = tracker.get_slot(FORM_CANCELLED_SLOT)
         if cancelled == FormCancelled.FOR_A_PERSON.value:
             dispatcher.utter_message(response="utter_operation_left_for_a_person")
-            return [*resets,
-                    *await hand_off(dispatcher, tracker, domain, "customer_request",
-                                    "Asked for a person in the middle of: "
-                                    f"{catalogue.describe(operation.name) or operation.name}",
-                                    self.client, self.connector)]
+            return [
+                *resets,
+                *await hand_off(
+                    dispatcher,
+                    tracker,
+                    domain,
+                    "customer_request",
+                    "Asked for a person in the middle of: "
+                    f"{catalogue.describe(operation.name) or operation.name}",
+                    self.client,
+                    self.connector,
+                ),
+            ]
         if cancelled or tracker.get_slot(CONFIRMATION_SLOT) == "no":
             if cancelled != FormCancelled.TOLD.value:
                 dispatcher.utter_message(response="utter_operation_cancelled")
@@ -170,17 +184,20 @@ class ActionFinishOperation(OperationAction):
 
 
 class ActionDisambiguate(OperationAction):
-    """"My payment failed": wallet or card? Asks with buttons among the lines the customer
+    """ "My payment failed": wallet or card? Asks with buttons among the lines the customer
     holds; with only one of them, answers for that one straight away."""
 
     def name(self) -> str:
         return "action_disambiguate"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: dict[str, Any]) -> list[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
         catalogue = default_catalogue()
-        options = [catalogue.operations[name]
-                   for name in catalogue.disambiguation.get(latest_intent(tracker) or "", ())]
+        options = [
+            catalogue.operations[name]
+            for name in catalogue.disambiguation.get(latest_intent(tracker) or "", ())
+        ]
         runner = self.runner(tracker, dispatcher, domain)
         held: set[str] = set()
         try:
@@ -196,8 +213,10 @@ class ActionDisambiguate(OperationAction):
             return []
         dispatcher.utter_message(
             response="utter_which_product",
-            buttons=[{"title": catalogue.describe(op.name) or op.name, "payload": f"/{op.name}"}
-                     for op in (candidates or options)],
+            buttons=[
+                {"title": catalogue.describe(op.name) or op.name, "payload": f"/{op.name}"}
+                for op in (candidates or options)
+            ],
         )
         return []
 

@@ -54,8 +54,14 @@ def _scalar_text(key: str, value: Any) -> str:
             return text
     if (key.endswith("_rate") or key.endswith("yield")) and re.fullmatch(r"0\.\d+", text):
         return f"{Decimal(text) * 100:.2f}%".replace(".00%", "%")
-    if key.endswith("_status") or key in {"status", "kind", "reason", "product", "item",
-                                          "category"}:
+    if key.endswith("_status") or key in {
+        "status",
+        "kind",
+        "reason",
+        "product",
+        "item",
+        "category",
+    }:
         return text.replace("_", " ")
     return text
 
@@ -170,8 +176,9 @@ def item_label(template: str, item: dict[str, Any], item_id: str) -> str:
     return fill_text(template, {**display_values(item), "id": item_id})
 
 
-def render_answer(operation: Operation, domain: dict[str, Any], context: dict[str, Any],
-                  result: Any) -> Answer:
+def render_answer(
+    operation: Operation, domain: dict[str, Any], context: dict[str, Any], result: Any
+) -> Answer:
     """The answer to ``operation`` for the back end's ``result``, with the request's
     ``context`` (profile, chosen items) available to its response too."""
     values = context_values(context)
@@ -181,8 +188,10 @@ def render_answer(operation: Operation, domain: dict[str, Any], context: dict[st
         if not listed:
             return Answer(operation.empty or "utter_nothing_found", values, empty=True)
         item_template = response_text(domain, f"{operation.answer}_item") or "{id}"
-        values["items"] = "\n".join("- " + fill_text(item_template, display_values(item))
-                                    for item in listed[:MAX_LISTED_ITEMS])
+        values["items"] = "\n".join(
+            "- " + fill_text(item_template, display_values(item))
+            for item in listed[:MAX_LISTED_ITEMS]
+        )
     return Answer(_answer_variant(operation, domain, result), values, then=operation.then)
 
 

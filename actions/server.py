@@ -27,8 +27,9 @@ OPEN_PATHS = frozenset({"/health"})
 
 def _carries_token(request: Request, token: str) -> bool:
     scheme, _, given = (request.headers.get("Authorization") or "").partition(" ")
-    return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(),
-                                                              token.encode())
+    return scheme.lower() == "bearer" and hmac.compare_digest(
+        given.strip().encode(), token.encode()
+    )
 
 
 def create_action_app(settings: ActionServerSettings) -> Sanic:
@@ -40,8 +41,7 @@ def create_action_app(settings: ActionServerSettings) -> Sanic:
         if request.path in OPEN_PATHS:
             return None
         if not _carries_token(request, settings.token):
-            logger.warning("action server: refused a call without the token from %s",
-                           request.ip)
+            logger.warning("action server: refused a call without the token from %s", request.ip)
             return response.json({"error": "unauthorized"}, status=401)
         return None
 
@@ -60,8 +60,11 @@ def create_action_app(settings: ActionServerSettings) -> Sanic:
     async def answer_without_echo(request: Request, exception: Exception) -> HTTPResponse:
         status = int(getattr(exception, "status_code", 500) or 500)
         if status >= 500:
-            logger.error("action server: %s while running an action", type(exception).__name__,
-                         exc_info=exception)
+            logger.error(
+                "action server: %s while running an action",
+                type(exception).__name__,
+                exc_info=exception,
+            )
         return response.json({"error": "the action could not be run"}, status=status)
 
     app.error_handler.add(Exception, answer_without_echo)

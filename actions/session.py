@@ -34,8 +34,9 @@ class ActionSessionStart(AssistantAction):
         carried = {slot: tracker.get_slot(slot) for slot in SLOTS_CARRIED_OVER}
         customer_id = signed_in_customer(tracker)
         if customer_id is not None:
-            carried["customer_name"] = await self._customer_name(customer_id) or carried[
-                "customer_name"]
+            carried["customer_name"] = (
+                await self._customer_name(customer_id) or carried["customer_name"]
+            )
         events += [SlotSet(slot, value) for slot, value in carried.items() if value is not None]
         events.append(ActionExecuted("action_listen"))
         return events

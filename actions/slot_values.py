@@ -12,22 +12,57 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 CURRENCY_WORDS = {
-    "cny": "CNY", "rmb": "CNY", "yuan": "CNY", "kuai": "CNY", "renminbi": "CNY", "¥": "CNY",
-    "￥": "CNY", "usd": "USD", "dollar": "USD", "dollars": "USD", "bucks": "USD", "$": "USD",
-    "eur": "EUR", "euro": "EUR", "euros": "EUR", "€": "EUR", "gbp": "GBP", "pound": "GBP",
-    "pounds": "GBP", "quid": "GBP", "£": "GBP", "jpy": "JPY", "yen": "JPY", "hkd": "HKD",
-    "sgd": "SGD", "aud": "AUD", "cad": "CAD", "krw": "KRW", "won": "KRW",
+    "cny": "CNY",
+    "rmb": "CNY",
+    "yuan": "CNY",
+    "kuai": "CNY",
+    "renminbi": "CNY",
+    "¥": "CNY",
+    "￥": "CNY",
+    "usd": "USD",
+    "dollar": "USD",
+    "dollars": "USD",
+    "bucks": "USD",
+    "$": "USD",
+    "eur": "EUR",
+    "euro": "EUR",
+    "euros": "EUR",
+    "€": "EUR",
+    "gbp": "GBP",
+    "pound": "GBP",
+    "pounds": "GBP",
+    "quid": "GBP",
+    "£": "GBP",
+    "jpy": "JPY",
+    "yen": "JPY",
+    "hkd": "HKD",
+    "sgd": "SGD",
+    "aud": "AUD",
+    "cad": "CAD",
+    "krw": "KRW",
+    "won": "KRW",
 }
-AMOUNT = re.compile(r"(?<![\w.-])(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d{1,2}))?\s*(k|thousand)?(?![\w.])",
-                    re.IGNORECASE)
+AMOUNT = re.compile(
+    r"(?<![\w.-])(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d{1,2}))?\s*(k|thousand)?(?![\w.])", re.IGNORECASE
+)
 LARGEST_AMOUNT = Decimal("100000000")
 MONTHS = {
     name: number
     for number, names in enumerate(
-        [("jan", "january"), ("feb", "february"), ("mar", "march"), ("apr", "april"),
-         ("may",), ("jun", "june"), ("jul", "july"), ("aug", "august"),
-         ("sep", "sept", "september"), ("oct", "october"), ("nov", "november"),
-         ("dec", "december")],
+        [
+            ("jan", "january"),
+            ("feb", "february"),
+            ("mar", "march"),
+            ("apr", "april"),
+            ("may",),
+            ("jun", "june"),
+            ("jul", "july"),
+            ("aug", "august"),
+            ("sep", "sept", "september"),
+            ("oct", "october"),
+            ("nov", "november"),
+            ("dec", "december"),
+        ],
         start=1,
     )
     for name in names
@@ -117,8 +152,9 @@ def parse_future_date(text: str, today: date, max_days: int) -> date | None:
     "next friday", "2026-12-20"; None if unclear or too far."""
     lowered = text.lower().strip()
     found: date | None = None
-    span = re.search(r"(\d{1,3}|a|one|two|three|four)\s+(day|days|week|weeks|month|months)",
-                     lowered)
+    span = re.search(
+        r"(\d{1,3}|a|one|two|three|four)\s+(day|days|week|weeks|month|months)", lowered
+    )
     iso = re.search(r"(\d{4})-(\d{1,2})-(\d{1,2})", lowered)
     if "tomorrow" in lowered:
         found = today + timedelta(days=1)
@@ -164,8 +200,12 @@ def _valid_past(year: int, month: int, day: int, today: date) -> date | None:
 
 
 def match_choice(
-    text: str, entity_values: list[str], items: list[dict[str, Any]], item_id: str,
-    match_fields: tuple[str, ...], labels: dict[str, str],
+    text: str,
+    entity_values: list[str],
+    items: list[dict[str, Any]],
+    item_id: str,
+    match_fields: tuple[str, ...],
+    labels: dict[str, str],
 ) -> dict[str, Any] | None:
     """The one item the answer points at: by id, by a field's ending (a card's last four
     digits), or by words of its label ("the savings account", "Li Wei")."""
@@ -175,7 +215,8 @@ def match_choice(
         if not value:
             continue
         hits = [
-            item for item in items
+            item
+            for item in items
             if str(item.get(item_id, "")).lower() == value
             or any(_field_matches(str(item.get(name, "")), value) for name in match_fields)
         ]
@@ -184,7 +225,8 @@ def match_choice(
     words = set(re.findall(r"\w+", text.lower()))
     if words:
         hits = [
-            item for item in items
+            item
+            for item in items
             if words & set(re.findall(r"\w+", labels[str(item.get(item_id))].lower())) - {"card"}
         ]
         if len(hits) == 1:
@@ -205,7 +247,8 @@ def _field_matches(field_value: str, answer: str) -> bool:
 def match_option(text: str, choices: dict[str, str]) -> str | None:
     lowered = text.lower()
     hits = [
-        key for key, title in choices.items()
+        key
+        for key, title in choices.items()
         if re.search(rf"\b{re.escape(key.replace('_', ' ').lower())}\b", lowered)
         or lowered.strip() == title.lower()
     ]

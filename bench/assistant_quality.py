@@ -23,16 +23,23 @@ def main() -> None:
     made = provenance_fields()
     with tempfile.TemporaryDirectory() as scratch:
         model = Path(scratch) / f"bench-{model_fingerprint()}.tar.gz"
-        seconds = train(model, Path(scratch) / "train.log",
-                        process_environment(RASA_MAX_CACHE_SIZE="0"))
+        seconds = train(
+            model, Path(scratch) / "train.log", process_environment(RASA_MAX_CACHE_SIZE="0")
+        )
         size_mb = model.stat().st_size / 1e6
     scores = evaluate_heldout(fresh=True)
     worst = "\n".join(f"| {name} | {f1:.3f} |" for name, f1 in scores.worst_intents)
-    confusions = "\n".join(f"| {expected} | {predicted} | {count} |"
-                           for expected, predicted, count in scores.confusions) or "| - | - | 0 |"
+    confusions = (
+        "\n".join(
+            f"| {expected} | {predicted} | {count} |"
+            for expected, predicted, count in scores.confusions
+        )
+        or "| - | - | 0 |"
+    )
     entity = f"{scores.entity_micro_f1:.3f}" if scores.entity_micro_f1 is not None else "n/a"
-    by_type = "\n".join(f"| {name} | {f1:.3f} |"
-                         for name, f1 in sorted(scores.entity_f1_by_type.items()))
+    by_type = "\n".join(
+        f"| {name} | {f1:.3f} |" for name, f1 in sorted(scores.entity_f1_by_type.items())
+    )
     body = f"""
 ## Training the full assistant (NLU and dialogue, from scratch)
 
@@ -70,8 +77,11 @@ Most frequent confusions worth fixing:
 |---|---|---|
 {confusions}
 """
-    print(write_results("assistant", "Assistant: training cost and held-out NLU quality", body,
-                        made=made))
+    print(
+        write_results(
+            "assistant", "Assistant: training cost and held-out NLU quality", body, made=made
+        )
+    )
 
 
 if __name__ == "__main__":

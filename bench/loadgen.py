@@ -75,9 +75,13 @@ def run(plan: dict[str, Any]) -> dict[str, Any]:
                     in_flight[0] -= 1
 
         def say(self, sender: str, message: str) -> None:
-            with self.client.post(plan["path"], json={"sender": sender, "message": message},
-                                  headers=self.seat.get("headers") or {}, name="message",
-                                  catch_response=True) as response:
+            with self.client.post(
+                plan["path"],
+                json={"sender": sender, "message": message},
+                headers=self.seat.get("headers") or {},
+                name="message",
+                catch_response=True,
+            ) as response:
                 if response.status_code != 200:
                     response.failure(f"HTTP {response.status_code}")
                 elif not isinstance(response.json(), list):

@@ -42,14 +42,19 @@ def _tree_rss(process: psutil.Process) -> int:
     return total
 
 
-def run_measured(command: Sequence[str], log_path: Path, environment: dict[str, str],
-                 timeout_seconds: float | None = None) -> Measured:
+def run_measured(
+    command: Sequence[str],
+    log_path: Path,
+    environment: dict[str, str],
+    timeout_seconds: float | None = None,
+) -> Measured:
     """Runs ``command`` from the project root, output to ``log_path``, polling its memory."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("w") as log:
         started = time.monotonic()
-        child = subprocess.Popen(list(command), cwd=PROJECT_ROOT, env=environment,
-                                 stdout=log, stderr=subprocess.STDOUT)
+        child = subprocess.Popen(
+            list(command), cwd=PROJECT_ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT
+        )
         watched = psutil.Process(child.pid)
         peak, paused, last_poll = 0, 0.0, started
         while child.poll() is None:

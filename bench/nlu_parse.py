@@ -32,16 +32,19 @@ async def parse_all(agent: Any, texts: list[str]) -> list[dict[str, Any]]:
         started = time.perf_counter()
         result = await agent.parse_message(text)
         seconds = time.perf_counter() - started
-        ranking = [entry for entry in result.get("intent_ranking") or []
-                   if entry.get("name") != FALLBACK]
+        ranking = [
+            entry for entry in result.get("intent_ranking") or [] if entry.get("name") != FALLBACK
+        ]
         best = ranking[0] if ranking else {"name": None, "confidence": 0.0}
-        parsed.append({
-            "intent": best["name"],
-            "confidence": float(best["confidence"]),
-            "runner_up": float(ranking[1]["confidence"]) if len(ranking) > 1 else 0.0,
-            "as_configured": (result.get("intent") or {}).get("name"),
-            "seconds": seconds,
-        })
+        parsed.append(
+            {
+                "intent": best["name"],
+                "confidence": float(best["confidence"]),
+                "runner_up": float(ranking[1]["confidence"]) if len(ranking) > 1 else 0.0,
+                "as_configured": (result.get("intent") or {}).get("name"),
+                "seconds": seconds,
+            }
+        )
     return parsed
 
 

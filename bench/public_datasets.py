@@ -63,7 +63,7 @@ def banking77(smoke: bool = False, root: Path = DATASETS_DIR) -> Dataset:
     train = _read_csv(root / "banking77" / "train.csv")
     test = _read_csv(root / "banking77" / "test.csv")
     if smoke:
-        intents = sorted({intent for _, intent in train})[:2 * SMOKE_INTENTS_PER_DOMAIN]
+        intents = sorted({intent for _, intent in train})[: 2 * SMOKE_INTENTS_PER_DOMAIN]
         train = _first_per_intent(train, intents, SMOKE_TRAIN)
         test = _first_per_intent(test, intents, SMOKE_TEST)
     return Dataset("banking77", train, test)
@@ -74,10 +74,16 @@ def clinc150(smoke: bool = False, root: Path = DATASETS_DIR) -> Dataset:
     domains = json.loads((root / "clinc150" / "domains.json").read_text())
     intents = sorted(intent for domain in CLINC_DOMAINS for intent in domains[domain])
     if smoke:
-        intents = sorted(intent for domain in CLINC_DOMAINS
-                         for intent in sorted(domains[domain])[:SMOKE_INTENTS_PER_DOMAIN])
-    sizes = ((SMOKE_TRAIN, SMOKE_OOS_TRAIN), (SMOKE_VAL, SMOKE_OOS_VAL),
-             (SMOKE_TEST, SMOKE_OOS_TEST)) if smoke else ((None, None),) * 3
+        intents = sorted(
+            intent
+            for domain in CLINC_DOMAINS
+            for intent in sorted(domains[domain])[:SMOKE_INTENTS_PER_DOMAIN]
+        )
+    sizes = (
+        ((SMOKE_TRAIN, SMOKE_OOS_TRAIN), (SMOKE_VAL, SMOKE_OOS_VAL), (SMOKE_TEST, SMOKE_OOS_TEST))
+        if smoke
+        else ((None, None),) * 3
+    )
     splits = []
     for split, (per_intent, oos_count) in zip(("train", "val", "test"), sizes, strict=True):
         in_scope = [(text, intent) for text, intent in data[split] if intent in intents]

@@ -16,10 +16,18 @@ RESULTS_DIR = PROJECT_ROOT / "bench" / "results"
 
 def provenance_fields() -> dict[str, str]:
     """When, on what code and how many cores, and by which command, the figures were made."""
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=PROJECT_ROOT,
-                            capture_output=True, text=True).stdout.strip() or "uncommitted"
-    dirty = subprocess.run(["git", "status", "--porcelain"], cwd=PROJECT_ROOT,
-                           capture_output=True, text=True).stdout.strip()
+    commit = (
+        subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+        or "uncommitted"
+    )
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain"], cwd=PROJECT_ROOT, capture_output=True, text=True
+    ).stdout.strip()
     script = Path(sys.argv[0]).resolve().relative_to(PROJECT_ROOT)
     module = ".".join(script.with_suffix("").parts)
     command = shlex.join([".venv/bin/python", "-m", module, *sys.argv[1:]])
@@ -40,8 +48,9 @@ def provenance(fields: dict[str, str]) -> str:
     )
 
 
-def write_results(name: str, title: str, body: str, path: Path | None = None,
-                  made: dict[str, str] | None = None) -> Path:
+def write_results(
+    name: str, title: str, body: str, path: Path | None = None, made: dict[str, str] | None = None
+) -> Path:
     """Writes bench/results/<name>.md, or ``path`` when given (smoke runs, tests).
 
     ``made`` is the run's provenance taken when it started: by the time the report is written,

@@ -59,7 +59,8 @@ def fingerprint(smoke: bool) -> str:
 def _smoke_config(path: Path) -> None:
     """Rasa's default configuration (what `rasa init` trains with), one epoch per model."""
     config = yaml.safe_load(
-        rasa_package_file("engine", "recipes", "config_files", "default_config.yml").read_text())
+        rasa_package_file("engine", "recipes", "config_files", "default_config.yml").read_text()
+    )
     for component in [*config["pipeline"], *config["policies"]]:
         if "epochs" in component:
             component["epochs"] = 1
@@ -74,25 +75,39 @@ def ensure_stock_assistant(smoke: bool = False) -> StockAssistant:
     shutil.rmtree(directory, ignore_errors=True)
     directory.mkdir(parents=True)
     log_path = directory / "train.log"
-    print(f"creating the stock `rasa init` assistant in {directory.relative_to(PROJECT_ROOT)}",
-          flush=True)
+    print(
+        f"creating the stock `rasa init` assistant in {directory.relative_to(PROJECT_ROOT)}",
+        flush=True,
+    )
     started = time.monotonic()
     if smoke:
-        shutil.copytree(scaffold_dir(), directory, dirs_exist_ok=True,
-                        ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copytree(
+            scaffold_dir(),
+            directory,
+            dirs_exist_ok=True,
+            ignore=shutil.ignore_patterns("__pycache__"),
+        )
         _smoke_config(directory / "config.yml")
-        result = run_rasa("train", "--config", str(directory / "config.yml"),
-                          "--domain", str(directory / "domain.yml"),
-                          "--data", str(directory / "data"), "--out", str(directory / "models"),
-                          log_path=log_path)
+        result = run_rasa(
+            "train",
+            "--config",
+            str(directory / "config.yml"),
+            "--domain",
+            str(directory / "domain.yml"),
+            "--data",
+            str(directory / "data"),
+            "--out",
+            str(directory / "models"),
+            log_path=log_path,
+        )
     else:
-        result = run_rasa("init", "--no-prompt", "--init-dir", str(directory),
-                          log_path=log_path)
+        result = run_rasa("init", "--no-prompt", "--init-dir", str(directory), log_path=log_path)
     seconds = time.monotonic() - started
     models = sorted((directory / "models").glob("*.tar.gz"))
     if result.returncode != 0 or len(models) != 1:
-        raise RuntimeError(f"the stock assistant did not train (log: {log_path}):\n"
-                           f"{log_tail(log_path)}")
+        raise RuntimeError(
+            f"the stock assistant did not train (log: {log_path}):\n{log_tail(log_path)}"
+        )
     (directory / READY).write_text(str(models[0].relative_to(directory)))
     print(f"  trained in {seconds:.0f} s", flush=True)
     return StockAssistant(directory, models[0], seconds, smoke)

@@ -18,15 +18,17 @@ logger = logging.getLogger(__name__)
 
 PAYMENT_DATA_WARNING = (
     "For your security, please never type card numbers or card security codes (CVV) in this "
-    "chat. I have hidden what you typed.")
+    "chat. I have hidden what you typed."
+)
 TOO_LONG_REPLY = (
     f"That message is too long for me: please keep messages under {MAX_MESSAGE_CHARS:,} "
-    "characters, or send it in parts.")
+    "characters, or send it in parts."
+)
 REFUSAL_REPLIES = {
     "rate_limited": "You are sending messages faster than I can read them. Please wait a "
-                    "moment, then send your message again.",
+    "moment, then send your message again.",
     "busy": "I am still answering your previous messages. Please wait for my reply, then "
-            "send this one again.",
+    "send this one again.",
 }
 
 MessageHandler = Callable[[UserMessage], Awaitable[Any]]
@@ -43,9 +45,15 @@ class CustomerMessages:
     def refusal_reply(self, refusal: Refusal) -> str:
         return REFUSAL_REPLIES[refusal.reason]
 
-    async def deliver(self, on_new_message: MessageHandler, text: str, output: OutputChannel,
-                      sender_id: str, input_channel: str, address: str | None
-                      ) -> Refusal | None:
+    async def deliver(
+        self,
+        on_new_message: MessageHandler,
+        text: str,
+        output: OutputChannel,
+        sender_id: str,
+        input_channel: str,
+        address: str | None,
+    ) -> Refusal | None:
         """Hands the message to Rasa, or says why not: a refusal the channel reports in its
         own way (429, a bot message). A message too long is answered here."""
         refusal = await self.limits.over_rate(sender_id, address)
@@ -65,9 +73,14 @@ class CustomerMessages:
             if redacted.hid_payment_data:
                 logger.warning("%s: card data hidden from a message", input_channel)
                 await output.send_text_message(sender_id, PAYMENT_DATA_WARNING)
-            metadata = ({SEALED_CODE_KEY: seal_one_time_code(redacted.one_time_code,
-                                                             self._secret)}
-                        if redacted.one_time_code else None)
-            await on_new_message(UserMessage(redacted.text, output, sender_id,
-                                             input_channel=input_channel, metadata=metadata))
+            metadata = (
+                {SEALED_CODE_KEY: seal_one_time_code(redacted.one_time_code, self._secret)}
+                if redacted.one_time_code
+                else None
+            )
+            await on_new_message(
+                UserMessage(
+                    redacted.text, output, sender_id, input_channel=input_channel, metadata=metadata
+                )
+            )
         return None

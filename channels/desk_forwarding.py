@@ -44,6 +44,7 @@ class DeskForwarding:
             await on_new_message(message)
             if message.sender_id:
                 await self.forward_latest_message(message.sender_id)
+
         return handle_then_forward
 
     async def paused_tracker(self, conversation_id: str) -> DialogueStateTracker | None:
@@ -65,8 +66,9 @@ class DeskForwarding:
         if latest is None or not latest.text or not latest.message_id:
             return
         try:
-            await self.desk.customer_message(conversation_id, latest.message_id, latest.text,
-                                             latest.timestamp)
+            await self.desk.customer_message(
+                conversation_id, latest.message_id, latest.text, latest.timestamp
+            )
         except DeskError as error:
             _not_told(error, "a message", conversation_id)
 

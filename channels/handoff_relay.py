@@ -41,7 +41,8 @@ RELAY_METADATA_KEY = "handoff_message_id"
 
 # The destination may hold balanced parentheses, as Markdown allows: "javascript:f(1)".
 _MARKDOWN_LINK = re.compile(
-    r"(!?)\[([^\]\n]*)\]\(\s*([^()\s]*(?:\([^()\s]*\)[^()\s]*)*)(?:\s+\"[^\"]*\")?\s*\)")
+    r"(!?)\[([^\]\n]*)\]\(\s*([^()\s]*(?:\([^()\s]*\)[^()\s]*)*)(?:\s+\"[^\"]*\")?\s*\)"
+)
 _LINK_DEFINITION = re.compile(r"^[ \t]*\[[^\]\n]+\]:[ \t]*(\S+).*$", re.MULTILINE)
 _HTML_TAG = re.compile(r"</?[A-Za-z!][^<>]*>")
 _WEB_LINK = re.compile(r"https?://", re.IGNORECASE)
@@ -64,8 +65,13 @@ def relayed_payload(body: dict[str, Any]) -> dict[str, Any] | None:
         return None
     if agent_name is not None and not isinstance(agent_name, str):
         return None
-    return {"conversation_id": conversation_id, "message_id": message_id, "kind": kind,
-            "agent_name": agent_name, "text": only_web_links(text)}
+    return {
+        "conversation_id": conversation_id,
+        "message_id": message_id,
+        "kind": kind,
+        "agent_name": agent_name,
+        "text": only_web_links(text),
+    }
 
 
 def is_web_link(url: str) -> bool:
@@ -77,6 +83,7 @@ def is_web_link(url: str) -> bool:
 def only_web_links(text: str) -> str:
     """The text with HTML tags removed and every Markdown link or image that is not
     http(s) reduced to its label."""
+
     def link(match: re.Match[str]) -> str:
         return match.group() if is_web_link(match.group(3)) else match.group(2)
 
@@ -88,20 +95,28 @@ def only_web_links(text: str) -> str:
 
 
 def already_recorded(tracker: DialogueStateTracker, message_id: str) -> bool:
-    return any(isinstance(event, BotUttered) and
-               (event.metadata or {}).get(RELAY_METADATA_KEY) == message_id
-               for event in tracker.events)
+    return any(
+        isinstance(event, BotUttered)
+        and (event.metadata or {}).get(RELAY_METADATA_KEY) == message_id
+        for event in tracker.events
+    )
 
 
 def as_bot_utterance(message: dict[str, Any]) -> BotUttered:
     """An agent's message in the tracker: a bot utterance marked as the person's."""
-    custom = ({"from": "agent", "agent_name": message["agent_name"], "text": message["text"]}
-              if message["kind"] == "agent" else None)
+    custom = (
+        {"from": "agent", "agent_name": message["agent_name"], "text": message["text"]}
+        if message["kind"] == "agent"
+        else None
+    )
     return BotUttered(
         text=message["text"],
         data={"custom": custom} if custom else {},
-        metadata={RELAY_METADATA_KEY: message["message_id"], "handoff_kind": message["kind"],
-                  "agent_name": message["agent_name"]},
+        metadata={
+            RELAY_METADATA_KEY: message["message_id"],
+            "handoff_kind": message["kind"],
+            "agent_name": message["agent_name"],
+        },
     )
 
 
@@ -119,8 +134,11 @@ class HandoffRelayInput(InputChannel):
 
     def _authorised(self, request: Request) -> bool:
         scheme, _, secret = (request.headers.get("Authorization") or "").partition(" ")
-        return (bool(self._secret) and scheme.lower() == "bearer"
-                and hmac.compare_digest(secret.strip().encode(), self._secret.encode()))
+        return (
+            bool(self._secret)
+            and scheme.lower() == "bearer"
+            and hmac.compare_digest(secret.strip().encode(), self._secret.encode())
+        )
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         relay = Blueprint("handoff_relay", __name__)
@@ -135,23 +153,31 @@ class HandoffRelayInput(InputChannel):
                 return response.json({"error": "unauthorised"}, status=401)
             message = relayed_payload(request.json if isinstance(request.json, dict) else {})
             if message is None:
-                return response.json({"error": "conversation_id, message_id, text and kind "
-                                      "(agent or desk) are required"}, status=422)
+                return response.json(
+                    {
+                        "error": "conversation_id, message_id, text and kind "
+                        "(agent or desk) are required"
+                    },
+                    status=422,
+                )
             tracker = await self._record(request, message)
             if tracker is None:
                 return response.json({"error": "no such conversation"}, status=404)
             if not tracker.is_paused():
-                logger.warning("handoff relay refused for %s: no handoff open",
-                               message["conversation_id"])
-                return response.json({"error": "no handoff is open in this conversation"},
-                                     status=409)
+                logger.warning(
+                    "handoff relay refused for %s: no handoff open", message["conversation_id"]
+                )
+                return response.json(
+                    {"error": "no handoff is open in this conversation"}, status=409
+                )
             delivery = await self._push(request, tracker, message)
             return response.json({"recorded": True, "delivery": delivery})
 
         return relay
 
-    async def _record(self, request: Request, message: dict[str, Any]
-                      ) -> DialogueStateTracker | None:
+    async def _record(
+        self, request: Request, message: dict[str, Any]
+    ) -> DialogueStateTracker | None:
         agent = request.app.ctx.agent
         conversation_id = message["conversation_id"]
         async with agent.lock_store.lock(conversation_id):
@@ -163,8 +189,9 @@ class HandoffRelayInput(InputChannel):
                 await agent.tracker_store.save(tracker)
         return tracker
 
-    async def _push(self, request: Request, tracker: DialogueStateTracker,
-                    message: dict[str, Any]) -> str:
+    async def _push(
+        self, request: Request, tracker: DialogueStateTracker, message: dict[str, Any]
+    ) -> str:
         channel_name = tracker.get_latest_input_channel()
         channels = getattr(request.app.ctx, "input_channels", None) or []
         channel = next((c for c in channels if c.name() == channel_name), None)
@@ -174,8 +201,11 @@ class HandoffRelayInput(InputChannel):
             output = channel.get_output_channel() if channel is not None else None
             if output is None:
                 return "recorded_only"
-            text = (f"{message['agent_name'] or 'Our colleague'} (a person): {message['text']}"
-                    if message["kind"] == "agent" else message["text"])
+            text = (
+                f"{message['agent_name'] or 'Our colleague'} (a person): {message['text']}"
+                if message["kind"] == "agent"
+                else message["text"]
+            )
             await output.send_text_message(message["conversation_id"], text)
             return "pushed"
         except Exception:  # the message is in the tracker; the desk will push it again

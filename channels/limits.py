@@ -39,10 +39,18 @@ def client_address(request: Request) -> str | None:
 
 class MessageLimits:
     def __init__(self, settings: ChannelSettings) -> None:
-        self.per_sender = rate_limiter("channel-sender", settings.sender_messages_per_minute,
-                                       RATE_WINDOW_SECONDS, settings.rate_limit_redis_url)
-        self.per_address = rate_limiter("channel-address", settings.address_messages_per_minute,
-                                        RATE_WINDOW_SECONDS, settings.rate_limit_redis_url)
+        self.per_sender = rate_limiter(
+            "channel-sender",
+            settings.sender_messages_per_minute,
+            RATE_WINDOW_SECONDS,
+            settings.rate_limit_redis_url,
+        )
+        self.per_address = rate_limiter(
+            "channel-address",
+            settings.address_messages_per_minute,
+            RATE_WINDOW_SECONDS,
+            settings.rate_limit_redis_url,
+        )
         self._waiting: Counter[str] = Counter()
 
     async def over_rate(self, sender_id: str, address: str | None) -> Refusal | None:

@@ -37,11 +37,15 @@ def exception_text(error: BaseException) -> str:
     current: BaseException | None = error
     while current is not None and current not in chain:
         chain.append(current)
-        current = current.__cause__ or (None if current.__suppress_context__
-                                        else current.__context__)
-    parts = ["Traceback (most recent call last):\n"
-             + "".join(traceback.format_tb(each.__traceback__)) + describe(each)
-             for each in reversed(chain)]
+        current = current.__cause__ or (
+            None if current.__suppress_context__ else current.__context__
+        )
+    parts = [
+        "Traceback (most recent call last):\n"
+        + "".join(traceback.format_tb(each.__traceback__))
+        + describe(each)
+        for each in reversed(chain)
+    ]
     return "\n\nThe above exception led to:\n\n".join(parts)
 
 

@@ -72,9 +72,11 @@ def clean_text(text: str) -> str:
     """The text with lone surrogates (which no store can encode) replaced by U+FFFD and
     control characters dropped."""
     text = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
-    return "".join(character for character in text
-                   if character in _KEPT_CONTROLS
-                   or unicodedata.category(character) not in ("Cc", "Cs"))
+    return "".join(
+        character
+        for character in text
+        if character in _KEPT_CONTROLS or unicodedata.category(character) not in ("Cc", "Cs")
+    )
 
 
 def _mask_cards(run: str) -> str:
@@ -115,8 +117,8 @@ def redact(text: str) -> Redacted:
         return Redacted(ONE_TIME_CODE_PLACEHOLDER, one_time_code=code.group(1) + code.group(2))
     masked = _ID_NUMBER.sub(
         lambda match: ID_NUMBER_PLACEHOLDER if _valid_id_number(match.group()) else match.group(),
-        text)
+        text,
+    )
     masked, security_codes = _SECURITY_CODE.subn(SECURITY_CODE_PLACEHOLDER, masked)
     without_cards = _DIGIT_RUN.sub(lambda match: _mask_cards(match.group()), masked)
-    return Redacted(without_cards,
-                    hid_payment_data=bool(security_codes) or without_cards != masked)
+    return Redacted(without_cards, hid_payment_data=bool(security_codes) or without_cards != masked)

@@ -46,8 +46,7 @@ class RequestRefused(Exception):
         self.status, self.error, self.message = status, error, message
 
     def response(self) -> HTTPResponse:
-        return response.json({"error": self.error, "message": self.message},
-                             status=self.status)
+        return response.json({"error": self.error, "message": self.message}, status=self.status)
 
 
 def request_body(request: Request) -> dict[str, Any]:
@@ -58,8 +57,9 @@ def request_body(request: Request) -> dict[str, Any]:
     except (ValueError, UnicodeDecodeError):
         body = None
     if not isinstance(body, dict):
-        raise RequestRefused(400, "bad_request",
-                             'the body must be a JSON object: {"sender": ..., "message": ...}')
+        raise RequestRefused(
+            400, "bad_request", 'the body must be a JSON object: {"sender": ..., "message": ...}'
+        )
     return body
 
 
@@ -108,8 +108,13 @@ class CustomerRestInput(InputChannel):
             collector = CollectingOutputChannel()
             try:
                 refusal = await self.messages.deliver(
-                    deliver_to_rasa, text, collector, sender_id, self.name(),
-                    client_address(request))
+                    deliver_to_rasa,
+                    text,
+                    collector,
+                    sender_id,
+                    self.name(),
+                    client_address(request),
+                )
             except CancelledError:
                 logger.error("%s: answering a message timed out", self.name())
                 return response.json(collector.messages)
@@ -119,9 +124,14 @@ class CustomerRestInput(InputChannel):
             if refusal is not None:
                 wait = max(1, math.ceil(refusal.retry_after_seconds))
                 return response.json(
-                    {"error": refusal.reason, "message": self.messages.refusal_reply(refusal),
-                     "retry_after_seconds": wait},
-                    status=429, headers={"Retry-After": str(wait)})
+                    {
+                        "error": refusal.reason,
+                        "message": self.messages.refusal_reply(refusal),
+                        "retry_after_seconds": wait,
+                    },
+                    status=429,
+                    headers={"Retry-After": str(wait)},
+                )
             return response.json(collector.messages)
 
         return webhook

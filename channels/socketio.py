@@ -77,7 +77,6 @@ def agent_message_for_widget(custom: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-
 class _EngineLeavingCorsHeadersToRasa(engineio.AsyncServer):
     def _cors_headers(self, environ: dict[str, Any]) -> list[tuple[str, str]]:
         # Rasa's CORS (given the same allow-list) already answers with the header; a second
@@ -90,6 +89,7 @@ class OriginCheckingServer(AsyncServer):
 
     def _engineio_server_class(self) -> type[engineio.AsyncServer]:
         return _EngineLeavingCorsHeadersToRasa
+
 
 class SignedSocketIOOutput(SocketIOOutput):
     async def send_custom_json(
@@ -134,8 +134,9 @@ class SignedSocketIOInput(SocketIOInput):
         return self.sockets_of(conversation_id) > 0
 
     async def session_is_current(self, session: dict[str, Any]) -> bool:
-        return (session.get("expires_at", 0) > time.time()
-                and not await self.revoked.is_revoked(session.get("token_id", "")))
+        return session.get("expires_at", 0) > time.time() and not await self.revoked.is_revoked(
+            session.get("token_id", "")
+        )
 
     async def end_sessions_of_token(self, token_id: str) -> int:
         """Tells the sockets opened with a revoked token that the sign-in has ended and
@@ -148,8 +149,9 @@ class SignedSocketIOInput(SocketIOInput):
     async def _end_session(self, sid: str) -> None:
         if self.sio is None:
             return
-        await self.sio.emit(self.bot_message_evt, {"text": SESSION_ENDED_REPLY}, room=sid,
-                            namespace=self.namespace)
+        await self.sio.emit(
+            self.bot_message_evt, {"text": SESSION_ENDED_REPLY}, room=sid, namespace=self.namespace
+        )
         await self.sio.disconnect(sid, namespace=self.namespace)
 
     async def push_handoff_message(self, conversation_id: str, message: dict[str, Any]) -> str:
@@ -158,9 +160,14 @@ class SignedSocketIOInput(SocketIOInput):
             return "customer_offline"
         output = SignedSocketIOOutput(self.sio, self.bot_message_evt)
         if message["kind"] == "agent":
-            await output.send_custom_json(conversation_id, {
-                "from": AGENT_SENDER, "agent_name": message["agent_name"],
-                "text": message["text"]})
+            await output.send_custom_json(
+                conversation_id,
+                {
+                    "from": AGENT_SENDER,
+                    "agent_name": message["agent_name"],
+                    "text": message["text"],
+                },
+            )
         else:
             await output.send_text_message(conversation_id, message["text"])
         return "pushed"
@@ -173,8 +180,11 @@ class SignedSocketIOInput(SocketIOInput):
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         install_log_privacy()
         # A callable, because an empty list would turn engine.io's Origin check off.
-        sio = OriginCheckingServer(async_mode="sanic", cors_allowed_origins=self.origin_allowed,
-                                   max_http_buffer_size=MAX_PACKET_BYTES)
+        sio = OriginCheckingServer(
+            async_mode="sanic",
+            cors_allowed_origins=self.origin_allowed,
+            max_http_buffer_size=MAX_PACKET_BYTES,
+        )
         socketio_webhook = SocketBlueprint(sio, self.socketio_path, "socketio_webhook", __name__)
         self.sio = sio
         namespace = self.namespace
@@ -188,8 +198,9 @@ class SignedSocketIOInput(SocketIOInput):
         @sio.on("connect", namespace=namespace)
         async def connect(sid: str, environ: dict[str, Any], auth: Any = None) -> None:
             try:
-                claims = verify_sign_in_claims(sign_in_token(environ, auth),
-                                               self.settings.signing_secret)
+                claims = verify_sign_in_claims(
+                    sign_in_token(environ, auth), self.settings.signing_secret
+                )
             except InvalidSignInToken as error:
                 logger.info("socketio: connection refused, no valid sign-in token")
                 raise socketio_errors.ConnectionRefusedError("sign-in required") from error
@@ -200,13 +211,19 @@ class SignedSocketIOInput(SocketIOInput):
             if self.sockets_of(conversation_id) >= MAX_SOCKETS_PER_CUSTOMER:
                 logger.warning("socketio: connection refused, too many sockets of a customer")
                 raise socketio_errors.ConnectionRefusedError(
-                    "too many open chats: close one and try again")
+                    "too many open chats: close one and try again"
+                )
             request = environ.get("sanic.request")
-            await sio.save_session(sid, {
-                "customer_id": claims.customer_id, "expires_at": claims.expires_at,
-                "token_id": claims.token_id,
-                "address": client_address(request) if request is not None else None,
-            }, namespace=namespace)
+            await sio.save_session(
+                sid,
+                {
+                    "customer_id": claims.customer_id,
+                    "expires_at": claims.expires_at,
+                    "token_id": claims.token_id,
+                    "address": client_address(request) if request is not None else None,
+                },
+                namespace=namespace,
+            )
             self._sockets_of_token.setdefault(claims.token_id, set()).add(sid)
             # Replies and later pushes (a human agent's messages) are emitted to the
             # conversation id as a room, so every open tab of this customer receives them.
@@ -232,8 +249,12 @@ class SignedSocketIOInput(SocketIOInput):
         @sio.on("session_request", namespace=namespace)
         async def session_request(sid: str, _client_session: Any = None) -> None:
             session = await sio.get_session(sid, namespace=namespace)
-            await sio.emit("session_confirm", bound_sender_id(session["customer_id"]),
-                           room=sid, namespace=namespace)
+            await sio.emit(
+                "session_confirm",
+                bound_sender_id(session["customer_id"]),
+                room=sid,
+                namespace=namespace,
+            )
 
         @sio.on(self.user_message_evt, namespace=namespace)
         async def handle_message(sid: str, data: Any) -> None:
@@ -244,19 +265,28 @@ class SignedSocketIOInput(SocketIOInput):
                 return
             text = data.get("message") if isinstance(data, dict) else None
             if not isinstance(text, str):
-                await sio.emit(self.bot_message_evt, {"text": UNREADABLE_REPLY}, room=sid,
-                               namespace=namespace)
+                await sio.emit(
+                    self.bot_message_evt, {"text": UNREADABLE_REPLY}, room=sid, namespace=namespace
+                )
                 return
             try:
                 refusal = await self.messages.deliver(
-                    on_new_message, text, SignedSocketIOOutput(sio, self.bot_message_evt),
-                    bound_sender_id(session["customer_id"]), self.name(), session["address"])
+                    on_new_message,
+                    text,
+                    SignedSocketIOOutput(sio, self.bot_message_evt),
+                    bound_sender_id(session["customer_id"]),
+                    self.name(),
+                    session["address"],
+                )
             except Exception:  # logged without the message, which may hold what it hid
                 logger.exception("socketio: answering a message failed")
                 return
             if refusal is not None:
-                await sio.emit(self.bot_message_evt,
-                               {"text": self.messages.refusal_reply(refusal)}, room=sid,
-                               namespace=namespace)
+                await sio.emit(
+                    self.bot_message_evt,
+                    {"text": self.messages.refusal_reply(refusal)},
+                    room=sid,
+                    namespace=namespace,
+                )
 
         return socketio_webhook

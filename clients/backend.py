@@ -179,17 +179,18 @@ class BackendClient:
         )
         return body["verification_token"]
 
-    async def phone_messages(self, customer_id: str, limit: int | None = None
-                             ) -> list[dict[str, Any]]:
+    async def phone_messages(
+        self, customer_id: str, limit: int | None = None
+    ) -> list[dict[str, Any]]:
         """The texts the sandbox "sent" to the customer's phone, newest first (one-time codes).
 
         The sandbox's stand-in for an SMS gateway, served in the embedded profile only: a real
         back end has no such inbox.
         """
         params = {"limit": limit} if limit is not None else None
-        body = await self.call(customer_id, "GET",
-                               f"/sandbox/devices/{_segment(customer_id)}/messages",
-                               params=params)
+        body = await self.call(
+            customer_id, "GET", f"/sandbox/devices/{_segment(customer_id)}/messages", params=params
+        )
         return list(body["messages"])
 
 

@@ -25,9 +25,14 @@ class DeskError(Exception):
 
 
 class DeskClient:
-    def __init__(self, base_url: str, service_secret: str, *,
-                 timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
-                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        service_secret: str,
+        *,
+        timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self._secret = service_secret
         self._timeout = timeout_seconds
@@ -38,14 +43,16 @@ class DeskClient:
         # the Rasa server's), and calls to the desk are few.
         headers = {"Authorization": f"Bearer {self._secret}"}
         try:
-            async with httpx.AsyncClient(timeout=self._timeout,
-                                         transport=self._transport) as client:
+            async with httpx.AsyncClient(
+                timeout=self._timeout, transport=self._transport
+            ) as client:
                 reply = await client.post(f"{self.base_url}{path}", json=body, headers=headers)
         except httpx.HTTPError as error:
             raise DeskError(f"desk unreachable: {error!r}") from error
         if not reply.is_success:
-            raise DeskError(f"desk answered {reply.status_code}: {reply.text[:200]}",
-                            reply.status_code)
+            raise DeskError(
+                f"desk answered {reply.status_code}: {reply.text[:200]}", reply.status_code
+            )
         return reply
 
     async def open_handoff(self, request: dict[str, Any]) -> dict[str, Any]:
@@ -56,11 +63,14 @@ class DeskClient:
     async def record_rating(self, conversation_id: str, rating: int) -> None:
         await self._post(f"{_conversation(conversation_id)}/rating", {"rating": rating})
 
-    async def customer_message(self, conversation_id: str, message_id: str, text: str,
-                               timestamp: float) -> None:
+    async def customer_message(
+        self, conversation_id: str, message_id: str, text: str, timestamp: float
+    ) -> None:
         """A message the customer sent while a person has the conversation."""
-        await self._post(f"{_conversation(conversation_id)}/customer-messages",
-                         {"message_id": message_id, "text": text, "timestamp": timestamp})
+        await self._post(
+            f"{_conversation(conversation_id)}/customer-messages",
+            {"message_id": message_id, "text": text, "timestamp": timestamp},
+        )
 
     async def presence(self, conversation_id: str, present: bool) -> None:
         """The customer opened or closed the chat."""

@@ -12,8 +12,15 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 logger = logging.getLogger(__name__)
-HTTP_CODES = {400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
-              405: "method_not_allowed", 413: "too_large", 415: "unsupported_media_type"}
+HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "too_large",
+    415: "unsupported_media_type",
+}
 
 
 class ApiError(Exception):
@@ -54,8 +61,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
         # The caller learns only that it failed: exception text can carry SQL, paths or data.
-        logger.error("unexpected error on %s %s", request.method, request.url.path,
-                     exc_info=exc)
+        logger.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
         error = ApiError(500, "internal_error", "something went wrong on our side; try again")
         return JSONResponse(error.body(), status_code=500)
 

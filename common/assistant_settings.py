@@ -50,9 +50,11 @@ def backend_link(env: Environment) -> ServiceLink:
 
 
 def desk_link(env: Environment, timeout_seconds: float) -> ServiceLink:
-    return ServiceLink(url=env.text("DESK_URL", DEFAULT_DESK_URL),
-                       secret=env.secret("DESK_SERVICE_SECRET"),
-                       timeout_seconds=timeout_seconds)
+    return ServiceLink(
+        url=env.text("DESK_URL", DEFAULT_DESK_URL),
+        secret=env.secret("DESK_SERVICE_SECRET"),
+        timeout_seconds=timeout_seconds,
+    )
 
 
 def channel_origins(env: Environment) -> tuple[str, ...]:
@@ -119,10 +121,12 @@ class ChannelSettings(EnvironmentSettings):
             desk=desk_link(env, DESK_FORWARD_TIMEOUT_SECONDS),
             rate_limit_redis_url=env.optional("RATE_LIMIT_REDIS_URL"),
             allowed_origins=channel_origins(env),
-            sender_messages_per_minute=env.integer("CHANNEL_SENDER_MESSAGES_PER_MINUTE",
-                                                   SENDER_MESSAGES_PER_MINUTE),
-            address_messages_per_minute=env.integer("CHANNEL_ADDRESS_MESSAGES_PER_MINUTE",
-                                                    ADDRESS_MESSAGES_PER_MINUTE),
+            sender_messages_per_minute=env.integer(
+                "CHANNEL_SENDER_MESSAGES_PER_MINUTE", SENDER_MESSAGES_PER_MINUTE
+            ),
+            address_messages_per_minute=env.integer(
+                "CHANNEL_ADDRESS_MESSAGES_PER_MINUTE", ADDRESS_MESSAGES_PER_MINUTE
+            ),
             rasa_api_token=env.secret("RASA_API_TOKEN"),
             action_server_token=env.secret("ACTION_SERVER_TOKEN"),
         )

@@ -46,8 +46,11 @@ def _signature(payload: str, secret: bytes) -> str:
 def issue_sign_in_token(
     customer_id: str, secret: bytes, seconds: int = DEFAULT_TOKEN_SECONDS
 ) -> str:
-    claims = {"sub": customer_id, "exp": int(time.time()) + seconds,
-              "jti": secrets.token_urlsafe(12)}
+    claims = {
+        "sub": customer_id,
+        "exp": int(time.time()) + seconds,
+        "jti": secrets.token_urlsafe(12),
+    }
     payload = base64.urlsafe_b64encode(json.dumps(claims).encode()).decode().rstrip("=")
     return f"{payload}.{_signature(payload, secret)}"
 

@@ -27,8 +27,9 @@ def seal_one_time_code(code: str, secret: str) -> str:
     return _fernet(secret).encrypt(code.encode()).decode()
 
 
-def open_one_time_code(sealed: object, secret: str,
-                       ttl_seconds: int = DEFAULT_SEAL_TTL_SECONDS) -> str | None:
+def open_one_time_code(
+    sealed: object, secret: str, ttl_seconds: int = DEFAULT_SEAL_TTL_SECONDS
+) -> str | None:
     """The code sealed by the channel, or None when forged, altered or older than the TTL."""
     if not isinstance(sealed, str):
         return None

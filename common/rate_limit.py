@@ -91,8 +91,9 @@ class RedisRateLimiter:
         await self._redis.delete(self._key(key))
 
 
-def rate_limiter(name: str, limit: int, window_seconds: float,
-                 redis_url: str | None = None) -> RateLimiter:
+def rate_limiter(
+    name: str, limit: int, window_seconds: float, redis_url: str | None = None
+) -> RateLimiter:
     """At most ``limit`` events per key in each window of ``window_seconds``."""
     if limit < 1 or window_seconds <= 0:
         raise ValueError(f"rate limit {name}: limit and window must be positive")

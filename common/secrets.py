@@ -35,10 +35,12 @@ def required_secret(environ: Mapping[str, str], name: str) -> str:
     if not value:
         raise InsecureSetting(
             f"{name} is not set: set it from the deployment's secret store "
-            f"({PROFILE_VARIABLE}={environ.get(PROFILE_VARIABLE) or 'unset'})")
+            f"({PROFILE_VARIABLE}={environ.get(PROFILE_VARIABLE) or 'unset'})"
+        )
     if value.startswith(DEV_SECRET_PREFIX) or len(value) < MIN_SECRET_LENGTH:
         raise InsecureSetting(
             f"{name} is a development value or shorter than {MIN_SECRET_LENGTH} characters: "
             f"set a real secret from the deployment's secret store "
-            f"({PROFILE_VARIABLE}={environ.get(PROFILE_VARIABLE) or 'unset'})")
+            f"({PROFILE_VARIABLE}={environ.get(PROFILE_VARIABLE) or 'unset'})"
+        )
     return value

@@ -64,8 +64,11 @@ class Environment:
 
     def items(self, name: str) -> tuple[str, ...]:
         """A comma-separated list; URLs lose a trailing slash so they compare as origins do."""
-        return tuple(item.strip().rstrip("/") for item in (self.optional(name) or "").split(",")
-                     if item.strip())
+        return tuple(
+            item.strip().rstrip("/")
+            for item in (self.optional(name) or "").split(",")
+            if item.strip()
+        )
 
     def secret(self, name: str, *, also: str | None = None) -> str:
         """The secret ``name`` under the secret rule; ``also`` names the variable that holds it
@@ -84,8 +87,9 @@ class EnvironmentSettings(ABC):
     """Base of every settings class: ``from_environment`` is the one constructor processes use."""
 
     @classmethod
-    def from_environment(cls: type[SettingsType],
-                         environ: Mapping[str, str] | None = None) -> SettingsType:
+    def from_environment(
+        cls: type[SettingsType], environ: Mapping[str, str] | None = None
+    ) -> SettingsType:
         """Read from ``environ``, or from the process's environment when none is given."""
         return cls.read(Environment(os.environ if environ is None else environ))
 

@@ -60,8 +60,10 @@ NOTHING_TO_READ = {"name": DEFAULT_NLU_FALLBACK_INTENT_NAME, "confidence": 1.0}
 
 def has_features(message: Message) -> bool:
     """Whether any featurizer gave the text sentence features (sparse or dense)."""
-    return any(features.type == FEATURE_TYPE_SENTENCE and features.attribute == TEXT
-               for features in message.features)
+    return any(
+        features.type == FEATURE_TYPE_SENTENCE and features.attribute == TEXT
+        for features in message.features
+    )
 
 
 def mark_unreadable(messages: list[Message]) -> None:
@@ -116,9 +118,7 @@ def _make_logistic_regression(config: dict[str, Any], view: str) -> LogisticRegr
     )
 
 
-@DefaultV1Recipe.register(
-    DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True
-)
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
 class BlendedLogisticRegressionClassifier(IntentClassifier, GraphComponent):
     """Averages a logistic regression on dense features and one on TF-IDF-weighted n-grams."""
 
@@ -207,17 +207,23 @@ class BlendedLogisticRegressionClassifier(IntentClassifier, GraphComponent):
         is_sparse = view == SPARSE
         rows: dict[str, list[Any]] = {origin: [] for origin, _ in self.layout[view]}
         for message in messages:
-            present = {origin: matrix for origin, sparse, matrix in _sentence_features(message)
-                       if sparse == is_sparse}
+            present = {
+                origin: matrix
+                for origin, sparse, matrix in _sentence_features(message)
+                if sparse == is_sparse
+            }
             for origin, width in self.layout[view]:
                 matrix = present.get(origin)
                 if matrix is None or matrix.shape[-1] != width:
-                    matrix = (scipy.sparse.csr_matrix((1, width)) if is_sparse
-                              else np.zeros((1, width)))
+                    matrix = (
+                        scipy.sparse.csr_matrix((1, width)) if is_sparse else np.zeros((1, width))
+                    )
                 rows[origin].append(matrix)
         if is_sparse:
-            return [scipy.sparse.vstack(rows[origin], format="csr", dtype=np.float64)
-                    for origin, _ in self.layout[view]]
+            return [
+                scipy.sparse.vstack(rows[origin], format="csr", dtype=np.float64)
+                for origin, _ in self.layout[view]
+            ]
         return [np.vstack(rows[origin]).astype(np.float64) for origin, _ in self.layout[view]]
 
     def _view_matrix(self, messages: list[Message], view: str) -> Any:
@@ -239,8 +245,9 @@ class BlendedLogisticRegressionClassifier(IntentClassifier, GraphComponent):
 
     def _learn_idf(self, messages: list[Message]) -> None:
         self.idf = {}
-        for (origin, _), counts in zip(self.layout[SPARSE], self._raw_blocks(messages, SPARSE),
-                                       strict=True):
+        for (origin, _), counts in zip(
+            self.layout[SPARSE], self._raw_blocks(messages, SPARSE), strict=True
+        ):
             documents = np.asarray((counts != 0).sum(axis=0)).ravel()
             # Smoothed as scikit-learn's TfidfTransformer does: never zero, never infinite.
             self.idf[origin] = np.log((1 + len(messages)) / (1 + documents)) + 1
@@ -257,12 +264,17 @@ class BlendedLogisticRegressionClassifier(IntentClassifier, GraphComponent):
 
     # -- training and prediction -----------------------------------------------------------------
     def train(self, training_data: TrainingData) -> Resource:
-        examples = [e for e in training_data.intent_examples
-                    if e.get(INTENT) and e.get(TEXT) and has_features(e)]
+        examples = [
+            e
+            for e in training_data.intent_examples
+            if e.get(INTENT) and e.get(TEXT) and has_features(e)
+        ]
         labels = [e.get(INTENT) for e in examples]
         if not examples or len(set(labels)) < 2:
-            logger.debug(f"Cannot train '{self.__class__.__name__}': it needs examples of at "
-                         f"least two intents. Skipping training of the classifier.")
+            logger.debug(
+                f"Cannot train '{self.__class__.__name__}': it needs examples of at "
+                f"least two intents. Skipping training of the classifier."
+            )
             return self._resource
         self._learn_layout(examples)
         self._learn_idf(examples)
@@ -286,8 +298,9 @@ class BlendedLogisticRegressionClassifier(IntentClassifier, GraphComponent):
                 raise ValueError("the two views were trained on different intents")
             if view not in self._linear:
                 self._linear[view] = (np.ascontiguousarray(model.coef_.T), model.intercept_)
-            probabilities = share * _probabilities(*self._linear[view],
-                                                   self._view_matrix(messages, view))
+            probabilities = share * _probabilities(
+                *self._linear[view], self._view_matrix(messages, view)
+            )
             blended = probabilities if blended is None else blended + probabilities
         return classes, blended
 
@@ -297,8 +310,10 @@ class BlendedLogisticRegressionClassifier(IntentClassifier, GraphComponent):
             intents, probabilities = self.predict_proba(readable)
             for message, row in zip(readable, probabilities, strict=True):
                 ranking = sorted(
-                    ({"name": str(name), "confidence": float(confidence)}
-                     for name, confidence in zip(intents, row, strict=True)),
+                    (
+                        {"name": str(name), "confidence": float(confidence)}
+                        for name, confidence in zip(intents, row, strict=True)
+                    ),
                     key=lambda entry: -entry["confidence"],
                 )
                 message.set(INTENT, ranking[0], add_to_output=True)
@@ -319,13 +334,18 @@ class BlendedLogisticRegressionClassifier(IntentClassifier, GraphComponent):
         with self._model_storage.write_to(self._resource) as model_dir:
             for view, model in self.models.items():
                 sio.dump(model, model_dir / f"{view}.skops")
-            np.savez(model_dir / IDF_FILE, *(self.idf[origin] for origin, _ in
-                                              self.layout[SPARSE]))
-            (model_dir / METADATA_FILE).write_text(json.dumps({
-                "views": sorted(self.models),
-                "layout": {view: [[origin, width] for origin, width in entries]
-                           for view, entries in self.layout.items()},
-            }))
+            np.savez(model_dir / IDF_FILE, *(self.idf[origin] for origin, _ in self.layout[SPARSE]))
+            (model_dir / METADATA_FILE).write_text(
+                json.dumps(
+                    {
+                        "views": sorted(self.models),
+                        "layout": {
+                            view: [[origin, width] for origin, width in entries]
+                            for view, entries in self.layout.items()
+                        },
+                    }
+                )
+            )
 
     @classmethod
     def load(
@@ -342,8 +362,10 @@ class BlendedLogisticRegressionClassifier(IntentClassifier, GraphComponent):
         try:
             with model_storage.read_from(resource) as model_dir:
                 metadata = json.loads((model_dir / METADATA_FILE).read_text())
-                component.layout = {view: [(origin, int(width)) for origin, width in entries]
-                                    for view, entries in metadata["layout"].items()}
+                component.layout = {
+                    view: [(origin, int(width)) for origin, width in entries]
+                    for view, entries in metadata["layout"].items()
+                }
                 with np.load(model_dir / IDF_FILE) as saved:
                     component.idf = {
                         origin: saved[f"arr_{index}"]
@@ -356,7 +378,9 @@ class BlendedLogisticRegressionClassifier(IntentClassifier, GraphComponent):
                         raise ValueError(f"untrusted types {untrusted} in {path}")
                     component.models[view] = sio.load(path, trusted=untrusted)
         except (ValueError, FileNotFoundError) as error:
-            logger.debug(f"Could not load {cls.__name__} from '{resource.name}' ({error}); "
-                         f"an untrained one is used.")
+            logger.debug(
+                f"Could not load {cls.__name__} from '{resource.name}' ({error}); "
+                f"an untrained one is used."
+            )
             return cls.create(config, model_storage, resource, execution_context)
         return component

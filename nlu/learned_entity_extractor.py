@@ -31,11 +31,16 @@ class LearnedEntityExtractor(CRFEntityExtractor):
         learned = set(self.component_config["entities"])
         examples = []
         for message in training_data.training_examples:
-            data = {key: value for key, value in message.data.items()
-                    if BILOU_PREFIX not in key}
+            data = {key: value for key, value in message.data.items() if BILOU_PREFIX not in key}
             if message.get(ENTITIES):
-                data[ENTITIES] = [entity for entity in message.get(ENTITIES)
-                                  if entity.get("entity") in learned]
-            examples.append(Message(data=data, features=message.features,
-                                    output_properties=message.output_properties))
+                data[ENTITIES] = [
+                    entity for entity in message.get(ENTITIES) if entity.get("entity") in learned
+                ]
+            examples.append(
+                Message(
+                    data=data,
+                    features=message.features,
+                    output_properties=message.output_properties,
+                )
+            )
         return super().train(TrainingData(examples, entity_synonyms=training_data.entity_synonyms))

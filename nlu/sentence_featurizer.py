@@ -38,9 +38,7 @@ def load_encoder(model_path: str | None, max_length: int) -> SentenceEncoder:
     return SentenceEncoder(model_path, max_length)
 
 
-@DefaultV1Recipe.register(
-    DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False
-)
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False)
 class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
     """Adds the all-MiniLM-L6-v2 embedding of the message text as dense features."""
 

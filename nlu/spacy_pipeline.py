@@ -24,14 +24,46 @@ DEFAULT_PIPELINE_DIR = Path(".cache/spacy/fincs_en")
 
 CURRENCY_CODES = ["cny", "rmb", "usd", "eur", "gbp", "hkd", "jpy", "sgd", "aud", "cad", "krw"]
 CURRENCY_WORDS = [
-    "yuan", "renminbi", "kuai", "dollar", "dollars", "bucks", "euro", "euros", "pound",
-    "pounds", "quid", "yen", "won",
+    "yuan",
+    "renminbi",
+    "kuai",
+    "dollar",
+    "dollars",
+    "bucks",
+    "euro",
+    "euros",
+    "pound",
+    "pounds",
+    "quid",
+    "yen",
+    "won",
 ]
 CURRENCY_SYMBOLS = ["¥", "￥", "$", "€", "£"]
 MONTHS = [
-    "january", "february", "march", "april", "may", "june", "july", "august", "september",
-    "october", "november", "december", "jan", "feb", "mar", "apr", "jun", "jul", "aug",
-    "sep", "sept", "oct", "nov", "dec",
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+    "jan",
+    "feb",
+    "mar",
+    "apr",
+    "jun",
+    "jul",
+    "aug",
+    "sep",
+    "sept",
+    "oct",
+    "nov",
+    "dec",
 ]
 WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 CARD_WORDS = ["card", "debit", "credit", "visa", "mastercard", "unionpay"]
@@ -43,24 +75,103 @@ CURRENCY_SYMBOL = {"TEXT": {"IN": CURRENCY_SYMBOLS}}
 LAST_FOUR = {"TEXT": {"REGEX": r"^[*xX•]*\d{4}$"}}
 
 COUNTRIES = [
-    "japan", "thailand", "usa", "us", "united states", "america", "uk", "united kingdom",
-    "britain", "england", "france", "singapore", "hong kong", "macau", "macao", "taiwan",
-    "germany", "canada", "australia", "vietnam", "korea", "south korea", "italy", "spain",
-    "malaysia", "switzerland", "philippines", "new zealand", "indonesia", "greece", "india",
-    "netherlands", "portugal", "russia", "mexico", "brazil", "turkey", "egypt", "dubai", "uae",
-    "ireland", "austria", "belgium", "sweden", "norway", "denmark", "finland", "cambodia",
-    "laos", "myanmar", "nepal", "sri lanka", "maldives", "mongolia", "kazakhstan", "china",
+    "japan",
+    "thailand",
+    "usa",
+    "us",
+    "united states",
+    "america",
+    "uk",
+    "united kingdom",
+    "britain",
+    "england",
+    "france",
+    "singapore",
+    "hong kong",
+    "macau",
+    "macao",
+    "taiwan",
+    "germany",
+    "canada",
+    "australia",
+    "vietnam",
+    "korea",
+    "south korea",
+    "italy",
+    "spain",
+    "malaysia",
+    "switzerland",
+    "philippines",
+    "new zealand",
+    "indonesia",
+    "greece",
+    "india",
+    "netherlands",
+    "portugal",
+    "russia",
+    "mexico",
+    "brazil",
+    "turkey",
+    "egypt",
+    "dubai",
+    "uae",
+    "ireland",
+    "austria",
+    "belgium",
+    "sweden",
+    "norway",
+    "denmark",
+    "finland",
+    "cambodia",
+    "laos",
+    "myanmar",
+    "nepal",
+    "sri lanka",
+    "maldives",
+    "mongolia",
+    "kazakhstan",
+    "china",
 ]
 # Words after which a bare number is an amount of money: "send 500 to", "borrow 5k".
 MONEY_LEAD_INS = [
-    "send", "sending", "transfer", "transferring", "pay", "paying", "repay", "borrow", "lend",
-    "redeem", "withdraw", "deposit", "invest", "put", "move", "limit", "claim",
-    "claiming", "amount", "loan", "only", "split", "top",
+    "send",
+    "sending",
+    "transfer",
+    "transferring",
+    "pay",
+    "paying",
+    "repay",
+    "borrow",
+    "lend",
+    "redeem",
+    "withdraw",
+    "deposit",
+    "invest",
+    "put",
+    "move",
+    "limit",
+    "claim",
+    "claiming",
+    "amount",
+    "loan",
+    "only",
+    "split",
+    "top",
 ]
 # Words that lead to money only with a large number ("raise it to 5000", not "to 610").
 WEAK_MONEY_LEAD_INS = ["to", "is", "for", "about", "around", "a", "me", "of"]
-COUNT_WORDS = ["months", "month", "instalments", "installments", "payments", "days", "years",
-               "times", "points", "digits"]
+COUNT_WORDS = [
+    "months",
+    "month",
+    "instalments",
+    "installments",
+    "payments",
+    "days",
+    "years",
+    "times",
+    "points",
+    "digits",
+]
 # Entities whose pattern needs context words ("card ending in 1234", "borrow 5k") but whose
 # value is only the last token; the trimmer below cuts the context off.
 LABELS_TRIMMED_TO_LAST_TOKEN = ("card_last_four", "amount")
@@ -74,8 +185,10 @@ def _amount_patterns() -> list[dict[str, Any]]:
             {"label": "amount", "pattern": [CURRENCY_SYMBOL, value]},
             {"label": "amount", "pattern": [value, CURRENCY_NAME]},
             {"label": "amount", "pattern": [CURRENCY_NAME, value]},
-            {"label": "amount", "pattern": [value, {"LOWER": {"IN": ["k", "thousand"]}},
-                                            CURRENCY_NAME]},
+            {
+                "label": "amount",
+                "pattern": [value, {"LOWER": {"IN": ["k", "thousand"]}}, CURRENCY_NAME],
+            },
         ]
     # "5k" is money wherever it appears.
     patterns.append({"label": "amount", "pattern": [NUMBER_SCALED]})
@@ -86,11 +199,19 @@ def _amount_patterns() -> list[dict[str, Any]]:
     patterns.append({"label": "amount", "pattern": [{"LOWER": {"REGEX": joined_code}}]})
     # A bare number counts as money only after a money word (the trimmer drops it when a
     # count follows, "6 months", and keeps a currency that follows, "send 200 dollars").
-    bare = {"TEXT": {"REGEX": r"^\d{1,3}(,\d{3})+(\.\d{1,2})?$|^\d{1,3}(\.\d{1,2})?$|"
-                              r"^\d{5,9}(\.\d{1,2})?$|^\d+(\.\d+)?[kK]$|^\d{4}\.\d{1,2}$|"
-                              r"^[1-9]000$"}}
-    large = {"TEXT": {"REGEX": r"^\d{1,3}(,\d{3})+(\.\d{1,2})?$|^\d{5,9}(\.\d{1,2})?$|"
-                               r"^\d+(\.\d+)?[kK]$|^[1-9]000$"}}
+    bare = {
+        "TEXT": {
+            "REGEX": r"^\d{1,3}(,\d{3})+(\.\d{1,2})?$|^\d{1,3}(\.\d{1,2})?$|"
+            r"^\d{5,9}(\.\d{1,2})?$|^\d+(\.\d+)?[kK]$|^\d{4}\.\d{1,2}$|"
+            r"^[1-9]000$"
+        }
+    }
+    large = {
+        "TEXT": {
+            "REGEX": r"^\d{1,3}(,\d{3})+(\.\d{1,2})?$|^\d{5,9}(\.\d{1,2})?$|"
+            r"^\d+(\.\d+)?[kK]$|^[1-9]000$"
+        }
+    }
     for lead in MONEY_LEAD_INS:
         patterns.append({"label": "amount", "pattern": [{"LOWER": lead}, bare]})
     for lead in WEAK_MONEY_LEAD_INS:
@@ -100,8 +221,18 @@ def _amount_patterns() -> list[dict[str, Any]]:
 
 def _currency_patterns() -> list[dict[str, Any]]:
     names = CURRENCY_CODES + [
-        "yuan", "renminbi", "us dollars", "us dollar", "dollars", "euros", "euro",
-        "pounds", "british pounds", "yen", "hong kong dollars", "singapore dollars",
+        "yuan",
+        "renminbi",
+        "us dollars",
+        "us dollar",
+        "dollars",
+        "euros",
+        "euro",
+        "pounds",
+        "british pounds",
+        "yen",
+        "hong kong dollars",
+        "singapore dollars",
     ]
     return [
         {"label": "currency", "pattern": [{"LOWER": word} for word in name.split()]}
@@ -112,11 +243,13 @@ def _currency_patterns() -> list[dict[str, Any]]:
 def _card_patterns() -> list[dict[str, Any]]:
     lead_ins = [
         [{"LOWER": {"IN": ["ending", "ends"]}}, {"LOWER": {"IN": ["in", "with"]}, "OP": "?"}],
-        [{"LOWER": {"IN": CARD_WORDS}}, {"LOWER": {"IN": ["no", "no.", "number", "#"]},
-                                         "OP": "?"}],
-        [{"LOWER": "last"}, {"LOWER": {"IN": ["four", "4"]}}, {"LOWER": {"IN": ["digits"]},
-                                                              "OP": "?"},
-         {"LOWER": {"IN": ["are", "is", ":"]}, "OP": "?"}],
+        [{"LOWER": {"IN": CARD_WORDS}}, {"LOWER": {"IN": ["no", "no.", "number", "#"]}, "OP": "?"}],
+        [
+            {"LOWER": "last"},
+            {"LOWER": {"IN": ["four", "4"]}},
+            {"LOWER": {"IN": ["digits"]}, "OP": "?"},
+            {"LOWER": {"IN": ["are", "is", ":"]}, "OP": "?"},
+        ],
     ]
     return [{"label": "card_last_four", "pattern": lead + [LAST_FOUR]} for lead in lead_ins]
 
@@ -150,30 +283,47 @@ def _date_patterns() -> list[dict[str, Any]]:
     month = {"LOWER": {"IN": MONTHS}}
     relative = [
         [{"LOWER": {"IN": ["today", "yesterday", "tomorrow", "tonight"]}}],
-        [{"LOWER": "day"}, {"LOWER": {"IN": ["before", "after"]}},
-         {"LOWER": {"IN": ["yesterday", "tomorrow"]}}],
-        [{"LOWER": {"IN": ["last", "this", "next"]}},
-         {"LOWER": {"IN": WEEKDAYS + ["week", "month", "year", "weekend"]}}],
+        [
+            {"LOWER": "day"},
+            {"LOWER": {"IN": ["before", "after"]}},
+            {"LOWER": {"IN": ["yesterday", "tomorrow"]}},
+        ],
+        [
+            {"LOWER": {"IN": ["last", "this", "next"]}},
+            {"LOWER": {"IN": WEEKDAYS + ["week", "month", "year", "weekend"]}},
+        ],
         [{"LOWER": {"IN": WEEKDAYS}}],
-        [{"TEXT": {"REGEX": r"^\d{1,2}$"}}, {"LOWER": {"IN": ["days", "weeks", "months"]}},
-         {"LOWER": "ago"}],
-        [{"LOWER": {"IN": ["a", "one", "two", "three", "few"]}},
-         {"LOWER": {"IN": ["day", "days", "week", "weeks", "month", "months"]}},
-         {"LOWER": "ago"}],
+        [
+            {"TEXT": {"REGEX": r"^\d{1,2}$"}},
+            {"LOWER": {"IN": ["days", "weeks", "months"]}},
+            {"LOWER": "ago"},
+        ],
+        [
+            {"LOWER": {"IN": ["a", "one", "two", "three", "few"]}},
+            {"LOWER": {"IN": ["day", "days", "week", "weeks", "month", "months"]}},
+            {"LOWER": "ago"},
+        ],
     ]
     calendar = [
         [month, day_number],
         [day_number, month],
         [{"LOWER": "the"}, day_number, {"LOWER": "of"}, month],
         # spaCy splits ISO dates into "2026", "-", "11", "-", "03".
-        [{"TEXT": {"REGEX": r"^\d{4}$"}}, {"TEXT": "-"}, {"TEXT": {"REGEX": r"^\d{1,2}$"}},
-         {"TEXT": "-"}, {"TEXT": {"REGEX": r"^\d{1,2}$"}}],
+        [
+            {"TEXT": {"REGEX": r"^\d{4}$"}},
+            {"TEXT": "-"},
+            {"TEXT": {"REGEX": r"^\d{1,2}$"}},
+            {"TEXT": "-"},
+            {"TEXT": {"REGEX": r"^\d{1,2}$"}},
+        ],
         [{"TEXT": {"REGEX": r"^\d{1,2}/\d{1,2}(/\d{2,4})?$"}}],
     ]
     whole_months = [name for name in MONTHS if len(name) > 3 and name != "june"] + ["june"]
     loose = [
-        [{"LOWER": {"IN": ["this", "yesterday", "tomorrow"]}},
-         {"LOWER": {"IN": ["morning", "afternoon", "evening"]}}],
+        [
+            {"LOWER": {"IN": ["this", "yesterday", "tomorrow"]}},
+            {"LOWER": {"IN": ["morning", "afternoon", "evening"]}},
+        ],
         [{"LOWER": "the"}, {"TEXT": {"REGEX": r"^([1-9]|[12]\d|3[01])(st|nd|rd|th)$"}}],
         [{"LOWER": {"IN": whole_months}}],
     ]

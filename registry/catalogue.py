@@ -43,8 +43,13 @@ PROFILE_ROOT = "profile"
 QUOTE_ROOT = "quote"
 
 KeyPath = tuple[str | int, ...]
-TYPE_WORDS = {"object": "a mapping of keys", "array": "a list", "string": "a text",
-              "integer": "a whole number", "boolean": "true or false"}
+TYPE_WORDS = {
+    "object": "a mapping of keys",
+    "array": "a list",
+    "string": "a text",
+    "integer": "a whole number",
+    "boolean": "true or false",
+}
 
 
 @dataclass(frozen=True)
@@ -120,10 +125,17 @@ def read_source(path: Path) -> Source:
         data = yaml.safe_load(text)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
-        raise RegistryError([Problem(label, mark.line + 1 if mark else None, "",
-                                     f"is not valid YAML ({getattr(error, 'problem', error)})",
-                                     "Check the indentation and quoting on that line.")]
-                            ) from error
+        raise RegistryError(
+            [
+                Problem(
+                    label,
+                    mark.line + 1 if mark else None,
+                    "",
+                    f"is not valid YAML ({getattr(error, 'problem', error)})",
+                    "Check the indentation and quoting on that line.",
+                )
+            ]
+        ) from error
     lines: dict[KeyPath, int] = {(): 1}
     _record_lines(node, (), lines)
     return Source(label, data if data is not None else {}, lines)
@@ -325,8 +337,11 @@ def schema_validator() -> Draft202012Validator:
 
 def schema_problems(source: Source) -> list[Problem]:
     """Every way ``source`` breaks the written schema, in the order of its lines."""
-    problems = {problem: None for error in schema_validator().iter_errors(source.data)
-                for problem in _explained(source, error)}
+    problems = {
+        problem: None
+        for error in schema_validator().iter_errors(source.data)
+        for problem in _explained(source, error)
+    }
     return sorted(problems, key=lambda problem: problem.line or 0)
 
 
@@ -351,31 +366,49 @@ def _explained(source: Source, error: ValidationError) -> Iterator[Problem]:
     if error.validator in {"required", "dependentRequired"}:
         # jsonschema reports each missing key as an error of its own; schema_problems drops
         # the repeats this gives.
-        wanted = (error.validator_value if error.validator == "required"
-                  else [name for names in error.validator_value.values() for name in names])
-        reason = (" (an operation with verification asks for an explicit yes first)"
-                  if error.validator == "dependentRequired" else "")
+        wanted = (
+            error.validator_value
+            if error.validator == "required"
+            else [name for names in error.validator_value.values() for name in names]
+        )
+        reason = (
+            " (an operation with verification asks for an explicit yes first)"
+            if error.validator == "dependentRequired"
+            else ""
+        )
         for key in wanted:
             if key in error.instance:
                 continue
             described = ((schema.get("properties") or {}).get(key) or {}).get("description")
-            yield source.problem(path, f"needs {key!r}{reason}",
-                                 f"Add {key}: {described}." if described else f"Add {key}.")
+            yield source.problem(
+                path,
+                f"needs {key!r}{reason}",
+                f"Add {key}: {described}." if described else f"Add {key}.",
+            )
         return
     if error.validator == "enum":
         allowed = [str(value) for value in error.validator_value]
-        yield source.problem(path, f"must be one of {', '.join(allowed)}, not {error.instance!r}",
-                             did_you_mean(str(error.instance), allowed))
+        yield source.problem(
+            path,
+            f"must be one of {', '.join(allowed)}, not {error.instance!r}",
+            did_you_mean(str(error.instance), allowed),
+        )
         return
     if error.validator == "propertyNames":
-        yield source.problem(path, f"{error.instance!r} is not a usable name",
-                             "Use lower case letters, digits and underscores.")
+        yield source.problem(
+            path,
+            f"{error.instance!r} is not a usable name",
+            "Use lower case letters, digits and underscores.",
+        )
         return
     if error.validator == "type":
         kind = TYPE_WORDS.get(str(error.validator_value), str(error.validator_value))
         described = schema.get("description")
-        yield source.problem(path, f"must be {kind}, not {error.instance!r}",
-                             f"Write {described}." if described else "")
+        yield source.problem(
+            path,
+            f"must be {kind}, not {error.instance!r}",
+            f"Write {described}." if described else "",
+        )
         return
     yield source.problem(path, f"{error.instance!r} is not {_described(schema)}")
 
@@ -427,8 +460,9 @@ def _operation(name: str, line: str, content: dict[str, Any], source: str) -> Op
         target=target.get("slot"),
         target_filter={key: _as_tuple(value) for key, value in (target.get("where") or {}).items()},
         pick_latest=bool(target.get("latest", False)),
-        target_preference={key: _as_tuple(value)
-                           for key, value in (target.get("prefer") or {}).items()},
+        target_preference={
+            key: _as_tuple(value) for key, value in (target.get("prefer") or {}).items()
+        },
         no_target=target.get("none"),
         slots=_as_tuple(content.get("slots")),
         confirm=content.get("confirm"),
@@ -446,9 +480,11 @@ def _operation(name: str, line: str, content: dict[str, Any], source: str) -> Op
 
 
 def _handoff_policy(line: str, content: dict[str, Any]) -> HandoffPolicy:
-    return HandoffPolicy(skill=str(content.get("skill") or line),
-                         intents=_as_tuple(content.get("intents")),
-                         after=_as_tuple(content.get("after")))
+    return HandoffPolicy(
+        skill=str(content.get("skill") or line),
+        intents=_as_tuple(content.get("intents")),
+        after=_as_tuple(content.get("after")),
+    )
 
 
 def read_sources(directory: Path) -> list[Source]:
@@ -462,8 +498,13 @@ def read_sources(directory: Path) -> list[Source]:
             problems += error.problems
             continue
         if not isinstance(source.data, dict):
-            problems.append(source.problem((), "is not a mapping of keys",
-                                           "Start the file with line:, title: and summary:."))
+            problems.append(
+                source.problem(
+                    (),
+                    "is not a mapping of keys",
+                    "Start the file with line:, title: and summary:.",
+                )
+            )
             continue
         problems += schema_problems(source)
         sources.append(source)
@@ -500,24 +541,39 @@ def load_catalogue(directory: Path | None = None) -> Catalogue:
         )
         for slot_name, slot_content in (content.get("slots") or {}).items():
             if slot_name in slots:
-                problems.append(source.problem(
-                    ("slots", slot_name), "is already defined",
-                    f"It is in {slots[slot_name].source}; give this one another name."))
+                problems.append(
+                    source.problem(
+                        ("slots", slot_name),
+                        "is already defined",
+                        f"It is in {slots[slot_name].source}; give this one another name.",
+                    )
+                )
                 continue
             slots[slot_name] = _slot_spec(slot_name, slot_content, source.label)
         for operation_name, operation_content in (content.get("operations") or {}).items():
             if operation_name in operations:
-                problems.append(source.problem(
-                    ("operations", operation_name), "is defined twice",
-                    f"It is also in {operations[operation_name].source}."))
+                problems.append(
+                    source.problem(
+                        ("operations", operation_name),
+                        "is defined twice",
+                        f"It is also in {operations[operation_name].source}.",
+                    )
+                )
                 continue
-            operations[operation_name] = _operation(operation_name, name, operation_content,
-                                                    source.label)
+            operations[operation_name] = _operation(
+                operation_name, name, operation_content, source.label
+            )
         for intent, options in (content.get("disambiguation") or {}).items():
             disambiguation[str(intent)] = _as_tuple(options)
         digression_replies.update(content.get("digression_replies") or {})
-    catalogue = Catalogue(tuple(lines), operations, slots, disambiguation, digression_replies,
-                          {source.label: source for source in sources})
+    catalogue = Catalogue(
+        tuple(lines),
+        operations,
+        slots,
+        disambiguation,
+        digression_replies,
+        {source.label: source for source in sources},
+    )
     problems += reference_problems(catalogue)
     if problems:
         raise RegistryError(problems)
@@ -536,26 +592,40 @@ def reference_problems(catalogue: Catalogue) -> list[Problem]:
     for line in catalogue.lines:
         for index, intent in enumerate(line.handoff.intents):
             if intent not in known_intents:
-                problems.append(catalogue.problem(
-                    line.source, ("handoff", "intents", index),
-                    f"{intent!r} is not an intent of the registry",
-                    did_you_mean(intent, known_intents)
-                    or "Name it under intents: or operations: first."))
+                problems.append(
+                    catalogue.problem(
+                        line.source,
+                        ("handoff", "intents", index),
+                        f"{intent!r} is not an intent of the registry",
+                        did_you_mean(intent, known_intents)
+                        or "Name it under intents: or operations: first.",
+                    )
+                )
     for intent, options in catalogue.disambiguation.items():
         source = _source_defining(catalogue, "disambiguation", intent)
         for index, option in enumerate(options):
             if option not in catalogue.operations:
-                problems.append(catalogue.problem(
-                    source, ("disambiguation", intent, index),
-                    f"unknown operation {option!r}",
-                    did_you_mean(option, catalogue.operations)
-                    or "List operations defined under operations:."))
+                problems.append(
+                    catalogue.problem(
+                        source,
+                        ("disambiguation", intent, index),
+                        f"unknown operation {option!r}",
+                        did_you_mean(option, catalogue.operations)
+                        or "List operations defined under operations:.",
+                    )
+                )
     return problems
 
 
 def _source_defining(catalogue: Catalogue, section: str, key: str) -> str:
-    return next((label for label, source in catalogue.sources.items()
-                 if key in (source.data.get(section) or {})), "capabilities")
+    return next(
+        (
+            label
+            for label, source in catalogue.sources.items()
+            if key in (source.data.get(section) or {})
+        ),
+        "capabilities",
+    )
 
 
 def _slot_reference_problems(catalogue: Catalogue, operation: Operation) -> list[Problem]:
@@ -563,30 +633,54 @@ def _slot_reference_problems(catalogue: Catalogue, operation: Operation) -> list
     at = ("operations", operation.name)
     for index, slot in enumerate(operation.slots):
         if slot not in catalogue.slots:
-            problems.append(catalogue.problem(
-                operation.source, (*at, "slots", index), f"unknown slot {slot!r}",
-                did_you_mean(slot, catalogue.slots) or "Define it under slots: first."))
+            problems.append(
+                catalogue.problem(
+                    operation.source,
+                    (*at, "slots", index),
+                    f"unknown slot {slot!r}",
+                    did_you_mean(slot, catalogue.slots) or "Define it under slots: first.",
+                )
+            )
     target = operation.target
     if target and target not in catalogue.slots:
-        problems.append(catalogue.problem(
-            operation.source, (*at, "target"), f"unknown slot {target!r}",
-            did_you_mean(target, catalogue.slots) or "Define it under slots: first."))
+        problems.append(
+            catalogue.problem(
+                operation.source,
+                (*at, "target"),
+                f"unknown slot {target!r}",
+                did_you_mean(target, catalogue.slots) or "Define it under slots: first.",
+            )
+        )
     elif target and catalogue.slots[target].kind != "choice":
-        problems.append(catalogue.problem(
-            operation.source, (*at, "target"), f"a target must be a choice slot, not {target!r}",
-            "Name a slot of kind choice."))
-    choices = [name for name in operation.slots
-               if name in catalogue.slots and catalogue.slots[name].kind == "choice"]
+        problems.append(
+            catalogue.problem(
+                operation.source,
+                (*at, "target"),
+                f"a target must be a choice slot, not {target!r}",
+                "Name a slot of kind choice.",
+            )
+        )
+    choices = [
+        name
+        for name in operation.slots
+        if name in catalogue.slots and catalogue.slots[name].kind == "choice"
+    ]
     if operation.pays_from and operation.pays_from not in choices:
-        problems.append(catalogue.problem(
-            operation.source, (*at, "pays_from"), "pays_from must name one of its choice slots",
-            did_you_mean(operation.pays_from, choices)
-            or f"One of: {', '.join(choices) or 'none (add a choice slot under slots:)'}."))
+        problems.append(
+            catalogue.problem(
+                operation.source,
+                (*at, "pays_from"),
+                "pays_from must name one of its choice slots",
+                did_you_mean(operation.pays_from, choices)
+                or f"One of: {', '.join(choices) or 'none (add a choice slot under slots:)'}.",
+            )
+        )
     return problems
 
 
-def call_context_roots(catalogue: Catalogue, operation: Operation,
-                       for_quote: bool = False) -> set[str]:
+def call_context_roots(
+    catalogue: Catalogue, operation: Operation, for_quote: bool = False
+) -> set[str]:
     """What a call's ``{root.key}`` placeholders may start with (see OperationRunner).
 
     A question's call is filled from the customer's profile and its target; a form's from the
@@ -596,8 +690,11 @@ def call_context_roots(catalogue: Catalogue, operation: Operation,
     if not operation.is_form:
         return roots | ({operation.target} if operation.target else set())
     roots.update(operation.slots)
-    roots.update(f"{name}_label" for name in operation.slots
-                 if name in catalogue.slots and catalogue.slots[name].kind == "option")
+    roots.update(
+        f"{name}_label"
+        for name in operation.slots
+        if name in catalogue.slots and catalogue.slots[name].kind == "option"
+    )
     if operation.quote is not None and not for_quote:
         roots.add(QUOTE_ROOT)
     return roots
@@ -623,18 +720,25 @@ def _call_placeholder_problems(catalogue: Catalogue, operation: Operation) -> li
     if operation.quote is not None:
         quote_roots = call_context_roots(catalogue, operation, for_quote=True)
         templates.append(((*at, "quote", "call"), operation.quote.path, quote_roots))
-        templates += [(path, text, quote_roots)
-                      for path, text in _strings_in(operation.quote_body, (*at, "quote", "body"))]
+        templates += [
+            (path, text, quote_roots)
+            for path, text in _strings_in(operation.quote_body, (*at, "quote", "body"))
+        ]
     problems: list[Problem] = []
     for path, text, allowed in templates:
         for placeholder in PLACEHOLDER.findall(text):
             root = placeholder.split(".")[0]
             if root in allowed:
                 continue
-            problems.append(catalogue.problem(
-                operation.source, path, f"placeholder {{{placeholder}}} names nothing the call "
-                f"is filled from ({', '.join(sorted(allowed))})",
-                did_you_mean(root, allowed) or "Add the slot to slots: or use profile."))
+            problems.append(
+                catalogue.problem(
+                    operation.source,
+                    path,
+                    f"placeholder {{{placeholder}}} names nothing the call "
+                    f"is filled from ({', '.join(sorted(allowed))})",
+                    did_you_mean(root, allowed) or "Add the slot to slots: or use profile.",
+                )
+            )
     return problems
 
 

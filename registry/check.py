@@ -74,12 +74,17 @@ def read_domain(root: Path) -> Domain:
         source = read_source(path)
         content = source.data if isinstance(source.data, dict) else {}
         for name, variants in (content.get("responses") or {}).items():
-            texts = [str(variant.get("text") or "") for variant in variants or []
-                     if isinstance(variant, dict)]
+            texts = [
+                str(variant.get("text") or "")
+                for variant in variants or []
+                if isinstance(variant, dict)
+            ]
             domain.responses[str(name)] = (source, texts)
         domain.slots.update(str(name) for name in content.get("slots") or {})
-        domain.intents.update(intent if isinstance(intent, str) else next(iter(intent))
-                              for intent in content.get("intents") or [])
+        domain.intents.update(
+            intent if isinstance(intent, str) else next(iter(intent))
+            for intent in content.get("intents") or []
+        )
     return domain
 
 
@@ -89,8 +94,11 @@ def backend_fields(root: Path) -> set[str]:
     sandbox = root / "services" / "sandbox"
     if not sandbox.is_dir():
         sandbox = registry.PROJECT_ROOT / "services" / "sandbox"
-    return {word for path in sandbox.rglob("*.py")
-            for word in FIELD_LITERAL.findall(path.read_text(encoding="utf-8"))}
+    return {
+        word
+        for path in sandbox.rglob("*.py")
+        for word in FIELD_LITERAL.findall(path.read_text(encoding="utf-8"))
+    }
 
 
 def intent_examples(root: Path) -> Counter[str]:
@@ -100,8 +108,10 @@ def intent_examples(root: Path) -> Counter[str]:
         for entry in content.get("nlu") or []:
             if isinstance(entry, dict) and "intent" in entry:
                 counts[str(entry["intent"])] += sum(
-                    1 for row in str(entry.get("examples") or "").splitlines()
-                    if row.strip().startswith("- "))
+                    1
+                    for row in str(entry.get("examples") or "").splitlines()
+                    if row.strip().startswith("- ")
+                )
     return counts
 
 
@@ -120,9 +130,13 @@ class Checker:
     def response_exists(self, source: str, path: KeyPath, name: str, line: str) -> bool:
         if name in self.domain.responses:
             return True
-        self.report(source, path, f"response {name!r} is not in domain.yml or domain/*.yml",
-                    did_you_mean(name, self.domain.responses)
-                    or f"Add it under responses: in domain/{line}.yml.")
+        self.report(
+            source,
+            path,
+            f"response {name!r} is not in domain.yml or domain/*.yml",
+            did_you_mean(name, self.domain.responses)
+            or f"Add it under responses: in domain/{line}.yml.",
+        )
         return False
 
     def placeholders_fill(self, name: str, whole: set[str], parts: set[str]) -> None:
@@ -132,11 +146,15 @@ class Checker:
             for placeholder in PLACEHOLDER.findall(text):
                 if placeholder in whole or _made_of(placeholder, parts):
                     continue
-                self.problems.append(source.problem(
-                    ("responses", name), f"placeholder {{{placeholder}}} names no value of the "
-                    "answer, slot or back-end field, so the customer would see the braces",
-                    did_you_mean(placeholder, [*whole, *self.fields])
-                    or "Name a key of the back end's answer, joined by underscores."))
+                self.problems.append(
+                    source.problem(
+                        ("responses", name),
+                        f"placeholder {{{placeholder}}} names no value of the "
+                        "answer, slot or back-end field, so the customer would see the braces",
+                        did_you_mean(placeholder, [*whole, *self.fields])
+                        or "Name a key of the back end's answer, joined by underscores.",
+                    )
+                )
 
     def operation(self, operation: Operation) -> None:
         at = ("operations", operation.name)
@@ -152,14 +170,19 @@ class Checker:
             named.append(((*at, "target", "none"), operation.no_target))
         if operation.list_key:
             named.append(((*at, "list"), f"{operation.answer}_item"))
-        variants = [name for name in self.domain.responses
-                    if name.startswith(f"{operation.answer}_")
-                    and name != f"{operation.answer}_item"]
+        variants = [
+            name
+            for name in self.domain.responses
+            if name.startswith(f"{operation.answer}_") and name != f"{operation.answer}_item"
+        ]
         if operation.answer_by and not variants:
-            self.report(source, (*at, "answer_by"),
-                        f"no response {operation.answer}_<{operation.answer_by}> answers by "
-                        f"{operation.answer_by}",
-                        f"Add {operation.answer}_<value> responses, or remove answer_by.")
+            self.report(
+                source,
+                (*at, "answer_by"),
+                f"no response {operation.answer}_<{operation.answer_by}> answers by "
+                f"{operation.answer_by}",
+                f"Add {operation.answer}_<value> responses, or remove answer_by.",
+            )
         for path, name in named:
             if self.response_exists(source, path, name, line):
                 self.placeholders_fill(name, whole, parts)
@@ -172,29 +195,35 @@ class Checker:
                 continue
             questions = [f"utter_ask_{operation.form_name}_{slot}", f"utter_ask_{slot}"]
             if not any(question in self.domain.responses for question in questions):
-                self.report(source, (*at, "slots", index),
-                            f"the form has no question for {slot!r}",
-                            f"Add {questions[1]} (or {questions[0]}) to domain/{line}.yml.")
+                self.report(
+                    source,
+                    (*at, "slots", index),
+                    f"the form has no question for {slot!r}",
+                    f"Add {questions[1]} (or {questions[0]}) to domain/{line}.yml.",
+                )
         self.enough_examples(source, at, operation.name)
 
     def enough_examples(self, source: str, path: KeyPath, intent: str) -> None:
         found = self.examples.get(intent, 0)
         if found < MIN_EXAMPLES:
             line = Path(source).stem
-            self.report(source, path, f"intent {intent!r} has {found} examples in data/nlu",
-                        f"Add {MIN_EXAMPLES - found} or more to data/nlu/{line}.yml.")
+            self.report(
+                source,
+                path,
+                f"intent {intent!r} has {found} examples in data/nlu",
+                f"Add {MIN_EXAMPLES - found} or more to data/nlu/{line}.yml.",
+            )
 
     # -- the lines --------------------------------------------------------------------------
     def lines(self) -> None:
         operations = self.catalogue.operations
         for line in self.catalogue.lines:
-            if line.not_held and self.response_exists(line.source, ("not_held",),
-                                                      line.not_held, line.name):
-                self.placeholders_fill(line.not_held, set(RENDERED_KEYS) | self.domain.slots,
-                                       set())
+            if line.not_held and self.response_exists(
+                line.source, ("not_held",), line.not_held, line.name
+            ):
+                self.placeholders_fill(line.not_held, set(RENDERED_KEYS) | self.domain.slots, set())
             for index, response in enumerate(line.handoff.after):
-                self.response_exists(line.source, ("handoff", "after", index), response,
-                                     line.name)
+                self.response_exists(line.source, ("handoff", "after", index), response, line.name)
             for intent in line.intent_descriptions:
                 if intent not in operations:
                     self.enough_examples(line.source, ("intents", intent), intent)
@@ -202,11 +231,15 @@ class Checker:
         for label, source in self.catalogue.sources.items():
             for intent, response in (source.data.get("digression_replies") or {}).items():
                 if intent not in known_intents:
-                    self.report(label, ("digression_replies", intent),
-                                f"{intent!r} is not an intent",
-                                did_you_mean(intent, known_intents))
-                self.response_exists(label, ("digression_replies", intent), response,
-                                     Path(label).stem)
+                    self.report(
+                        label,
+                        ("digression_replies", intent),
+                        f"{intent!r} is not an intent",
+                        did_you_mean(intent, known_intents),
+                    )
+                self.response_exists(
+                    label, ("digression_replies", intent), response, Path(label).stem
+                )
 
 
 def _made_of(name: str, parts: set[str]) -> bool:
@@ -221,8 +254,11 @@ def _made_of(name: str, parts: set[str]) -> bool:
     return reachable[-1]
 
 
-def check(root: Path = registry.PROJECT_ROOT, capabilities: Path | None = None,
-          operation: str | None = None) -> list[Problem]:
+def check(
+    root: Path = registry.PROJECT_ROOT,
+    capabilities: Path | None = None,
+    operation: str | None = None,
+) -> list[Problem]:
     """Every problem of the registry in ``capabilities`` (CAPABILITIES_DIR by default) with
     the domain and data under ``root``; only those of ``operation`` when given."""
     capabilities = capabilities or registry.CAPABILITIES_DIR
@@ -234,8 +270,15 @@ def check(root: Path = registry.PROJECT_ROOT, capabilities: Path | None = None,
     checker = Checker(catalogue, domain, backend_fields(root), intent_examples(root))
     if operation is not None:
         if operation not in catalogue.operations:
-            return [Problem("capabilities", None, "operations", f"no operation {operation!r}",
-                            did_you_mean(operation, catalogue.operations))]
+            return [
+                Problem(
+                    "capabilities",
+                    None,
+                    "operations",
+                    f"no operation {operation!r}",
+                    did_you_mean(operation, catalogue.operations),
+                )
+            ]
         checker.operation(catalogue.operations[operation])
         return checker.problems
     for each in catalogue.operations.values():
@@ -250,28 +293,47 @@ def listing_problems(catalogue: Catalogue) -> list[Problem]:
     listed = ACTIONS_LISTING.read_text(encoding="utf-8") if ACTIONS_LISTING.is_file() else ""
     if listed == listing(catalogue):
         return []
-    return [Problem(registry.display_path(ACTIONS_LISTING), None, "",
-                    "does not list the form actions the registry generates now",
-                    "Run: .venv/bin/python -m registry.check --write-actions")]
+    return [
+        Problem(
+            registry.display_path(ACTIONS_LISTING),
+            None,
+            "",
+            "does not list the form actions the registry generates now",
+            "Run: .venv/bin/python -m registry.check --write-actions",
+        )
+    ]
 
 
 def action_rows(catalogue: Catalogue) -> Iterator[str]:
     for action in form_actions(catalogue):
         asks = action.slot if action.slot not in {None, CONFIRMATION_SLOT} else ""
-        kind = "confirmation" if action.slot == CONFIRMATION_SLOT else (
-            "question" if action.slot else "validation")
+        kind = (
+            "confirmation"
+            if action.slot == CONFIRMATION_SLOT
+            else ("question" if action.slot else "validation")
+        )
         yield f"{action.name:<60} {action.operation:<28} {kind:<12} {asks}"
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--operation", help="check only this operation")
-    parser.add_argument("--root", type=Path, default=registry.PROJECT_ROOT,
-                        help="where domain.yml, domain/ and data/nlu are")
-    parser.add_argument("--actions", action="store_true",
-                        help="print every generated form action with its operation")
-    parser.add_argument("--write-actions", action="store_true",
-                        help=f"write the list of generated actions to {ACTIONS_LISTING.name}")
+    parser.add_argument(
+        "--root",
+        type=Path,
+        default=registry.PROJECT_ROOT,
+        help="where domain.yml, domain/ and data/nlu are",
+    )
+    parser.add_argument(
+        "--actions",
+        action="store_true",
+        help="print every generated form action with its operation",
+    )
+    parser.add_argument(
+        "--write-actions",
+        action="store_true",
+        help=f"write the list of generated actions to {ACTIONS_LISTING.name}",
+    )
     args = parser.parse_args(argv)
     if args.actions or args.write_actions:
         try:
@@ -288,8 +350,10 @@ def main(argv: list[str] | None = None) -> int:
     for problem in problems:
         print(problem)
     scope = f"operation {args.operation}" if args.operation else "the registry"
-    print(f"registry check: {len(problems)} problem(s) in {scope}",
-          file=sys.stderr if problems else sys.stdout)
+    print(
+        f"registry check: {len(problems)} problem(s) in {scope}",
+        file=sys.stderr if problems else sys.stdout,
+    )
     return 1 if problems else 0
 
 

@@ -41,8 +41,14 @@ def form_actions(catalogue: Catalogue) -> list[FormAction]:
         for slot in operation.required_slots:
             if slot == VERIFICATION_CODE_SLOT:
                 continue
-            actions.append(FormAction(f"action_ask_{form}_{slot}",
-                                      f"Ask{stem}Form{_camel(slot)}", operation.name, slot))
+            actions.append(
+                FormAction(
+                    f"action_ask_{form}_{slot}",
+                    f"Ask{stem}Form{_camel(slot)}",
+                    operation.name,
+                    slot,
+                )
+            )
     return actions
 
 
@@ -57,6 +63,8 @@ def listing(catalogue: Catalogue) -> str:
         "| action | class | operation | asks for |",
         "|---|---|---|---|",
     ]
-    rows += [f"| {action.name} | {action.class_name} | {action.operation} | {action.slot or ''} |"
-             for action in form_actions(catalogue)]
+    rows += [
+        f"| {action.name} | {action.class_name} | {action.operation} | {action.slot or ''} |"
+        for action in form_actions(catalogue)
+    ]
     return "\n".join(rows) + "\n"

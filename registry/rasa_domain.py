@@ -54,8 +54,9 @@ def registry_domain(catalogue: Catalogue, base: dict[str, Any]) -> dict[str, Any
             _add_form_mappings(slots, form, slot)
     actions += [action.name for action in form_actions(catalogue)]
     for spec in catalogue.slots.values():
-        entry = slots.setdefault(spec.name, {"type": "text", "influence_conversation": False,
-                                             "mappings": []})
+        entry = slots.setdefault(
+            spec.name, {"type": "text", "influence_conversation": False, "mappings": []}
+        )
         if spec.entity:
             _prepend_entity_mapping(entry, spec.entity)
     domain["actions"] = list(dict.fromkeys(actions + GENERIC_ACTIONS))
@@ -65,20 +66,23 @@ def registry_domain(catalogue: Catalogue, base: dict[str, Any]) -> dict[str, Any
 
 
 def _add_form_mappings(slots: dict[str, Any], form: str, slot: str) -> None:
-    entry = slots.setdefault(slot, {"type": "text", "influence_conversation": False,
-                                    "mappings": []})
+    entry = slots.setdefault(
+        slot, {"type": "text", "influence_conversation": False, "mappings": []}
+    )
     mappings = [dict(mapping) for mapping in entry.get("mappings") or []]
     condition = {"active_loop": form, "requested_slot": slot}
     if slot == CONFIRMATION_SLOT:
         for intent, value in (("affirm", "yes"), ("deny", "no")):
-            _with_condition(mappings, {"type": "from_intent", "intent": intent, "value": value},
-                            condition)
+            _with_condition(
+                mappings, {"type": "from_intent", "intent": intent, "value": value}, condition
+            )
     _with_condition(mappings, {"type": "from_text"}, condition)
     entry["mappings"] = mappings
 
 
-def _with_condition(mappings: list[dict[str, Any]], mapping: dict[str, Any],
-                    condition: dict[str, str]) -> None:
+def _with_condition(
+    mappings: list[dict[str, Any]], mapping: dict[str, Any], condition: dict[str, str]
+) -> None:
     """Adds ``condition`` to the mapping like ``mapping``, creating it if there is none."""
     for existing in mappings:
         if {k: v for k, v in existing.items() if k != "conditions"} == mapping:
@@ -100,28 +104,62 @@ def registry_rules(catalogue: Catalogue) -> str:
     rules: list[dict[str, Any]] = []
     for operation in catalogue.operations.values():
         if not operation.is_form:
-            rules.append({"rule": f"answer {operation.name}", "steps": [
-                {"intent": operation.name}, {"action": "action_run_operation"}]})
+            rules.append(
+                {
+                    "rule": f"answer {operation.name}",
+                    "steps": [{"intent": operation.name}, {"action": "action_run_operation"}],
+                }
+            )
             continue
         form = operation.form_name
-        rules.append({"rule": f"start {form}", "steps": [
-            {"intent": operation.name}, {"action": "action_prepare_operation"},
-            {"slot_was_set": [{OPERATION_REFUSED_SLOT: False}]},
-            {"action": form}, {"active_loop": form}]})
-        rules.append({"rule": f"finish {form}", "condition": [{"active_loop": form}], "steps": [
-            {"action": form}, {"active_loop": None},
-            {"slot_was_set": [{"requested_slot": None}]},
-            {"action": "action_finish_operation"}]})
-    rules.append({"rule": "a request that cannot go ahead stops before its form", "steps": [
-        {"action": "action_prepare_operation"},
-        {"slot_was_set": [{OPERATION_REFUSED_SLOT: True}]},
-        {"action": "action_listen"}]})
+        rules.append(
+            {
+                "rule": f"start {form}",
+                "steps": [
+                    {"intent": operation.name},
+                    {"action": "action_prepare_operation"},
+                    {"slot_was_set": [{OPERATION_REFUSED_SLOT: False}]},
+                    {"action": form},
+                    {"active_loop": form},
+                ],
+            }
+        )
+        rules.append(
+            {
+                "rule": f"finish {form}",
+                "condition": [{"active_loop": form}],
+                "steps": [
+                    {"action": form},
+                    {"active_loop": None},
+                    {"slot_was_set": [{"requested_slot": None}]},
+                    {"action": "action_finish_operation"},
+                ],
+            }
+        )
+    rules.append(
+        {
+            "rule": "a request that cannot go ahead stops before its form",
+            "steps": [
+                {"action": "action_prepare_operation"},
+                {"slot_was_set": [{OPERATION_REFUSED_SLOT: True}]},
+                {"action": "action_listen"},
+            ],
+        }
+    )
     for intent in catalogue.disambiguation:
-        rules.append({"rule": f"ask which product {intent} is about", "steps": [
-            {"intent": intent}, {"action": "action_disambiguate"}]})
+        rules.append(
+            {
+                "rule": f"ask which product {intent} is about",
+                "steps": [{"intent": intent}, {"action": "action_disambiguate"}],
+            }
+        )
     for intent in sorted(catalogue.policy_handoff_intents()):
-        rules.append({"rule": f"policy hands {intent} to a person", "steps": [
-            {"intent": intent}, {"action": "action_request_human"}]})
+        rules.append(
+            {
+                "rule": f"policy hands {intent} to a person",
+                "steps": [{"intent": intent}, {"action": "action_request_human"}],
+            }
+        )
     return yaml.safe_dump({"version": "3.1", "rules": rules}, sort_keys=False)
 
 

@@ -66,8 +66,13 @@ BOOKKEEPING_SLOTS: tuple[BookkeepingSlot, ...] = (
     BookkeepingSlot(REQUEST_SLOT),
     BookkeepingSlot(OUTCOME_SLOT),
     # The one the rules read: whether the form starts.
-    BookkeepingSlot(OPERATION_REFUSED_SLOT, rasa_type="bool", initial_value=False,
-                    influence_conversation=True, per_request=False),
+    BookkeepingSlot(
+        OPERATION_REFUSED_SLOT,
+        rasa_type="bool",
+        initial_value=False,
+        influence_conversation=True,
+        per_request=False,
+    ),
     # What the customer said yes to helps the agent; the code never leaves the conversation.
     BookkeepingSlot(CONFIRMATION_SLOT, rasa_type=None, shown_to_agent=True),
     BookkeepingSlot(VERIFICATION_CODE_SLOT, rasa_type=None),
@@ -76,11 +81,13 @@ BOOKKEEPING_SLOTS: tuple[BookkeepingSlot, ...] = (
 )
 
 # Cleared when a request starts or ends (after the operation's own slots).
-PER_REQUEST_SLOTS: tuple[str, ...] = tuple(slot.name for slot in BOOKKEEPING_SLOTS
-                                           if slot.per_request)
+PER_REQUEST_SLOTS: tuple[str, ...] = tuple(
+    slot.name for slot in BOOKKEEPING_SLOTS if slot.per_request
+)
 # Never sent to the agent desk: codes, tokens, and state that means nothing to a person.
-PRIVATE_SLOTS: frozenset[str] = frozenset(slot.name for slot in BOOKKEEPING_SLOTS
-                                          if not slot.shown_to_agent)
+PRIVATE_SLOTS: frozenset[str] = frozenset(
+    slot.name for slot in BOOKKEEPING_SLOTS if not slot.shown_to_agent
+)
 
 
 def domain_declarations() -> dict[str, dict[str, Any]]:

@@ -26,17 +26,25 @@ class SignInGuard:
     by_address: RateLimiter
 
     @classmethod
-    def create(cls, service: str, redis_url: str | None, name_limit: int = NAME_LIMIT,
-               address_limit: int = ADDRESS_LIMIT,
-               window_seconds: float = WINDOW_SECONDS) -> SignInGuard:
+    def create(
+        cls,
+        service: str,
+        redis_url: str | None,
+        name_limit: int = NAME_LIMIT,
+        address_limit: int = ADDRESS_LIMIT,
+        window_seconds: float = WINDOW_SECONDS,
+    ) -> SignInGuard:
         return cls(
             rate_limiter(f"{service}-sign-in-name", name_limit, window_seconds, redis_url),
-            rate_limiter(f"{service}-sign-in-address", address_limit, window_seconds, redis_url))
+            rate_limiter(f"{service}-sign-in-address", address_limit, window_seconds, redis_url),
+        )
 
     async def attempt(self, name: str, address: str) -> float | None:
         """Counts one attempt; the seconds to wait when over a limit, None when it may go on."""
-        decisions = (await self.by_name.hit(name.strip().lower()),
-                     await self.by_address.hit(address))
+        decisions = (
+            await self.by_name.hit(name.strip().lower()),
+            await self.by_address.hit(address),
+        )
         waits = [decision.retry_after_seconds for decision in decisions if not decision.allowed]
         return max(waits) if waits else None
 

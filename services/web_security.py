@@ -37,14 +37,24 @@ def origin_allowed(connection: HTTPConnection, allowed: tuple[str, ...]) -> bool
     return parsed.scheme in ("http", "https") and parsed.netloc == connection.headers.get("host")
 
 
-def install_web_security(app: Starlette, allowed_origins: tuple[str, ...],
-                         content_security_policy: Callable[[Request], str]) -> None:
-    async def guard(request: Request,
-                    call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+def install_web_security(
+    app: Starlette,
+    allowed_origins: tuple[str, ...],
+    content_security_policy: Callable[[Request], str],
+) -> None:
+    async def guard(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
         if request.method in STATE_CHANGING and not origin_allowed(request, allowed_origins):
             response: Response = JSONResponse(
-                {"error": {"code": "origin_not_allowed",
-                           "message": "this page may not make that request"}}, status_code=403)
+                {
+                    "error": {
+                        "code": "origin_not_allowed",
+                        "message": "this page may not make that request",
+                    }
+                },
+                status_code=403,
+            )
         else:
             response = await call_next(request)
         response.headers.setdefault("Content-Security-Policy", content_security_policy(request))

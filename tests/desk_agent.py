@@ -18,8 +18,9 @@ import websockets
 from services.desk.auth import SESSION_COOKIE
 
 
-async def eventually(check: Callable[[], Any], timeout: float = 5.0,
-                     what: str = "condition") -> Any:
+async def eventually(
+    check: Callable[[], Any], timeout: float = 5.0, what: str = "condition"
+) -> Any:
     """Polls `check` (sync or async) until it returns something truthy."""
     deadline = time.monotonic() + timeout
     while True:
@@ -46,7 +47,8 @@ class AgentSession:
 
     async def connect(self) -> AgentSession:
         self.socket = await websockets.connect(
-            self.ws_url, extra_headers={"Cookie": f"{SESSION_COOKIE}={self.cookie}"})
+            self.ws_url, extra_headers={"Cookie": f"{SESSION_COOKIE}={self.cookie}"}
+        )
         self.reader = asyncio.create_task(self._read())
         return self
 
@@ -70,15 +72,16 @@ class AgentSession:
         return [event for event in self.events if event["type"] == kind]
 
 
-
 async def signed_in_agent(desk_url: str, username: str, password: str) -> AgentSession:
     """Signs in through the console's form; the session is not yet at the console."""
     async with httpx.AsyncClient(base_url=desk_url) as browser:
-        reply = await browser.post("/console/login",
-                                   data={"username": username, "password": password})
+        reply = await browser.post(
+            "/console/login", data={"username": username, "password": password}
+        )
     assert reply.status_code == 303, reply.text
     cookie = reply.cookies[SESSION_COOKIE]
-    http = httpx.AsyncClient(base_url=desk_url, timeout=30,
-                             headers={"Cookie": f"{SESSION_COOKIE}={cookie}"})
+    http = httpx.AsyncClient(
+        base_url=desk_url, timeout=30, headers={"Cookie": f"{SESSION_COOKIE}={cookie}"}
+    )
     ws_url = desk_url.replace("http://", "ws://", 1) + "/console/ws"
     return AgentSession(http, cookie, ws_url)

@@ -90,7 +90,7 @@ class HandoffWatcher:
 
     def show_new(self) -> None:
         events = self._events()
-        for event in events[self._seen:]:
+        for event in events[self._seen :]:
             if event.get("event") == "user":
                 intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name") or ""
                 self._after_resume = intent.startswith("EXTERNAL_")
@@ -111,6 +111,7 @@ class HandoffWatcher:
         def watch() -> None:
             while not self._stop.wait(every_seconds):
                 self.show_new()
+
         threading.Thread(target=watch, daemon=True).start()
 
     def stop(self) -> None:
@@ -128,8 +129,7 @@ def main() -> None:
     channel = "rest"
     if args.customer:
         # The terminal stands in for a channel's sign-in page, so it signs the token itself.
-        token = issue_sign_in_token(args.customer,
-                                    environment["CHANNEL_SIGNING_SECRET"].encode())
+        token = issue_sign_in_token(args.customer, environment["CHANNEL_SIGNING_SECRET"].encode())
         channel = "signed_rest"
     url = f"{args.server}/webhooks/{channel}/webhook"
     phone = SandboxPhone(environment, args.customer) if args.customer else None

@@ -24,8 +24,9 @@ PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 def configured_messaging_apps(environment: Mapping[str, str]) -> dict[str, dict[str, str]]:
     # BaseLoader reads every value as plain text, so placeholders stay placeholders even where
     # Rasa has taught PyYAML's default loaders to fill them in.
-    apps: dict[str, dict[str, str]] = yaml.load(MESSAGING_CREDENTIALS.read_text(),
-                                                Loader=yaml.BaseLoader) or {}
+    apps: dict[str, dict[str, str]] = (
+        yaml.load(MESSAGING_CREDENTIALS.read_text(), Loader=yaml.BaseLoader) or {}
+    )
     configured = {}
     for channel, settings in apps.items():
         needed = {name for value in settings.values() for name in PLACEHOLDER.findall(value)}

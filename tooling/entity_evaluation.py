@@ -37,8 +37,13 @@ def entity_report(pairs: list[tuple[str, set[Span], set[Span]]]) -> dict[str, An
             tally["fp"] += len(predicted_here - gold_here)
             tally["fn"] += len(gold_here - predicted_here)
         if gold != predicted:
-            misses.append({"text": text, "missed": sorted(gold - predicted),
-                           "wrong": sorted(predicted - gold)})
+            misses.append(
+                {
+                    "text": text,
+                    "missed": sorted(gold - predicted),
+                    "wrong": sorted(predicted - gold),
+                }
+            )
     report: dict[str, Any] = {label: _scores(tally) for label, tally in sorted(counts.items())}
     report["micro avg"] = _scores(sum(counts.values(), Counter()))
     report["misses"] = misses

@@ -74,8 +74,10 @@ def main() -> None:
         while not stop_requested.wait(1):
             crashed = [s for s in servers if s.process and s.process.poll() is not None]
             if crashed:
-                print(f"{crashed[0].name} stopped unexpectedly:\n{crashed[0].log_tail()}",
-                      file=sys.stderr)
+                print(
+                    f"{crashed[0].name} stopped unexpectedly:\n{crashed[0].log_tail()}",
+                    file=sys.stderr,
+                )
                 break
     finally:
         print("Stopping ...", flush=True)

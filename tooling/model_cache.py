@@ -65,9 +65,19 @@ def train(
     following = TrainingProgress(log_path, progress) if progress else contextlib.nullcontext()
     with following:
         result = run_rasa(
-            "train", "--config", "config.yml", "--domain", "domain.yml", "--data", "data",
-            "--out", str(target.parent), "--fixed-model-name", target.name.removesuffix(".tar.gz"),
-            log_path=log_path, environment=environment,
+            "train",
+            "--config",
+            "config.yml",
+            "--domain",
+            "domain.yml",
+            "--data",
+            "data",
+            "--out",
+            str(target.parent),
+            "--fixed-model-name",
+            target.name.removesuffix(".tar.gz"),
+            log_path=log_path,
+            environment=environment,
         )
     if result.returncode != 0:
         raise RuntimeError(f"Training failed (full log: {log_path}):\n{log_tail(log_path)}")
@@ -79,8 +89,11 @@ def ensure_model() -> Path:
     target = model_path(model_fingerprint())
     if target.exists():
         return target
-    print(f"Training the assistant: its data or configuration changed (log: "
-          f"{TRAINING_LOG.relative_to(PROJECT_ROOT)})", flush=True)
+    print(
+        f"Training the assistant: its data or configuration changed (log: "
+        f"{TRAINING_LOG.relative_to(PROJECT_ROOT)})",
+        flush=True,
+    )
     # Trained under a name of its own and renamed when complete, so a server started by
     # another process at the same time never loads a half-written model.
     unfinished = target.with_name(f"training-{os.getpid()}-{target.name}")

@@ -48,17 +48,38 @@ def _train_on_split(fingerprint: str, fresh: bool) -> tuple[Path, Path, float | 
     if fresh:
         model.unlink(missing_ok=True)
     if not (split_dir / "test_data.yml").exists():
-        _run("data", "split", "nlu", "--nlu", "data/nlu", "--out", str(split_dir),
-             "--training-fraction", TRAINING_FRACTION, "--random-seed", SPLIT_SEED,
-             log_name="split.log")
+        _run(
+            "data",
+            "split",
+            "nlu",
+            "--nlu",
+            "data/nlu",
+            "--out",
+            str(split_dir),
+            "--training-fraction",
+            TRAINING_FRACTION,
+            "--random-seed",
+            SPLIT_SEED,
+            log_name="split.log",
+        )
     if model.exists():
         return model, split_dir / "test_data.yml", None
     started = time.monotonic()
-    _run("train", "nlu", "--config", "config.yml", "--nlu", str(split_dir / "training_data.yml"),
-         "--out", str(model.parent), "--fixed-model-name", model.name.removesuffix(".tar.gz"),
-         log_name="train.log",
-         # A fresh measurement must not reuse components from Rasa's training cache.
-         environment=process_environment(RASA_MAX_CACHE_SIZE="0") if fresh else None)
+    _run(
+        "train",
+        "nlu",
+        "--config",
+        "config.yml",
+        "--nlu",
+        str(split_dir / "training_data.yml"),
+        "--out",
+        str(model.parent),
+        "--fixed-model-name",
+        model.name.removesuffix(".tar.gz"),
+        log_name="train.log",
+        # A fresh measurement must not reuse components from Rasa's training cache.
+        environment=process_environment(RASA_MAX_CACHE_SIZE="0") if fresh else None,
+    )
     return model, split_dir / "test_data.yml", time.monotonic() - started
 
 
@@ -77,12 +98,24 @@ def evaluate_heldout(fresh: bool = False) -> NluScores:
     """Scores the held-out split; ``fresh`` retrains instead of reusing a matching model."""
     model, test_data, training_seconds = _train_on_split(model_fingerprint(), fresh)
     report_dir = WORK_DIR / "report"
-    _run("test", "nlu", "--model", str(model), "--nlu", str(test_data), "--out",
-         str(report_dir), "--no-plot", log_name="test.log")
+    _run(
+        "test",
+        "nlu",
+        "--model",
+        str(model),
+        "--nlu",
+        str(test_data),
+        "--out",
+        str(report_dir),
+        "--no-plot",
+        log_name="test.log",
+    )
     intents = json.loads((report_dir / "intent_report.json").read_text())
     per_intent = {
-        name: values["f1-score"] for name, values in intents.items()
-        if isinstance(values, dict) and "support" in values
+        name: values["f1-score"]
+        for name, values in intents.items()
+        if isinstance(values, dict)
+        and "support" in values
         and name not in {"macro avg", "weighted avg", "micro avg"}
     }
     entities = _entity_report(model, test_data, report_dir / "entity_report.json")
@@ -96,8 +129,11 @@ def evaluate_heldout(fresh: bool = False) -> NluScores:
         training_seconds=training_seconds,
         worst_intents=sorted(per_intent.items(), key=lambda item: item[1])[:5],
         confusions=_confusions(report_dir / "intent_errors.json")[:10],
-        entity_f1_by_type={label: values["f1-score"] for label, values in entities.items()
-                           if label not in {"micro avg", "misses"}},
+        entity_f1_by_type={
+            label: values["f1-score"]
+            for label, values in entities.items()
+            if label not in {"micro avg", "misses"}
+        },
     )
 
 
@@ -107,9 +143,22 @@ def _entity_report(model: Path, test_data: Path, out: Path) -> dict:
     log_path = WORK_DIR / "logs" / "entities.log"
     with log_path.open("w") as log:
         result = subprocess.run(
-            [sys.executable, "-m", "tooling.entity_evaluation", "--model", str(model),
-             "--data", str(test_data), "--out", str(out)],
-            cwd=PROJECT_ROOT, env=process_environment(), stdout=log, stderr=subprocess.STDOUT)
+            [
+                sys.executable,
+                "-m",
+                "tooling.entity_evaluation",
+                "--model",
+                str(model),
+                "--data",
+                str(test_data),
+                "--out",
+                str(out),
+            ],
+            cwd=PROJECT_ROOT,
+            env=process_environment(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     if result.returncode != 0:
         raise RuntimeError(f"entity evaluation failed:\n{log_tail(log_path)}")
     return json.loads(out.read_text())

@@ -42,8 +42,12 @@ class Server:
         with self.log_path.open("ab") as log:
             # A process group of its own, so stopping it also stops anything it spawned.
             self.process = subprocess.Popen(
-                list(self.command), cwd=PROJECT_ROOT, env=self.environment,
-                stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                list(self.command),
+                cwd=PROJECT_ROOT,
+                env=self.environment,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
         return self
 
@@ -82,25 +86,48 @@ def rasa_server(model: Path, port: int, environment: dict[str, str] | None = Non
     # The browser origins the channels allow (common/assistant_settings.py); none: no browser.
     origins = channel_origins(Environment(environment))
     command = [
-        sys.executable, "-m", "rasa", "run", "--enable-api", "--cors", *origins,
-        "--interface", "127.0.0.1", "--port", str(port), "--model", str(model),
-        "--auth-token", environment["RASA_API_TOKEN"],
-        "--endpoints", "endpoints.yml", "--credentials", str(credentials_file(environment)),
+        sys.executable,
+        "-m",
+        "rasa",
+        "run",
+        "--enable-api",
+        "--cors",
+        *origins,
+        "--interface",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--model",
+        str(model),
+        "--auth-token",
+        environment["RASA_API_TOKEN"],
+        "--endpoints",
+        "endpoints.yml",
+        "--credentials",
+        str(credentials_file(environment)),
     ]
     return Server("rasa", command, f"http://127.0.0.1:{port}/", environment)
 
 
 def action_server(port: int, environment: dict[str, str] | None = None) -> Server:
     environment = {**(environment or process_environment()), "ACTION_SERVER_PORT": str(port)}
-    return Server("actions", [sys.executable, "-m", "actions.server"],
-                  f"http://127.0.0.1:{port}/health", environment)
+    return Server(
+        "actions",
+        [sys.executable, "-m", "actions.server"],
+        f"http://127.0.0.1:{port}/health",
+        environment,
+    )
 
 
 def sandbox_server(port: int, environment: dict[str, str] | None = None) -> Server:
     """The product back-end sandbox (services/sandbox); seeds its database on first start."""
     environment = {**(environment or process_environment()), "SANDBOX_PORT": str(port)}
-    return Server("sandbox", [sys.executable, "-m", "services.sandbox"],
-                  f"http://127.0.0.1:{port}/openapi.json", environment)
+    return Server(
+        "sandbox",
+        [sys.executable, "-m", "services.sandbox"],
+        f"http://127.0.0.1:{port}/openapi.json",
+        environment,
+    )
 
 
 def stop_all(servers: Sequence[Server]) -> None:
@@ -110,12 +137,20 @@ def stop_all(servers: Sequence[Server]) -> None:
 
 def desk_server(port: int, environment: dict[str, str]) -> Server:
     """The agent desk (services/desk)."""
-    return Server("desk", [sys.executable, "-m", "services.desk"],
-                  f"http://127.0.0.1:{port}/health", {**environment, "DESK_PORT": str(port)})
+    return Server(
+        "desk",
+        [sys.executable, "-m", "services.desk"],
+        f"http://127.0.0.1:{port}/health",
+        {**environment, "DESK_PORT": str(port)},
+    )
 
 
 def webchat_server(port: int, environment: dict[str, str] | None = None) -> Server:
     """The customer web chat page (services/webchat)."""
     environment = {**(environment or process_environment()), "WEBCHAT_PORT": str(port)}
-    return Server("webchat", [sys.executable, "-m", "services.webchat"],
-                  f"http://127.0.0.1:{port}/health", environment)
+    return Server(
+        "webchat",
+        [sys.executable, "-m", "services.webchat"],
+        f"http://127.0.0.1:{port}/health",
+        environment,
+    )

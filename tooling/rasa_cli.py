@@ -15,9 +15,13 @@ def run_rasa(
     """Runs `rasa <arguments>`, writing its output to ``log_path``."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("w") as log:
-        return subprocess.run([sys.executable, "-m", "rasa", *arguments], cwd=PROJECT_ROOT,
-                              env=environment or process_environment(), stdout=log,
-                              stderr=subprocess.STDOUT)
+        return subprocess.run(
+            [sys.executable, "-m", "rasa", *arguments],
+            cwd=PROJECT_ROOT,
+            env=environment or process_environment(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
 
 
 def log_tail(log_path: Path, lines: int = 30) -> str:

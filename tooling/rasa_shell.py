@@ -17,8 +17,19 @@ SHELL_PORT = "5006"
 def main() -> None:
     environment = process_environment()
     os.chdir(PROJECT_ROOT)
-    command = [sys.executable, "-m", "rasa", "shell", "--model", str(ensure_model()),
-               "--port", SHELL_PORT, "--endpoints", "endpoints.yml", *sys.argv[1:]]
+    command = [
+        sys.executable,
+        "-m",
+        "rasa",
+        "shell",
+        "--model",
+        str(ensure_model()),
+        "--port",
+        SHELL_PORT,
+        "--endpoints",
+        "endpoints.yml",
+        *sys.argv[1:],
+    ]
     os.execve(sys.executable, command, environment)
 
 

@@ -53,26 +53,36 @@ def shown(message: dict[str, Any], domain: dict[str, Any], slots: dict[str, Any]
         if not variants:
             return f"!! response {message['response']} is missing from domain/"
         values = {key: str(value) for key, value in slots.items() if value is not None}
-        values.update({key: str(value) for key, value in message.items()
-                       if isinstance(value, (str, int, float))})
+        values.update(
+            {
+                key: str(value)
+                for key, value in message.items()
+                if isinstance(value, (str, int, float))
+            }
+        )
         text = fill_text(variants[-1]["text"], values)
         unfilled = PLACEHOLDER.findall(text)
         if unfilled:
             text += "\n!! unfilled: " + ", ".join(f"{{{name}}}" for name in unfilled)
-    buttons = "".join(f"\n   [{button['title']}] -> {button['payload']}"
-                      for button in message.get("buttons") or [])
+    buttons = "".join(
+        f"\n   [{button['title']}] -> {button['payload']}"
+        for button in message.get("buttons") or []
+    )
     return text + buttons
 
 
-def tracker_for(customer: str, intent: str, entities: dict[str, str],
-                slots: dict[str, Any]) -> Tracker:
+def tracker_for(
+    customer: str, intent: str, entities: dict[str, str], slots: dict[str, Any]
+) -> Tracker:
     latest = {
-        "text": intent, "intent": {"name": intent, "confidence": 1.0},
+        "text": intent,
+        "intent": {"name": intent, "confidence": 1.0},
         "entities": [{"entity": name, "value": value} for name, value in entities.items()],
     }
     events = [{"event": "user", "text": intent, "parse_data": latest}]
-    return Tracker(bound_sender_id(customer), slots, latest, events, False, None, {},
-                   "action_listen")
+    return Tracker(
+        bound_sender_id(customer), slots, latest, events, False, None, {}, "action_listen"
+    )
 
 
 async def try_operation(args: argparse.Namespace) -> int:
@@ -86,33 +96,44 @@ async def try_operation(args: argparse.Namespace) -> int:
     operation = default_catalogue().operations[args.intent]
     slots: dict[str, Any] = dict(item.split("=", 1) for item in args.slot)
     entities = dict(item.split("=", 1) for item in args.entity)
-    async with BackendClient(environment["BACKEND_URL"],
-                             environment["SANDBOX_SERVICE_SECRET"]) as client:
+    async with BackendClient(
+        environment["BACKEND_URL"], environment["SANDBOX_SERVICE_SECRET"]
+    ) as client:
         try:
             await client.call(args.customer, "GET", "/v1/customers/me")
         except BackendError as error:
             if error.kind != "unavailable":
                 raise
-            print(f"!! the back end at {environment['BACKEND_URL']} does not answer "
-                  f"({error.message}); start it with scripts/run or set BACKEND_URL")
+            print(
+                f"!! the back end at {environment['BACKEND_URL']} does not answer "
+                f"({error.message}); start it with scripts/run or set BACKEND_URL"
+            )
             return 1
         dispatcher = CollectingDispatcher()
-        runner = OperationRunner(tracker_for(args.customer, args.intent, entities, slots),
-                                 dispatcher, domain, client)
+        runner = OperationRunner(
+            tracker_for(args.customer, args.intent, entities, slots), dispatcher, domain, client
+        )
         if not operation.is_form:
             await runner.answer(operation)
         else:
-            await _walk_through_form(args, operation, runner, dispatcher, domain, client,
-                                     slots, entities)
+            await _walk_through_form(
+                args, operation, runner, dispatcher, domain, client, slots, entities
+            )
     for message in dispatcher.messages:
         print("bot:", shown(message, domain, slots))
     return 1 if problems else 0
 
 
-async def _walk_through_form(args: argparse.Namespace, operation: Operation,
-                             runner: OperationRunner, dispatcher: CollectingDispatcher,
-                             domain: dict[str, Any], client: BackendClient,
-                             slots: dict[str, Any], entities: dict[str, str]) -> None:
+async def _walk_through_form(
+    args: argparse.Namespace,
+    operation: Operation,
+    runner: OperationRunner,
+    dispatcher: CollectingDispatcher,
+    domain: dict[str, Any],
+    client: BackendClient,
+    slots: dict[str, Any],
+    entities: dict[str, str],
+) -> None:
     try:
         context = await runner.slot_context(operation)
         values = context_values(context)
@@ -124,18 +145,19 @@ async def _walk_through_form(args: argparse.Namespace, operation: Operation,
         if args.execute:
             token = None
             if operation.verification:
-                started = await client.start_verification(args.customer,
-                                                           operation.verification)
+                started = await client.start_verification(args.customer, operation.verification)
                 # The code the sandbox "sent" to the customer's phone, newest first.
                 code = (await client.phone_messages(args.customer, limit=1))[0]["code"]
                 token = await client.confirm_verification(
-                    args.customer, started["verification_id"], str(code))
+                    args.customer, started["verification_id"], str(code)
+                )
             # As if the customer had said yes to exactly what was shown above.
             tracker = tracker_for(args.customer, args.intent, entities, slots)
             slots[REQUEST_SLOT] = current_request(operation, tracker)
             slots[CONFIRMATION_SLOT] = "yes"
-            runner = OperationRunner(tracker_for(args.customer, args.intent, entities, slots),
-                                     dispatcher, domain, client)
+            runner = OperationRunner(
+                tracker_for(args.customer, args.intent, entities, slots), dispatcher, domain, client
+            )
             await runner.execute(operation, verification_token=token)
     except OperationStopped:
         return
@@ -149,8 +171,9 @@ def main() -> None:
     parser.add_argument("--customer", default="C00001")
     parser.add_argument("--entity", action="append", default=[], help="name=value")
     parser.add_argument("--slot", action="append", default=[], help="name=value")
-    parser.add_argument("--execute", action="store_true",
-                        help="carry out a form operation (moves sandbox money)")
+    parser.add_argument(
+        "--execute", action="store_true", help="carry out a form operation (moves sandbox money)"
+    )
     sys.exit(asyncio.run(try_operation(parser.parse_args())))
 
 

@@ -18,8 +18,16 @@ def main() -> None:
     # One worker: who is at the console lives in this process. wsproto because Rasa pins a
     # websockets release too old for uvicorn's own websockets support.
     # Our logging, not uvicorn's: its access lines carry whole paths and query strings.
-    uvicorn.run(RequestLog(create_app(settings)), host="127.0.0.1", port=settings.port,
-                log_level="info", log_config=None, access_log=False, ws="wsproto", workers=1)
+    uvicorn.run(
+        RequestLog(create_app(settings)),
+        host="127.0.0.1",
+        port=settings.port,
+        log_level="info",
+        log_config=None,
+        access_log=False,
+        ws="wsproto",
+        workers=1,
+    )
 
 
 if __name__ == "__main__":

@@ -28,27 +28,35 @@ from services.desk.transcript import CUSTOMER, line_json, lines_of
 
 
 def agent_json(agent: Agent) -> dict[str, Any]:
-    return {"username": agent.username, "display_name": agent.display_name,
-            "skills": list(agent.skills)}
+    return {
+        "username": agent.username,
+        "display_name": agent.display_name,
+        "skills": list(agent.skills),
+    }
 
 
 def _in_skills(agent: Agent) -> Any:
     return true() if ALL_SKILLS in agent.skills else Handoff.skill.in_(agent.skills)
 
 
-async def _last_customer_messages(session: AsyncSession,
-                                  handoff_ids: list[str]) -> dict[str, str]:
+async def _last_customer_messages(session: AsyncSession, handoff_ids: list[str]) -> dict[str, str]:
     if not handoff_ids:
         return {}
-    query = (select(HandoffMessage.handoff_id, HandoffMessage.text)
-             .where(HandoffMessage.handoff_id.in_(handoff_ids),
-                    HandoffMessage.author == CUSTOMER)
-             .order_by(HandoffMessage.at, HandoffMessage.id))
+    query = (
+        select(HandoffMessage.handoff_id, HandoffMessage.text)
+        .where(HandoffMessage.handoff_id.in_(handoff_ids), HandoffMessage.author == CUSTOMER)
+        .order_by(HandoffMessage.at, HandoffMessage.id)
+    )
     return {handoff_id: text for handoff_id, text in await session.execute(query)}
 
 
-def item_json(desk: Desk, handoff: Handoff, position: int | None,
-              last_message: str | None, agent_name: str | None = None) -> dict[str, Any]:
+def item_json(
+    desk: Desk,
+    handoff: Handoff,
+    position: int | None,
+    last_message: str | None,
+    agent_name: str | None = None,
+) -> dict[str, Any]:
     return {
         "handoff_id": handoff.id,
         "conversation_id": handoff.conversation_id,
@@ -72,12 +80,22 @@ def item_json(desk: Desk, handoff: Handoff, position: int | None,
 async def overview(desk: Desk, agent: Agent) -> dict[str, Any]:
     """The queue of the agent's skills (with places), their own chats, and callbacks due."""
     async with desk.db.reading() as session:
-        visible = (await session.execute(
-            select(Handoff)
-            .where(or_(
-                (Handoff.status == ASSIGNED) & (Handoff.agent_id == agent.id),
-                Handoff.status.in_((QUEUED, TICKET)) & _in_skills(agent)))
-            .order_by(Handoff.created_at, Handoff.id))).scalars().all()
+        visible = (
+            (
+                await session.execute(
+                    select(Handoff)
+                    .where(
+                        or_(
+                            (Handoff.status == ASSIGNED) & (Handoff.agent_id == agent.id),
+                            Handoff.status.in_((QUEUED, TICKET)) & _in_skills(agent),
+                        )
+                    )
+                    .order_by(Handoff.created_at, Handoff.id)
+                )
+            )
+            .scalars()
+            .all()
+        )
         last = await _last_customer_messages(session, [handoff.id for handoff in visible])
     places: dict[str, int] = {}
     queue, mine, callbacks = [], [], []
@@ -86,8 +104,7 @@ async def overview(desk: Desk, agent: Agent) -> dict[str, Any]:
             places[handoff.skill] = places.get(handoff.skill, 0) + 1
             queue.append(item_json(desk, handoff, places[handoff.skill], last.get(handoff.id)))
         elif handoff.status == ASSIGNED:
-            mine.append(item_json(desk, handoff, None, last.get(handoff.id),
-                                  agent.display_name))
+            mine.append(item_json(desk, handoff, None, last.get(handoff.id), agent.display_name))
         else:
             callbacks.append(item_json(desk, handoff, None, last.get(handoff.id)))
     callbacks.sort(key=lambda item: item["callback_due_at"] or "")
@@ -100,11 +117,9 @@ async def detail(desk: Desk, agent: Agent, handoff_id: str) -> dict[str, Any]:
         lines = await lines_of(session, handoff.id)
         holder = await session.get(Agent, handoff.agent_id) if handoff.agent_id else None
         position = await position_of(session, handoff)
-    last_message = next((line.text for line in reversed(lines) if line.author == CUSTOMER),
-                        None)
+    last_message = next((line.text for line in reversed(lines) if line.author == CUSTOMER), None)
     return {
-        **item_json(desk, handoff, position, last_message,
-                    holder.display_name if holder else None),
+        **item_json(desk, handoff, position, last_message, holder.display_name if holder else None),
         "summary": handoff.summary,
         "profile": handoff.profile,
         "profile_lines": profile_lines(handoff.profile),
@@ -121,6 +136,7 @@ async def assist(desk: Desk, agent: Agent, handoff_id: str, draft: str) -> dict[
         handoff = await visible_handoff(session, agent, handoff_id)
         lines = await lines_of(session, handoff.id)
     last_said = next((line.text for line in reversed(lines) if line.author == CUSTOMER), "")
-    suggestions = suggest(desk.settings.domain_dir, draft, last_said, handoff.slots or {},
-                          handoff.profile)
+    suggestions = suggest(
+        desk.settings.domain_dir, draft, last_said, handoff.slots or {}, handoff.profile
+    )
     return {"suggestions": [{"text": s.text, "source": s.source} for s in suggestions]}

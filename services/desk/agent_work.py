@@ -52,18 +52,27 @@ async def claim(desk: Desk, agent: Agent, handoff_id: str) -> None:
             raise not_found("handoff")
         # Atomic in SQL: of two agents claiming at once, the database lets exactly one through.
         taken = await session.execute(
-            update(Handoff).where(Handoff.id == handoff_id, Handoff.status == QUEUED)
+            update(Handoff)
+            .where(Handoff.id == handoff_id, Handoff.status == QUEUED)
             .values(status=ASSIGNED, agent_id=agent.id, assigned_at=utcnow())
-            .execution_options(synchronize_session=False))
+            .execution_options(synchronize_session=False)
+        )
         if taken.rowcount != 1:
             raise ApiError(409, "already_taken", "this conversation is no longer waiting")
         await session.refresh(handoff)
         await tell_customer(session, handoff, DESK_KIND, joined_notice(agent.display_name))
         await announce_positions(session, handoff.skill)
     desk.outbox.wake()
-    desk.hub.publish({"type": "handoff", "change": "claimed", "handoff_id": handoff_id,
-                      "agent_name": agent.display_name},
-                     agent_ids=[agent.id], skill=handoff.skill)
+    desk.hub.publish(
+        {
+            "type": "handoff",
+            "change": "claimed",
+            "handoff_id": handoff_id,
+            "agent_name": agent.display_name,
+        },
+        agent_ids=[agent.id],
+        skill=handoff.skill,
+    )
 
 
 async def send_message(desk: Desk, agent: Agent, handoff_id: str, text: str) -> dict[str, Any]:
@@ -71,12 +80,14 @@ async def send_message(desk: Desk, agent: Agent, handoff_id: str, text: str) -> 
         handoff = await visible_handoff(session, agent, handoff_id)
         if handoff.status != ASSIGNED:
             raise ApiError(409, "not_assigned", "only the agent who has this chat writes in it")
-        line = await tell_customer(session, handoff, AGENT_KIND, text,
-                                   agent_name=agent.display_name)
+        line = await tell_customer(
+            session, handoff, AGENT_KIND, text, agent_name=agent.display_name
+        )
     desk.outbox.wake()
     message = line_json(line)
-    desk.hub.publish({"type": "message", "handoff_id": handoff_id, "message": message},
-                     agent_ids=[agent.id])
+    desk.hub.publish(
+        {"type": "message", "handoff_id": handoff_id, "message": message}, agent_ids=[agent.id]
+    )
     return message
 
 
@@ -89,40 +100,56 @@ async def resolve(desk: Desk, agent: Agent, handoff_id: str) -> None:
         elif handoff.status == TICKET:
             await _close_ticket(session, agent, handoff)
         else:
-            raise ApiError(409, "not_resolvable", f"a {handoff.status} conversation "
-                           "cannot be resolved")
+            raise ApiError(
+                409, "not_resolvable", f"a {handoff.status} conversation cannot be resolved"
+            )
     desk.outbox.wake()
-    desk.hub.publish({"type": "handoff", "change": "resolved", "handoff_id": handoff_id},
-                     agent_ids=[agent.id], skill=handoff.skill)
+    desk.hub.publish(
+        {"type": "handoff", "change": "resolved", "handoff_id": handoff_id},
+        agent_ids=[agent.id],
+        skill=handoff.skill,
+    )
 
 
 async def _end_chat(session: AsyncSession, agent: Agent, handoff: Handoff) -> None:
     ended = await session.execute(
         update(Handoff)
-        .where(Handoff.id == handoff.id, Handoff.status == ASSIGNED,
-               Handoff.agent_id == agent.id)
+        .where(Handoff.id == handoff.id, Handoff.status == ASSIGNED, Handoff.agent_id == agent.id)
         .values(status=RESOLVED, resolved_at=utcnow())
-        .execution_options(synchronize_session=False))
+        .execution_options(synchronize_session=False)
+    )
     if ended.rowcount != 1:
         raise ApiError(409, "not_resolvable", "this conversation has already changed")
-    await add_line(session, handoff.id, SYSTEM,
-                   f"{agent.display_name} resolved the conversation; the assistant is back.",
-                   utcnow())
+    await add_line(
+        session,
+        handoff.id,
+        SYSTEM,
+        f"{agent.display_name} resolved the conversation; the assistant is back.",
+        utcnow(),
+    )
     # Queued behind any of the agent's messages still owed to Rasa.
     enqueue(session, handoff.conversation_id, handoff.id, RESUME, {})
-    enqueue(session, handoff.conversation_id, handoff.id, TRIGGER_INTENT,
-            {"name": RESOLVED_INTENT, "entities": {"agent_name": agent.display_name}})
+    enqueue(
+        session,
+        handoff.conversation_id,
+        handoff.id,
+        TRIGGER_INTENT,
+        {"name": RESOLVED_INTENT, "entities": {"agent_name": agent.display_name}},
+    )
 
 
 async def _close_ticket(session: AsyncSession, agent: Agent, handoff: Handoff) -> None:
     closed = await session.execute(
-        update(Handoff).where(Handoff.id == handoff.id, Handoff.status == TICKET)
+        update(Handoff)
+        .where(Handoff.id == handoff.id, Handoff.status == TICKET)
         .values(status=RESOLVED, resolved_at=utcnow(), agent_id=agent.id)
-        .execution_options(synchronize_session=False))
+        .execution_options(synchronize_session=False)
+    )
     if closed.rowcount != 1:
         raise ApiError(409, "not_resolvable", "this callback has already changed")
-    await add_line(session, handoff.id, SYSTEM,
-                   f"{agent.display_name} marked the callback done.", utcnow())
+    await add_line(
+        session, handoff.id, SYSTEM, f"{agent.display_name} marked the callback done.", utcnow()
+    )
 
 
 async def hand_back(desk: Desk, agent_id: str) -> None:
@@ -130,24 +157,35 @@ async def hand_back(desk: Desk, agent_id: str) -> None:
     order, and the customers are told."""
     async with desk.db.writing() as session:
         agent = await session.get(Agent, agent_id)
-        held = list((await session.execute(
-            select(Handoff).where(Handoff.agent_id == agent_id, Handoff.status == ASSIGNED)
-        )).scalars())
+        held = list(
+            (
+                await session.execute(
+                    select(Handoff).where(Handoff.agent_id == agent_id, Handoff.status == ASSIGNED)
+                )
+            ).scalars()
+        )
         if agent is None or not held:
             return
         for handoff in held:
             handoff.status, handoff.agent_id, handoff.assigned_at = QUEUED, None, None
-            await add_line(session, handoff.id, SYSTEM, f"{agent.display_name} was "
-                           "disconnected; the conversation went back to the queue.", utcnow())
+            await add_line(
+                session,
+                handoff.id,
+                SYSTEM,
+                f"{agent.display_name} was disconnected; the conversation went back to the queue.",
+                utcnow(),
+            )
         await session.flush()
         returned = {handoff.id for handoff in held}
         for skill in sorted({handoff.skill for handoff in held}):
-            await announce_positions(session, skill, special=returned,
-                                     special_notice=agent_lost_notice)
+            await announce_positions(
+                session, skill, special=returned, special_notice=agent_lost_notice
+            )
     desk.outbox.wake()
     for skill in {handoff.skill for handoff in held}:
-        desk.hub.publish({"type": "handoff", "change": "requeued"}, agent_ids=[agent_id],
-                         skill=skill)
+        desk.hub.publish(
+            {"type": "handoff", "change": "requeued"}, agent_ids=[agent_id], skill=skill
+        )
 
 
 async def agents_holding_chats(desk: Desk) -> list[str]:

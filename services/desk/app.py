@@ -32,8 +32,12 @@ SHUTDOWN_SECONDS = 5
 
 def build_desk(settings: DeskSettings) -> Desk:
     db = DeskDatabase(settings.database_url)
-    rasa = RasaClient(settings.rasa_url, settings.service_secret, settings.rasa_api_token,
-                      settings.rasa_timeout_seconds)
+    rasa = RasaClient(
+        settings.rasa_url,
+        settings.service_secret,
+        settings.rasa_api_token,
+        settings.rasa_timeout_seconds,
+    )
     hub = LiveHub(settings.agent_grace_seconds)
     outbox = OutboxWorker(db, rasa, settings.outbox_max_backoff_seconds)
     desk = Desk(settings, db, hub, rasa, outbox, settings.hours())
@@ -55,8 +59,7 @@ def create_app(settings: DeskSettings | None = None) -> FastAPI:
         for agent_id in await agents_holding_chats(desk):
             desk.hub.watch_absent(agent_id)
         reconciler = Reconciler(desk)
-        loops = [asyncio.create_task(desk.outbox.run()),
-                 asyncio.create_task(reconciler.run())]
+        loops = [asyncio.create_task(desk.outbox.run()), asyncio.create_task(reconciler.run())]
         try:
             yield
         finally:
@@ -72,14 +75,22 @@ def create_app(settings: DeskSettings | None = None) -> FastAPI:
             await desk.rasa.close()
             await desk.db.dispose()
 
-    app = FastAPI(title="Agent desk", version="1.0.0", lifespan=lifespan,
-                  description="Human handoff: queues, routing, the agents' console, and the "
-                  "way back to the assistant. Service calls need `Authorization: Bearer "
-                  "<DESK_SERVICE_SECRET>`; agents' calls the console's session cookie.")
+    app = FastAPI(
+        title="Agent desk",
+        version="1.0.0",
+        lifespan=lifespan,
+        description="Human handoff: queues, routing, the agents' console, and the "
+        "way back to the assistant. Service calls need `Authorization: Bearer "
+        "<DESK_SERVICE_SECRET>`; agents' calls the console's session cookie.",
+    )
     app.state.desk = desk
     app.state.sign_in_guard = SignInGuard.create(
-        "desk", settings.rate_limit_redis_url, settings.sign_in_name_limit,
-        settings.sign_in_address_limit, settings.sign_in_window_seconds)
+        "desk",
+        settings.rate_limit_redis_url,
+        settings.sign_in_name_limit,
+        settings.sign_in_address_limit,
+        settings.sign_in_window_seconds,
+    )
     install_error_handlers(app)
     app.include_router(service.router)
     app.include_router(agent_api.router)
@@ -93,9 +104,11 @@ def create_app(settings: DeskSettings | None = None) -> FastAPI:
     def content_security_policy(request: Request) -> str:
         # No inline script can run, whatever text slipped into a page.
         host = request.headers.get("host", "")
-        return (f"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-                f"connect-src 'self' ws://{host} wss://{host}; frame-ancestors 'none'; "
-                "base-uri 'none'; form-action 'self'")
+        return (
+            f"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+            f"connect-src 'self' ws://{host} wss://{host}; frame-ancestors 'none'; "
+            "base-uri 'none'; form-action 'self'"
+        )
 
     install_web_security(app, settings.allowed_origins, content_security_policy)
     return app

@@ -25,7 +25,8 @@ from services.desk.profile_facts import profile_lines, profile_values, readable
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
 WORD = re.compile(r"[a-z0-9]+")
-STOP_WORDS = frozenset("""
+STOP_WORDS = frozenset(
+    """
 a about after again all am an and any are as at be because been before being both but by can
 could did do does doing don down during each few for from further had has have having he her
 here hers him his how i if in into is it its just me more most my no nor not now of off on
@@ -33,7 +34,8 @@ once only or other our ours out over own please same she should so some such tha
 their them then there these they this those through to too under until up very was we were
 what when where which while who whom why will with would you your yours yourself hi hello ok
 okay thanks thank want need like get got know tell let s t m re ve ll d
-""".split())
+""".split()
+)
 BM25_K1, BM25_B = 1.5, 0.75
 CUSTOMER_DATA = "customer data"
 SUGGESTIONS = 5
@@ -82,7 +84,8 @@ def assistant_responses(domain_dir: str | None) -> tuple[Response, ...]:
                 text = variation.get("text") if isinstance(variation, dict) else None
                 if isinstance(text, str) and text.strip():
                     found[(name, text)] = Response(
-                        name, text.strip(), frozenset(PLACEHOLDER.findall(text)))
+                        name, text.strip(), frozenset(PLACEHOLDER.findall(text))
+                    )
     return tuple(found.values())
 
 
@@ -92,11 +95,17 @@ class Suggestion:
     source: str
 
 
-def candidates(responses: Iterable[Response], slots: dict[str, Any],
-               profile: dict[str, Any] | None) -> list[Suggestion]:
-    values = {**profile_values(profile), **{
-        name: readable(value) for name, value in slots.items()
-        if value not in (None, "") and not isinstance(value, dict | list)}}
+def candidates(
+    responses: Iterable[Response], slots: dict[str, Any], profile: dict[str, Any] | None
+) -> list[Suggestion]:
+    values = {
+        **profile_values(profile),
+        **{
+            name: readable(value)
+            for name, value in slots.items()
+            if value not in (None, "") and not isinstance(value, dict | list)
+        },
+    }
     found = []
     for response in responses:
         if not response.placeholders <= values.keys():
@@ -114,15 +123,21 @@ def rank(query: str, documents: list[Suggestion], limit: int = SUGGESTIONS) -> l
     bags = [Counter(terms(document.text)) for document in documents]
     average_length = sum(sum(bag.values()) for bag in bags) / len(bags) or 1.0
     frequency = Counter(term for bag in bags for term in set(bag) if term in wanted)
-    idf = {term: math.log(1 + (len(bags) - count + 0.5) / (count + 0.5))
-           for term, count in frequency.items()}
+    idf = {
+        term: math.log(1 + (len(bags) - count + 0.5) / (count + 0.5))
+        for term, count in frequency.items()
+    }
     scored = []
     for index, bag in enumerate(bags):
         length = sum(bag.values())
         score = sum(
-            idf[term] * bag[term] * (BM25_K1 + 1)
+            idf[term]
+            * bag[term]
+            * (BM25_K1 + 1)
             / (bag[term] + BM25_K1 * (1 - BM25_B + BM25_B * length / average_length))
-            for term in wanted if bag[term])
+            for term in wanted
+            if bag[term]
+        )
         if score > 0:
             scored.append((score, index))
     scored.sort(key=lambda pair: (-pair[0], pair[1]))
@@ -135,7 +150,12 @@ def rank(query: str, documents: list[Suggestion], limit: int = SUGGESTIONS) -> l
     return ranked
 
 
-def suggest(domain_dir: str | None, draft: str, last_customer_message: str,
-            slots: dict[str, Any], profile: dict[str, Any] | None) -> list[Suggestion]:
+def suggest(
+    domain_dir: str | None,
+    draft: str,
+    last_customer_message: str,
+    slots: dict[str, Any],
+    profile: dict[str, Any] | None,
+) -> list[Suggestion]:
     query = draft if draft.strip() else last_customer_message
     return rank(query, candidates(assistant_responses(domain_dir), slots, profile))

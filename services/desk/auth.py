@@ -30,8 +30,9 @@ from services.desk.passwords import hash_password, new_salt, password_matches
 SESSION_COOKIE = "desk_session"
 SESSION_SECONDS = 12 * 3600
 
-bearer_scheme = HTTPBearer(auto_error=False, description="The desk's service secret "
-                           "(DESK_SERVICE_SECRET)")
+bearer_scheme = HTTPBearer(
+    auto_error=False, description="The desk's service secret (DESK_SERVICE_SECRET)"
+)
 
 
 @lru_cache(maxsize=1)
@@ -57,10 +58,12 @@ async def require_service(
 
 async def check_password(desk: Desk, username: str, password: str) -> Agent | None:
     async with desk.db.reading() as session:
-        agent = (await session.execute(
-            select(Agent).where(Agent.username == username))).scalars().first()
-    salt, expected = ((agent.password_salt, agent.password_hash) if agent
-                      else _decoy_password())
+        agent = (
+            (await session.execute(select(Agent).where(Agent.username == username)))
+            .scalars()
+            .first()
+        )
+    salt, expected = (agent.password_salt, agent.password_hash) if agent else _decoy_password()
     # scrypt takes tens of milliseconds: off the event loop.
     matches = await asyncio.to_thread(password_matches, password, salt, expected)
     return agent if agent is not None and matches else None
@@ -71,10 +74,17 @@ async def start_session(desk: Desk, agent: Agent) -> str:
     now = utcnow()
     session_id = secrets.token_urlsafe(24)
     async with desk.db.writing() as session:
-        session.add(AgentSession(id=session_id, agent_id=agent.id, created_at=now,
-                                 expires_at=now + timedelta(seconds=SESSION_SECONDS)))
-    return issue_sign_in_token(session_id, desk.settings.session_secret.encode(),
-                               seconds=SESSION_SECONDS)
+        session.add(
+            AgentSession(
+                id=session_id,
+                agent_id=agent.id,
+                created_at=now,
+                expires_at=now + timedelta(seconds=SESSION_SECONDS),
+            )
+        )
+    return issue_sign_in_token(
+        session_id, desk.settings.session_secret.encode(), seconds=SESSION_SECONDS
+    )
 
 
 def _session_id(connection: HTTPConnection) -> str | None:
@@ -101,9 +111,15 @@ async def signed_in_agent(connection: HTTPConnection) -> Agent | None:
     session_id = _session_id(connection)
     if session_id is None:
         return None
-    query = (select(Agent).join(AgentSession, AgentSession.agent_id == Agent.id)
-             .where(AgentSession.id == session_id, AgentSession.revoked_at.is_(None),
-                    AgentSession.expires_at > utcnow()))
+    query = (
+        select(Agent)
+        .join(AgentSession, AgentSession.agent_id == Agent.id)
+        .where(
+            AgentSession.id == session_id,
+            AgentSession.revoked_at.is_(None),
+            AgentSession.expires_at > utcnow(),
+        )
+    )
     async with desk_of(connection).db.reading() as session:
         return (await session.execute(query)).scalars().first()
 

@@ -50,8 +50,9 @@ class OpeningHours:
 
     def is_open(self, moment: datetime) -> bool:
         length = timedelta(minutes=self.length_minutes)
-        return any(start <= moment < start + length
-                   for start in self._windows_around(moment, days_ahead=0))
+        return any(
+            start <= moment < start + length for start in self._windows_around(moment, days_ahead=0)
+        )
 
     def next_opening(self, moment: datetime) -> datetime | None:
         """The start of the next window after `moment`, in the desk's zone; None if never."""

@@ -48,8 +48,9 @@ async def route(desk: Desk, session: AsyncSession, skill: str, now: datetime) ->
 
 
 async def open_handoff_of(session: AsyncSession, conversation_id: str) -> Handoff | None:
-    query = select(Handoff).where(Handoff.conversation_id == conversation_id,
-                                  Handoff.status.in_(OPEN_STATUSES))
+    query = select(Handoff).where(
+        Handoff.conversation_id == conversation_id, Handoff.status.in_(OPEN_STATUSES)
+    )
     return (await session.execute(query)).scalars().first()
 
 
@@ -81,8 +82,9 @@ async def open_handoff(desk: Desk, request: HandoffIn) -> dict[str, Any]:
             if existing is None:
                 raise
             return await describe(desk, session, existing)
-    desk.hub.publish({"type": "handoff", "change": "created", "handoff_id": handoff.id},
-                     skill=handoff.skill)
+    desk.hub.publish(
+        {"type": "handoff", "change": "created", "handoff_id": handoff.id}, skill=handoff.skill
+    )
     return answer
 
 
@@ -90,14 +92,25 @@ async def _new_handoff(desk: Desk, session: AsyncSession, request: HandoffIn) ->
     now = utcnow()
     routing = await route(desk, session, request.skill, now)
     handoff = Handoff(
-        id=new_id("H"), conversation_id=request.conversation_id,
-        customer_id=request.customer_id, customer_name=request.customer_name,
-        channel=request.channel, skill=request.skill, reason=request.reason,
+        id=new_id("H"),
+        conversation_id=request.conversation_id,
+        customer_id=request.customer_id,
+        customer_name=request.customer_name,
+        channel=request.channel,
+        skill=request.skill,
+        reason=request.reason,
         reason_detail=request.reason_detail,
-        intents=[intent.dict() for intent in request.intents], slots=request.slots,
-        profile=request.profile, summary=summarise(request), status=routing.status,
-        ticket_reason=routing.ticket_reason, callback_due_at=routing.callback_due_at,
-        opens_at=routing.opens_at, created_at=now, customer_present=True)
+        intents=[intent.dict() for intent in request.intents],
+        slots=request.slots,
+        profile=request.profile,
+        summary=summarise(request),
+        status=routing.status,
+        ticket_reason=routing.ticket_reason,
+        callback_due_at=routing.callback_due_at,
+        opens_at=routing.opens_at,
+        created_at=now,
+        customer_present=True,
+    )
     session.add(handoff)
     await session.flush()
     seen: set[str] = set()
@@ -106,8 +119,14 @@ async def _new_handoff(desk: Desk, session: AsyncSession, request: HandoffIn) ->
             if line.message_id in seen:
                 continue
             seen.add(line.message_id)
-        await add_line(session, handoff.id, line.author, line.text,
-                       from_epoch(line.timestamp), message_id=line.message_id)
+        await add_line(
+            session,
+            handoff.id,
+            line.author,
+            line.text,
+            from_epoch(line.timestamp),
+            message_id=line.message_id,
+        )
     # The assistant tells the customer their place itself; a notice follows only on a change.
     handoff.notified_position = await position_of(session, handoff)
     return handoff
@@ -134,21 +153,25 @@ def _watchers(handoff: Handoff) -> dict[str, Any]:
     return {"skill": handoff.skill}
 
 
-async def customer_message(desk: Desk, conversation_id: str, message_id: str, text: str,
-                           timestamp: float) -> bool:
+async def customer_message(
+    desk: Desk, conversation_id: str, message_id: str, text: str, timestamp: float
+) -> bool:
     """Stores the message in the open handoff (once per message id); False when none is open."""
     try:
         async with desk.db.writing() as session:
             handoff = await open_handoff_of(session, conversation_id)
             if handoff is None:
                 return False
-            line = await add_line_once(session, handoff.id, CUSTOMER, text,
-                                       from_epoch(timestamp), message_id)
+            line = await add_line_once(
+                session, handoff.id, CUSTOMER, text, from_epoch(timestamp), message_id
+            )
     except IntegrityError:
         return True  # the same message arrived twice at the same moment; one copy is stored
     if line is not None:
-        desk.hub.publish({"type": "message", "handoff_id": handoff.id,
-                          "message": line_json(line)}, **_watchers(handoff))
+        desk.hub.publish(
+            {"type": "message", "handoff_id": handoff.id, "message": line_json(line)},
+            **_watchers(handoff),
+        )
     return True
 
 
@@ -160,17 +183,21 @@ async def presence(desk: Desk, conversation_id: str, present: bool) -> bool:
         if handoff.customer_present == present:
             return True
         handoff.customer_present = present
-        line = await add_line(session, handoff.id, SYSTEM,
-                              CUSTOMER_BACK if present else CUSTOMER_LEFT, utcnow())
+        line = await add_line(
+            session, handoff.id, SYSTEM, CUSTOMER_BACK if present else CUSTOMER_LEFT, utcnow()
+        )
         if present:
             await push_again_offline_messages(session, handoff.id)
     if present:
         desk.outbox.wake()
     watchers = _watchers(handoff)
-    desk.hub.publish({"type": "message", "handoff_id": handoff.id,
-                      "message": line_json(line)}, **watchers)
-    desk.hub.publish({"type": "handoff", "change": "presence", "handoff_id": handoff.id,
-                      "present": present}, **watchers)
+    desk.hub.publish(
+        {"type": "message", "handoff_id": handoff.id, "message": line_json(line)}, **watchers
+    )
+    desk.hub.publish(
+        {"type": "handoff", "change": "presence", "handoff_id": handoff.id, "present": present},
+        **watchers,
+    )
     return True
 
 
@@ -178,10 +205,16 @@ async def rate(desk: Desk, conversation_id: str, rating: int) -> str | None:
     """Stores the rating on the conversation's latest resolved handoff; its id, or None."""
     async with desk.db.writing() as session:
         # Only a chat an agent took: a callback ticket never handed the chat back to the bot.
-        query = (select(Handoff)
-                 .where(Handoff.conversation_id == conversation_id, Handoff.status == RESOLVED,
-                        Handoff.assigned_at.is_not(None))
-                 .order_by(Handoff.resolved_at.desc()).limit(1))
+        query = (
+            select(Handoff)
+            .where(
+                Handoff.conversation_id == conversation_id,
+                Handoff.status == RESOLVED,
+                Handoff.assigned_at.is_not(None),
+            )
+            .order_by(Handoff.resolved_at.desc())
+            .limit(1)
+        )
         handoff = (await session.execute(query)).scalars().first()
         if handoff is None:
             return None

@@ -79,18 +79,23 @@ class LiveHub:
 
     def serves_now(self, skill: str) -> bool:
         """Whether an agent who serves this skill is at the console now."""
-        return any(serves(socket.skills, skill)
-                   for sockets in self._sockets.values() for socket in sockets)
+        return any(
+            serves(socket.skills, skill) for sockets in self._sockets.values() for socket in sockets
+        )
 
-    def publish(self, event: Event, agent_ids: Iterable[str] = (),
-                skill: str | None = None) -> None:
+    def publish(
+        self, event: Event, agent_ids: Iterable[str] = (), skill: str | None = None
+    ) -> None:
         """To the named agents and to everyone serving `skill`; to all when neither is given."""
         named = set(agent_ids)
         everyone = not named and skill is None
         for agent_id, sockets in self._sockets.items():
             for socket in sockets:
-                if everyone or agent_id in named or (
-                        skill is not None and serves(socket.skills, skill)):
+                if (
+                    everyone
+                    or agent_id in named
+                    or (skill is not None and serves(socket.skills, skill))
+                ):
                     socket.offer(event)
 
     async def close(self) -> None:

@@ -21,8 +21,17 @@ from sqlalchemy.orm import declarative_base
 
 Base = declarative_base()
 
-SKILLS = ("general", "payments", "bank", "credit", "insurance", "wealth", "score",
-          "international", "security")
+SKILLS = (
+    "general",
+    "payments",
+    "bank",
+    "credit",
+    "insurance",
+    "wealth",
+    "score",
+    "international",
+    "security",
+)
 # An agent with this skill serves every queue.
 ALL_SKILLS = "all"
 
@@ -93,9 +102,13 @@ class Handoff(Base):
     __table_args__ = (
         # At most one open handoff per conversation, enforced by the database itself so that two
         # simultaneous requests for one conversation cannot both open one.
-        Index("one_open_handoff_per_conversation", "conversation_id", unique=True,
-              sqlite_where=status.in_(OPEN_STATUSES),
-              postgresql_where=status.in_(OPEN_STATUSES)),
+        Index(
+            "one_open_handoff_per_conversation",
+            "conversation_id",
+            unique=True,
+            sqlite_where=status.in_(OPEN_STATUSES),
+            postgresql_where=status.in_(OPEN_STATUSES),
+        ),
         Index("queue_order", "status", "skill", "created_at"),
     )
 

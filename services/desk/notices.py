@@ -32,19 +32,32 @@ def new_message_id() -> str:
     return f"desk-{uuid.uuid4().hex}"
 
 
-async def tell_customer(session: AsyncSession, handoff: Handoff, kind: str, text: str,
-                        agent_name: str | None = None) -> HandoffMessage:
+async def tell_customer(
+    session: AsyncSession, handoff: Handoff, kind: str, text: str, agent_name: str | None = None
+) -> HandoffMessage:
     """An agent's message (kind agent) or the desk's own notice (kind desk), recorded in the
     transcript and owed to Rasa in the same transaction."""
     message_id = new_message_id()
-    line = await add_line(session, handoff.id, AGENT if kind == AGENT_KIND else SYSTEM, text,
-                          utcnow(), message_id=message_id,
-                          agent_name=agent_name if kind == AGENT_KIND else None)
-    enqueue(session, handoff.conversation_id, handoff.id, RELAY, {
-        "conversation_id": handoff.conversation_id,
-        "message_id": message_id,
-        "kind": kind,
-        "agent_name": agent_name if kind == AGENT_KIND else None,
-        "text": text,
-    })
+    line = await add_line(
+        session,
+        handoff.id,
+        AGENT if kind == AGENT_KIND else SYSTEM,
+        text,
+        utcnow(),
+        message_id=message_id,
+        agent_name=agent_name if kind == AGENT_KIND else None,
+    )
+    enqueue(
+        session,
+        handoff.conversation_id,
+        handoff.id,
+        RELAY,
+        {
+            "conversation_id": handoff.conversation_id,
+            "message_id": message_id,
+            "kind": kind,
+            "agent_name": agent_name if kind == AGENT_KIND else None,
+            "text": text,
+        },
+    )
     return line

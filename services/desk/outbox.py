@@ -34,12 +34,25 @@ IDLE_POLL_SECONDS = 2.0
 PARALLEL_CONVERSATIONS = 8
 
 
-def enqueue(session: AsyncSession, conversation_id: str, handoff_id: str, action: str,
-            payload: dict[str, Any]) -> None:
+def enqueue(
+    session: AsyncSession,
+    conversation_id: str,
+    handoff_id: str,
+    action: str,
+    payload: dict[str, Any],
+) -> None:
     now = utcnow()
-    session.add(OutboxItem(conversation_id=conversation_id, handoff_id=handoff_id,
-                           action=action, payload=payload, created_at=now, attempts=0,
-                           next_attempt_at=now))
+    session.add(
+        OutboxItem(
+            conversation_id=conversation_id,
+            handoff_id=handoff_id,
+            action=action,
+            payload=payload,
+            created_at=now,
+            attempts=0,
+            next_attempt_at=now,
+        )
+    )
 
 
 async def push_again_offline_messages(session: AsyncSession, handoff_id: str) -> None:
@@ -47,9 +60,13 @@ async def push_again_offline_messages(session: AsyncSession, handoff_id: str) ->
     message id once, so only the push repeats)."""
     await session.execute(
         update(OutboxItem)
-        .where(OutboxItem.handoff_id == handoff_id, OutboxItem.action == RELAY,
-               OutboxItem.delivery == CUSTOMER_OFFLINE)
-        .values(delivered_at=None, delivery=None, attempts=0, next_attempt_at=utcnow()))
+        .where(
+            OutboxItem.handoff_id == handoff_id,
+            OutboxItem.action == RELAY,
+            OutboxItem.delivery == CUSTOMER_OFFLINE,
+        )
+        .values(delivered_at=None, delivery=None, attempts=0, next_attempt_at=utcnow())
+    )
 
 
 class OutboxWorker:
@@ -86,15 +103,21 @@ class OutboxWorker:
     async def deliver_due(self) -> float:
         """One pass over the pending items; returns how long to wait before the next pass."""
         async with self._db.reading() as session:
-            pending = list((await session.execute(
-                select(OutboxItem)
-                .where(OutboxItem.delivered_at.is_(None), OutboxItem.abandoned_at.is_(None))
-                .order_by(OutboxItem.id))).scalars())
+            pending = list(
+                (
+                    await session.execute(
+                        select(OutboxItem)
+                        .where(OutboxItem.delivered_at.is_(None), OutboxItem.abandoned_at.is_(None))
+                        .order_by(OutboxItem.id)
+                    )
+                ).scalars()
+            )
         by_conversation: dict[str, list[OutboxItem]] = {}
         for item in pending:
             by_conversation.setdefault(item.conversation_id, []).append(item)
-        waits = await asyncio.gather(*(self._deliver_in_order(items)
-                                       for items in by_conversation.values()))
+        waits = await asyncio.gather(
+            *(self._deliver_in_order(items) for items in by_conversation.values())
+        )
         return min([IDLE_POLL_SECONDS, *waits])
 
     async def _deliver_in_order(self, items: list[OutboxItem]) -> float:
@@ -121,12 +144,12 @@ class OutboxWorker:
             await self._failed(item, str(error))
             return False
         except RasaRefused as error:
-            logger.error("Rasa refused %s for %s for good: %s", item.action,
-                         item.conversation_id, error)
+            logger.error(
+                "Rasa refused %s for %s for good: %s", item.action, item.conversation_id, error
+            )
             await self._mark(item, abandoned_at=utcnow(), last_error=str(error))
             return True
-        await self._mark(item, delivered_at=utcnow(), delivery=delivery,
-                         attempts=item.attempts + 1)
+        await self._mark(item, delivered_at=utcnow(), delivery=delivery, attempts=item.attempts + 1)
         return True
 
     def _calls(self) -> dict[str, Callable[[OutboxItem], Awaitable[str | None]]]:
@@ -147,12 +170,19 @@ class OutboxWorker:
     async def _failed(self, item: OutboxItem, error: str) -> None:
         item.attempts += 1
         retry_at = utcnow() + timedelta(seconds=self._backoff(item.attempts))
-        logger.info("Rasa did not take %s for %s (attempt %d): %s", item.action,
-                    item.conversation_id, item.attempts, error)
-        await self._mark(item, attempts=item.attempts, next_attempt_at=retry_at,
-                         last_error=error[:1000])
+        logger.info(
+            "Rasa did not take %s for %s (attempt %d): %s",
+            item.action,
+            item.conversation_id,
+            item.attempts,
+            error,
+        )
+        await self._mark(
+            item, attempts=item.attempts, next_attempt_at=retry_at, last_error=error[:1000]
+        )
 
     async def _mark(self, item: OutboxItem, **values: Any) -> None:
         async with self._db.writing() as session:
             await session.execute(
-                update(OutboxItem).where(OutboxItem.id == item.id).values(**values))
+                update(OutboxItem).where(OutboxItem.id == item.id).values(**values)
+            )

@@ -47,8 +47,9 @@ def login_page(error: str = "", username: str = "", demo_agents: bool = False) -
 </form>
 {DEMO_NOTE if demo_agents else ""}
 </main>"""
-    return PAGE.format(title="Agent desk: sign in", page_class="login-page", body_data="",
-                       body=body)
+    return PAGE.format(
+        title="Agent desk: sign in", page_class="login-page", body_data="", body=body
+    )
 
 
 def customer_label(item: dict[str, Any]) -> str:
@@ -70,8 +71,11 @@ def local_time(iso: str | None) -> str:
 
 def list_item(item: dict[str, Any], kind: str) -> str:
     """One conversation in a list; console.js draws the same markup on every update."""
-    badge = ('<span class="badge" data-testid="customer-left-badge">customer left</span>'
-             if not item["customer_present"] else "")
+    badge = (
+        '<span class="badge" data-testid="customer-left-badge">customer left</span>'
+        if not item["customer_present"]
+        else ""
+    )
     meta = [item["skill"], REASONS.get(item["reason"], item["reason"])]
     if kind == "queue":
         meta += [f"#{item['position']}", f"waiting {waiting(item['waiting_seconds'])}"]
@@ -86,11 +90,14 @@ def list_item(item: dict[str, Any], kind: str) -> str:
     if item["last_message"]:
         parts.append(f'<div class="last">\u201c{escape(item["last_message"])}\u201d</div>')
     if kind == "queue":
-        parts.append('<button type="button" class="claim" data-testid="claim-button">'
-                     'Claim</button>')
+        parts.append(
+            '<button type="button" class="claim" data-testid="claim-button">Claim</button>'
+        )
     testid = {"queue": "queue-item", "mine": "my-conversation", "callback": "callback-item"}
-    return (f'<li class="item" data-testid="{testid[kind]}" '
-            f'data-handoff-id="{escape(item["handoff_id"])}">{"".join(parts)}</li>')
+    return (
+        f'<li class="item" data-testid="{testid[kind]}" '
+        f'data-handoff-id="{escape(item["handoff_id"])}">{"".join(parts)}</li>'
+    )
 
 
 def item_list(items: list[dict[str, Any]], kind: str, empty: str) -> str:
@@ -142,6 +149,9 @@ def console_page(overview: dict[str, Any]) -> str:
 <p class="placeholder" id="placeholder">Pick a conversation on the left.</p>
 </main>
 <script src="/console/static/console.js"></script>"""
-    return PAGE.format(title="Agent desk", page_class="console-page",
-                       body_data=f' data-agent-name="{escape(agent["display_name"])}"',
-                       body=body)
+    return PAGE.format(
+        title="Agent desk",
+        page_class="console-page",
+        body_data=f' data-agent-name="{escape(agent["display_name"])}"',
+        body=body,
+    )

@@ -7,8 +7,15 @@ from typing import Any
 
 # Fields that name one item of a list, in order of preference, and how they read.
 ENDING_KEYS = ("last4", "last_four", "card_last4", "number_last4", "account_number_last4")
-NAMING_KEYS = ("card_number_masked", "number_masked", "account_number", "reference", "id",
-               "name", "title")
+NAMING_KEYS = (
+    "card_number_masked",
+    "number_masked",
+    "account_number",
+    "reference",
+    "id",
+    "name",
+    "title",
+)
 NAMING_SUFFIXES = ("_number", "_id", "_reference")
 STATUS_KEY = "status"
 
@@ -67,8 +74,13 @@ def _item_line(noun: str, item: dict[str, Any]) -> str:
     head = noun
     ending = next((key for key in ENDING_KEYS if not is_empty(item.get(key))), None)
     naming = next((key for key in NAMING_KEYS if not is_empty(item.get(key))), None) or next(
-        (key for key, value in item.items()
-         if key.endswith(NAMING_SUFFIXES) and not is_empty(value)), None)
+        (
+            key
+            for key, value in item.items()
+            if key.endswith(NAMING_SUFFIXES) and not is_empty(value)
+        ),
+        None,
+    )
     if ending:
         head, used = f"{noun} ending {item[ending]}", {ending}
     elif naming:

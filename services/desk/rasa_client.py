@@ -24,13 +24,15 @@ class RasaRefused(Exception):
 
 
 class RasaClient:
-    def __init__(self, base_url: str, service_secret: str, api_token: str,
-                 timeout_seconds: float) -> None:
+    def __init__(
+        self, base_url: str, service_secret: str, api_token: str, timeout_seconds: float
+    ) -> None:
         self._service_secret = service_secret
         self._api_token = api_token
         self._http = httpx.AsyncClient(
             base_url=base_url.rstrip("/"),
-            timeout=httpx.Timeout(timeout_seconds, connect=min(timeout_seconds, 2.0)))
+            timeout=httpx.Timeout(timeout_seconds, connect=min(timeout_seconds, 2.0)),
+        )
 
     async def close(self) -> None:
         await self._http.aclose()
@@ -54,8 +56,11 @@ class RasaClient:
     async def relay(self, message: dict[str, Any]) -> str | None:
         """Delivers a message to the customer; returns what Rasa says it did with it."""
         reply = await self._call(
-            "POST", "/webhooks/handoff/relay", json=message,
-            headers={"Authorization": f"Bearer {self._service_secret}"})
+            "POST",
+            "/webhooks/handoff/relay",
+            json=message,
+            headers={"Authorization": f"Bearer {self._service_secret}"},
+        )
         try:
             delivery = reply.json().get("delivery")
         except (ValueError, AttributeError):
@@ -63,21 +68,32 @@ class RasaClient:
         return delivery if isinstance(delivery, str) else None
 
     async def resume(self, conversation_id: str) -> None:
-        await self._call("POST", f"{self._conversation(conversation_id)}/tracker/events",
-                         params={"token": self._api_token}, json=[{"event": "resume"}])
+        await self._call(
+            "POST",
+            f"{self._conversation(conversation_id)}/tracker/events",
+            params={"token": self._api_token},
+            json=[{"event": "resume"}],
+        )
 
     async def trigger_intent(self, conversation_id: str, intent: dict[str, Any]) -> None:
-        await self._call("POST", f"{self._conversation(conversation_id)}/trigger_intent",
-                         params={"output_channel": "latest", "token": self._api_token},
-                         json=intent)
+        await self._call(
+            "POST",
+            f"{self._conversation(conversation_id)}/trigger_intent",
+            params={"output_channel": "latest", "token": self._api_token},
+            json=intent,
+        )
 
     async def user_messages(self, conversation_id: str) -> list[dict[str, Any]]:
         """The customer's messages in the conversation's tracker, oldest first."""
-        reply = await self._call("GET", f"{self._conversation(conversation_id)}/tracker",
-                                 params={"token": self._api_token})
+        reply = await self._call(
+            "GET",
+            f"{self._conversation(conversation_id)}/tracker",
+            params={"token": self._api_token},
+        )
         try:
             events = reply.json().get("events") or []
         except (ValueError, AttributeError) as error:
             raise RasaUnavailable("tracker is not JSON") from error
-        return [event for event in events
-                if isinstance(event, dict) and event.get("event") == "user"]
+        return [
+            event for event in events if isinstance(event, dict) and event.get("event") == "user"
+        ]

@@ -37,18 +37,27 @@ class Reconciler:
             except Exception:  # a database hiccup: the next round tries again
                 logger.exception("reconciling with Rasa failed")
             try:
-                await asyncio.wait_for(self._stopping.wait(),
-                                       timeout=self._desk.settings.reconcile_seconds)
+                await asyncio.wait_for(
+                    self._stopping.wait(), timeout=self._desk.settings.reconcile_seconds
+                )
             except asyncio.TimeoutError:
                 pass
 
     async def reconcile_once(self) -> None:
         async with self._desk.db.reading() as session:
-            open_handoffs = (await session.execute(
-                select(Handoff.id, Handoff.conversation_id, Handoff.created_at)
-                .where(Handoff.status.in_(OPEN_STATUSES)))).all()
-        await asyncio.gather(*(self._catch_up(handoff_id, conversation_id, to_epoch(created_at))
-                               for handoff_id, conversation_id, created_at in open_handoffs))
+            open_handoffs = (
+                await session.execute(
+                    select(Handoff.id, Handoff.conversation_id, Handoff.created_at).where(
+                        Handoff.status.in_(OPEN_STATUSES)
+                    )
+                )
+            ).all()
+        await asyncio.gather(
+            *(
+                self._catch_up(handoff_id, conversation_id, to_epoch(created_at))
+                for handoff_id, conversation_id, created_at in open_handoffs
+            )
+        )
 
     async def _catch_up(self, handoff_id: str, conversation_id: str, since: float) -> None:
         # gather runs this in a task of its own, so the id stays with this conversation's logs.
@@ -61,14 +70,29 @@ class Reconciler:
                 return
         # Read first, so that only messages the desk lacks take a write.
         async with self._desk.db.reading() as session:
-            known = set((await session.execute(
-                select(HandoffMessage.message_id)
-                .where(HandoffMessage.handoff_id == handoff_id))).scalars())
+            known = set(
+                (
+                    await session.execute(
+                        select(HandoffMessage.message_id).where(
+                            HandoffMessage.handoff_id == handoff_id
+                        )
+                    )
+                ).scalars()
+            )
         for event in events:
-            message_id, text, timestamp = (event.get("message_id"), event.get("text"),
-                                           event.get("timestamp"))
-            if (isinstance(message_id, str) and message_id and message_id not in known
-                    and isinstance(text, str) and isinstance(timestamp, int | float)
-                    and timestamp > since):
-                await intake.customer_message(self._desk, conversation_id, message_id, text,
-                                              float(timestamp))
+            message_id, text, timestamp = (
+                event.get("message_id"),
+                event.get("text"),
+                event.get("timestamp"),
+            )
+            if (
+                isinstance(message_id, str)
+                and message_id
+                and message_id not in known
+                and isinstance(text, str)
+                and isinstance(timestamp, int | float)
+                and timestamp > since
+            ):
+                await intake.customer_message(
+                    self._desk, conversation_id, message_id, text, float(timestamp)
+                )

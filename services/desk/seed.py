@@ -21,6 +21,14 @@ async def seed_agents_if_empty(db: DeskDatabase, password: str) -> None:
             return
         for username, display_name, skills in DEMO_AGENTS:
             salt = new_salt()
-            session.add(Agent(id=new_id("A"), username=username, display_name=display_name,
-                              password_salt=salt, password_hash=hash_password(password, salt),
-                              skills=skills, created_at=utcnow()))
+            session.add(
+                Agent(
+                    id=new_id("A"),
+                    username=username,
+                    display_name=display_name,
+                    password_salt=salt,
+                    password_hash=hash_password(password, salt),
+                    skills=skills,
+                    created_at=utcnow(),
+                )
+            )

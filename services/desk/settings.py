@@ -70,8 +70,9 @@ class DeskSettings(EnvironmentSettings):
             # The desk resumes conversations and reads trackers through Rasa's HTTP API.
             rasa_api_token=env.secret("RASA_API_TOKEN"),
             session_secret=env.secret("DESK_SESSION_SECRET"),
-            demo_password=(env.text("DESK_DEMO_PASSWORD", DEFAULT_DEMO_PASSWORD)
-                           if env.embedded else None),
+            demo_password=(
+                env.text("DESK_DEMO_PASSWORD", DEFAULT_DEMO_PASSWORD) if env.embedded else None
+            ),
             timezone=env.text("DESK_TIMEZONE", "Asia/Shanghai"),
             opening_hours=env.text("DESK_OPENING_HOURS", "00:00-24:00"),
             opening_days=env.text("DESK_OPENING_DAYS", "mon-sun"),

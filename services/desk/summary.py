@@ -40,8 +40,11 @@ def _who(request: HandoffIn) -> str:
     profile = request.profile or {}
     name = request.customer_name or profile.get("name")
     if request.customer_id:
-        who = f"{name} (customer {request.customer_id})" if name else (
-            f"Customer {request.customer_id}")
+        who = (
+            f"{name} (customer {request.customer_id})"
+            if name
+            else (f"Customer {request.customer_id}")
+        )
     else:
         who = "An anonymous visitor (not signed in)"
     products = profile.get("products")
@@ -77,12 +80,17 @@ def _asked(request: HandoffIn) -> str:
 def key_details(slots: dict[str, Any]) -> list[str]:
     details = []
     for name, value in slots.items():
-        if (name in HIDDEN_SLOTS or any(word in name.lower() for word in SECRET_WORDS)
-                or value is None or value == "" or isinstance(value, bool | dict | list)):
+        if (
+            name in HIDDEN_SLOTS
+            or any(word in name.lower() for word in SECRET_WORDS)
+            or value is None
+            or value == ""
+            or isinstance(value, bool | dict | list)
+        ):
             continue
         text = readable(value)
         if len(text) > MAX_VALUE_CHARS:
-            text = text[:MAX_VALUE_CHARS - 1] + "…"
+            text = text[: MAX_VALUE_CHARS - 1] + "…"
         details.append(f"{humanise(name).lower()} {text}")
         if len(details) == MAX_DETAILS:
             break
@@ -90,11 +98,14 @@ def key_details(slots: dict[str, Any]) -> list[str]:
 
 
 def _last_said(request: HandoffIn) -> str:
-    said = [line.text.strip() for line in request.transcript
-            if line.author == "customer" and line.text.strip()]
+    said = [
+        line.text.strip()
+        for line in request.transcript
+        if line.author == "customer" and line.text.strip()
+    ]
     if not said:
         return ""
     quote = said[-1]
     if len(quote) > MAX_QUOTE_CHARS:
-        quote = quote[:MAX_QUOTE_CHARS - 1] + "…"
+        quote = quote[: MAX_QUOTE_CHARS - 1] + "…"
     return f"Last thing they said: \u201c{quote}\u201d"

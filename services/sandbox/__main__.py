@@ -19,8 +19,13 @@ def main() -> None:
     # Our logging, not uvicorn's: its access lines carry whole paths (card numbers can be in
     # them) and query strings.
     uvicorn.run(
-        RequestLog(create_app(settings)), host=settings.host, port=settings.port,
-        log_level="info", log_config=None, access_log=False, ws="none",
+        RequestLog(create_app(settings)),
+        host=settings.host,
+        port=settings.port,
+        log_level="info",
+        log_config=None,
+        access_log=False,
+        ws="none",
     )
 
 

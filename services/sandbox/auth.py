@@ -88,8 +88,9 @@ def step_up(purpose: StepUpPurpose) -> Any:
         request: Request,
         customer: CurrentCustomer,
         x_verification_token: str | None = Header(
-            None, description=f"Token from a confirmed step-up verification ({purpose.value}); "
-            "one token authorises one request (retries with the same Idempotency-Key pass)"
+            None,
+            description=f"Token from a confirmed step-up verification ({purpose.value}); "
+            "one token authorises one request (retries with the same Idempotency-Key pass)",
         ),
     ) -> AsyncIterator[None]:
         if customer.locked:
@@ -122,14 +123,19 @@ def step_up(purpose: StepUpPurpose) -> Any:
                 await _unspend(request, token_hash)
             raise
 
-    async def _spend(request: Request, token_hash: str, customer_id: str,
-                     key: str | None) -> bool:
+    async def _spend(request: Request, token_hash: str, customer_id: str, key: str | None) -> bool:
         """Marks the token spent on this request; True when this call spent it."""
         db = get_db(request)
         try:
             async with db.writing() as session:
-                session.add(VerificationTokenUse(token_hash=token_hash, customer_id=customer_id,
-                                                 idempotency_key=key, used_at=utcnow()))
+                session.add(
+                    VerificationTokenUse(
+                        token_hash=token_hash,
+                        customer_id=customer_id,
+                        idempotency_key=key,
+                        used_at=utcnow(),
+                    )
+                )
             return True
         except IntegrityError:
             pass
@@ -141,7 +147,8 @@ def step_up(purpose: StepUpPurpose) -> Any:
 
     async def _refused_before(request: Request, customer_id: str, key: str) -> bool:
         query = select(IdempotencyRecord.response_status).where(
-            IdempotencyRecord.customer_id == customer_id, IdempotencyRecord.key == key)
+            IdempotencyRecord.customer_id == customer_id, IdempotencyRecord.key == key
+        )
         async with get_db(request).reading() as session:
             status = (await session.execute(query)).scalar()
         return status is not None and status >= 400
@@ -149,7 +156,8 @@ def step_up(purpose: StepUpPurpose) -> Any:
     async def _unspend(request: Request, token_hash: str) -> None:
         async with get_db(request).writing() as session:
             await session.execute(
-                delete(VerificationTokenUse).where(VerificationTokenUse.token_hash == token_hash))
+                delete(VerificationTokenUse).where(VerificationTokenUse.token_hash == token_hash)
+            )
 
     return verified
 

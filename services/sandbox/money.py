@@ -12,8 +12,10 @@ CENT = Decimal("0.01")
 MAX_AMOUNT_DIGITS = 12
 # ASCII digits only: Decimal() also reads "1e30", "NaN", "1_000" and other scripts' digits.
 AMOUNT_PATTERN = re.compile(rf"[0-9]{{1,{MAX_AMOUNT_DIGITS}}}(\.[0-9]{{1,2}})?")
-AMOUNT_RULE = (f'amount must be a decimal string such as "100.00": digits only, at most '
-               f"{MAX_AMOUNT_DIGITS} before the point and 2 after")
+AMOUNT_RULE = (
+    f'amount must be a decimal string such as "100.00": digits only, at most '
+    f"{MAX_AMOUNT_DIGITS} before the point and 2 after"
+)
 SUPPORTED_CURRENCIES = ("CNY", "USD", "EUR", "HKD", "GBP", "JPY", "SGD", "AUD")
 
 # Sandbox mid-market rates: units of CNY for one unit of the currency.

@@ -19,8 +19,7 @@ class ServerThread:
 
     def __init__(self, app: Any, ws: str = "none") -> None:
         self.port = free_port()
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
-                                ws=ws)
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", ws=ws)
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 

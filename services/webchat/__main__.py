@@ -17,8 +17,15 @@ def main() -> None:
     settings = WebChatSettings.from_environment(process_environment())
     # Plain HTTP only: socket.io goes straight from the browser to the Rasa server.
     # Our logging, not uvicorn's: its access lines carry whole paths and query strings.
-    uvicorn.run(RequestLog(create_app(settings)), host="127.0.0.1", port=settings.port,
-                log_level="info", log_config=None, access_log=False, ws="none")
+    uvicorn.run(
+        RequestLog(create_app(settings)),
+        host="127.0.0.1",
+        port=settings.port,
+        log_level="info",
+        log_config=None,
+        access_log=False,
+        ws="none",
+    )
 
 
 if __name__ == "__main__":

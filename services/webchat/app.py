@@ -44,8 +44,10 @@ SIGN_IN_COOKIE = "webchat_sign_in"
 CUSTOMER_NUMBER = re.compile(r"C\d{5}")
 # The Rasa channel's revocation endpoint (channels/): the token stops working there at once.
 SIGN_OUT_PATH = "/webhooks/signed_rest/sign_out"
-IDENTITY_PROVIDER_ONLY = ("This service signs customers in through the company's identity "
-                          "provider; the demo passcode works only in the local demo.")
+IDENTITY_PROVIDER_ONLY = (
+    "This service signs customers in through the company's identity "
+    "provider; the demo passcode works only in the local demo."
+)
 
 
 class SandboxUnavailable(Exception):
@@ -86,15 +88,17 @@ async def revoke_sign_in_token(settings: WebChatSettings, token: str) -> None:
     """Tells the Rasa channel the token is void; the cookie goes whatever Rasa answers."""
     try:
         async with httpx.AsyncClient(timeout=settings.backend_timeout_seconds) as client:
-            reply = await client.post(f"{settings.rasa_url.rstrip('/')}{SIGN_OUT_PATH}",
-                                      headers={"Authorization": f"Bearer {token}"})
+            reply = await client.post(
+                f"{settings.rasa_url.rstrip('/')}{SIGN_OUT_PATH}",
+                headers={"Authorization": f"Bearer {token}"},
+            )
     except httpx.HTTPError as error:
-        logger.warning("sign-out: the Rasa server could not revoke the token (%s)",
-                       type(error).__name__)
+        logger.warning(
+            "sign-out: the Rasa server could not revoke the token (%s)", type(error).__name__
+        )
         return
     if reply.status_code != 200:
-        logger.warning("sign-out: the Rasa server answered %s to the revocation",
-                       reply.status_code)
+        logger.warning("sign-out: the Rasa server answered %s to the revocation", reply.status_code)
 
 
 def content_security_policy(rasa_url: str) -> str:
@@ -102,19 +106,28 @@ def content_security_policy(rasa_url: str) -> str:
     message carries); the widget's socket to Rasa; inline styles, which the widget injects."""
     rasa = urlparse(rasa_url)
     socket_scheme = "wss" if rasa.scheme == "https" else "ws"
-    return ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-            "img-src 'self' data: https:; font-src 'self' data:; "
-            f"connect-src 'self' {rasa.scheme}://{rasa.netloc} {socket_scheme}://{rasa.netloc}; "
-            "object-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+    return (
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+        "img-src 'self' data: https:; font-src 'self' data:; "
+        f"connect-src 'self' {rasa.scheme}://{rasa.netloc} {socket_scheme}://{rasa.netloc}; "
+        "object-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+    )
 
 
 def create_app(settings: WebChatSettings) -> Starlette:
-    guard = SignInGuard.create("webchat", settings.rate_limit_redis_url,
-                               settings.sign_in_name_limit, settings.sign_in_address_limit,
-                               settings.sign_in_window_seconds)
+    guard = SignInGuard.create(
+        "webchat",
+        settings.rate_limit_redis_url,
+        settings.sign_in_name_limit,
+        settings.sign_in_address_limit,
+        settings.sign_in_window_seconds,
+    )
     demo = settings.demo_passcode is not None
-    backend = BackendClient(settings.backend_url, settings.backend_secret,
-                            timeout_seconds=settings.backend_timeout_seconds)
+    backend = BackendClient(
+        settings.backend_url,
+        settings.backend_secret,
+        timeout_seconds=settings.backend_timeout_seconds,
+    )
 
     async def home(request: Request) -> HTMLResponse | RedirectResponse:
         if signed_in_customer(request, settings.signing_secret):
@@ -126,34 +139,54 @@ def create_app(settings: WebChatSettings) -> Starlette:
         customer_id = form.get("customer", [""])[0].strip().upper()
         passcode = form.get("passcode", [""])[0]
         if settings.demo_passcode is None:
-            return HTMLResponse(sign_in_page(IDENTITY_PROVIDER_ONLY, customer_id, demo=demo),
-                                status_code=403)
+            return HTMLResponse(
+                sign_in_page(IDENTITY_PROVIDER_ONLY, customer_id, demo=demo), status_code=403
+            )
         address = request.client.host if request.client else "unknown"
         wait = await guard.attempt(customer_id, address)
         if wait is not None:
             # Refused before the passcode is looked at: while locked, the right one fails too.
             return HTMLResponse(
-                sign_in_page(f"Too many sign-in attempts. Try again in {wait_wording(wait)}.",
-                             customer_id, demo=demo),
-                status_code=429, headers=retry_after(wait))
+                sign_in_page(
+                    f"Too many sign-in attempts. Try again in {wait_wording(wait)}.",
+                    customer_id,
+                    demo=demo,
+                ),
+                status_code=429,
+                headers=retry_after(wait),
+            )
         if not CUSTOMER_NUMBER.fullmatch(customer_id) or not hmac.compare_digest(
             passcode.encode(), settings.demo_passcode.encode()
         ):
-            return HTMLResponse(sign_in_page("Wrong customer number or passcode.", customer_id,
-                                             demo=demo), status_code=401)
+            return HTMLResponse(
+                sign_in_page("Wrong customer number or passcode.", customer_id, demo=demo),
+                status_code=401,
+            )
         try:
             name = await customer_name(backend, customer_id)
         except SandboxUnavailable:
-            return HTMLResponse(sign_in_page("The sandbox is not answering; is it running?",
-                                             customer_id, demo=demo), status_code=503)
+            return HTMLResponse(
+                sign_in_page(
+                    "The sandbox is not answering; is it running?", customer_id, demo=demo
+                ),
+                status_code=503,
+            )
         if name is None:
-            return HTMLResponse(sign_in_page("Wrong customer number or passcode.", customer_id,
-                                             demo=demo), status_code=401)
+            return HTMLResponse(
+                sign_in_page("Wrong customer number or passcode.", customer_id, demo=demo),
+                status_code=401,
+            )
         await guard.succeeded(customer_id)
         token = issue_sign_in_token(customer_id, settings.signing_secret)
         redirect = RedirectResponse("/chat", status_code=303)
-        redirect.set_cookie(SIGN_IN_COOKIE, token, max_age=DEFAULT_TOKEN_SECONDS, httponly=True,
-                            samesite="strict", secure=served_over_https(request))
+        redirect.set_cookie(
+            SIGN_IN_COOKIE,
+            token,
+            max_age=DEFAULT_TOKEN_SECONDS,
+            httponly=True,
+            samesite="strict",
+            secure=served_over_https(request),
+        )
         return redirect
 
     async def chat(request: Request) -> HTMLResponse | RedirectResponse:
@@ -182,31 +215,36 @@ def create_app(settings: WebChatSettings) -> Starlette:
         if signed_in is not None:
             await revoke_sign_in_token(settings, signed_in[1])
         redirect = RedirectResponse("/", status_code=303)
-        redirect.delete_cookie(SIGN_IN_COOKIE, httponly=True, samesite="strict",
-                               secure=served_over_https(request))
+        redirect.delete_cookie(
+            SIGN_IN_COOKIE, httponly=True, samesite="strict", secure=served_over_https(request)
+        )
         # The widget keeps the chat (and with it the socket's token) in the tab's storage.
         redirect.headers["Clear-Site-Data"] = '"cache", "cookies", "storage"'
         return redirect
 
     async def widget(_: Request) -> FileResponse | PlainTextResponse:
         if not WIDGET_BUNDLE.exists():
-            return PlainTextResponse("rasa-webchat is not installed: run services/webchat/setup.sh",
-                                     status_code=503)
+            return PlainTextResponse(
+                "rasa-webchat is not installed: run services/webchat/setup.sh", status_code=503
+            )
         return FileResponse(WIDGET_BUNDLE, media_type="text/javascript")
 
     async def health(_: Request) -> PlainTextResponse:
         return PlainTextResponse("ok")
 
-    app = Starlette(on_shutdown=[backend.aclose], routes=[
-        Route("/", home),
-        Route("/sign-in", sign_in, methods=["POST"]),
-        Route("/chat", chat),
-        Route("/sign-out", sign_out, methods=["POST"]),
-        Route("/phone", phone),
-        Route("/health", health),
-        Route("/static/rasa-webchat.js", widget),
-        Mount("/static", StaticFiles(directory=WEBCHAT_DIR / "static"), name="static"),
-    ])
+    app = Starlette(
+        on_shutdown=[backend.aclose],
+        routes=[
+            Route("/", home),
+            Route("/sign-in", sign_in, methods=["POST"]),
+            Route("/chat", chat),
+            Route("/sign-out", sign_out, methods=["POST"]),
+            Route("/phone", phone),
+            Route("/health", health),
+            Route("/static/rasa-webchat.js", widget),
+            Mount("/static", StaticFiles(directory=WEBCHAT_DIR / "static"), name="static"),
+        ],
+    )
     policy = content_security_policy(settings.rasa_url)
     install_web_security(app, settings.allowed_origins, lambda _: policy)
     return app

@@ -48,8 +48,9 @@ def sign_in_page(error: str = "", customer_id: str = "", demo: bool = False) -> 
     return PAGE.format(title="Sign in", page_class="sign-in-page", body=body)
 
 
-def chat_page(customer_id: str, name: str, rasa_url: str, sign_in_token: str,
-              phone: bool = False) -> str:
+def chat_page(
+    customer_id: str, name: str, rasa_url: str, sign_in_token: str, phone: bool = False
+) -> str:
     widget_settings = {
         # rasa-webchat passes nothing but the URL to socket.io, so the token rides in its query
         # string; channels/socketio.py verifies it when the socket connects.

@@ -45,8 +45,9 @@ class WebChatSettings(EnvironmentSettings):
             backend_url=env.required("BACKEND_URL"),
             backend_secret=env.secret("SANDBOX_SERVICE_SECRET"),
             backend_timeout_seconds=env.number("BACKEND_TIMEOUT_SECONDS", 3),
-            demo_passcode=(env.text("WEBCHAT_DEMO_PASSCODE", DEFAULT_DEMO_PASSCODE)
-                           if env.embedded else None),
+            demo_passcode=(
+                env.text("WEBCHAT_DEMO_PASSCODE", DEFAULT_DEMO_PASSCODE) if env.embedded else None
+            ),
             # The same secret the Rasa server's channels verify sign-in tokens with.
             signing_secret=env.secret("CHANNEL_SIGNING_SECRET").encode(),
             allowed_origins=env.items("WEBCHAT_ALLOWED_ORIGINS"),

@@ -25,8 +25,13 @@ print(json.dumps(measured.__dict__))
 
 def measure_sleep(seconds: float, log: Path, suspend_for: float = 0.0) -> dict:
     harness = subprocess.Popen(
-        [sys.executable, "-c", MEASURE_A_SLEEP, str(seconds), str(log)], cwd=PROJECT_ROOT,
-        env=process_environment(), stdout=subprocess.PIPE, text=True, start_new_session=True)
+        [sys.executable, "-c", MEASURE_A_SLEEP, str(seconds), str(log)],
+        cwd=PROJECT_ROOT,
+        env=process_environment(),
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     if suspend_for:
         time.sleep(seconds / 2)
         # As Ctrl-Z does: the whole process group, the harness and the command it measures.

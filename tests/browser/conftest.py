@@ -20,8 +20,14 @@ from tooling.processes import webchat_server
 
 SCREENSHOTS = PROJECT_ROOT / "test-artifacts"
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-quic", "--no-first-run", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 # The first reply of a fresh Rasa server loads the model's pipeline; later ones are quick.
 FIRST_REPLY_MS = 90_000
@@ -83,8 +89,9 @@ def chat_site(trained_model, tmp_path_factory) -> Iterator[ChatSite]:
 def browser() -> Iterator[Browser]:
     executable = installed_chromium()
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, headless=True,
-                                             args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(
+            executable_path=executable, headless=True, args=CHROMIUM_ARGS
+        )
         yield browser
         browser.close()
 

@@ -56,7 +56,8 @@ def customer_waiting(page: Page, name: str):
 
 
 def test_a_customer_is_helped_by_an_agent_in_the_console_and_returns_to_the_bot(
-        chat_site, new_page):
+    chat_site, new_page
+):
     name = chat_site.assistant.backend("GET", "/v1/customers/me", customer_id="C00021")["name"]
     agent = console_of(new_page(), chat_site, "agent")
     chat = new_page()
@@ -97,7 +98,8 @@ def test_a_customer_is_helped_by_an_agent_in_the_console_and_returns_to_the_bot(
 
     agent.get_by_test_id("resolve-button").click()
     expect(chat.locator(".rw-response", has_text="you're back with me")).to_be_visible(
-        timeout=REPLY_MS)
+        timeout=REPLY_MS
+    )
     very_satisfied = chat.locator(".rw-reply", has_text="5 - Very satisfied")
     expect(very_satisfied).to_be_visible(timeout=REPLY_MS)
     very_satisfied.click()
@@ -107,7 +109,8 @@ def test_a_customer_is_helped_by_an_agent_in_the_console_and_returns_to_the_bot(
 
 
 def test_of_two_agents_claiming_the_same_chat_one_gets_it_and_the_other_is_told(
-        chat_site, new_page):
+    chat_site, new_page
+):
     name = chat_site.assistant.backend("GET", "/v1/customers/me", customer_id="C00022")["name"]
     lin = console_of(new_page(), chat_site, "agent")
     zhou = console_of(new_page(), chat_site, "cards")
@@ -123,13 +126,15 @@ def test_of_two_agents_claiming_the_same_chat_one_gets_it_and_the_other_is_told(
     # Both press Claim at the same moment: each page clicks on the same timer tick.
     for console in (lin, zhou):
         customer_waiting(console, name).get_by_test_id("claim-button").evaluate(
-            "button => setTimeout(() => button.click(), 500)")
+            "button => setTimeout(() => button.click(), 500)"
+        )
 
     joined = chat.locator(".rw-response", has_text="has joined the chat")
     expect(joined).to_have_count(1, timeout=REPLY_MS)
     winner, loser = (lin, zhou) if "Lin" in joined.inner_text() else (zhou, lin)
     expect(winner.get_by_test_id("my-conversation").filter(has_text=name)).to_be_visible(
-        timeout=REPLY_MS)
+        timeout=REPLY_MS
+    )
     expect(loser.locator("#placeholder")).to_contain_text("claimed", timeout=REPLY_MS)
     expect(loser.get_by_test_id("my-conversation").filter(has_text=name)).to_have_count(0)
 
@@ -140,8 +145,9 @@ def test_the_console_shows_when_the_customer_leaves(chat_site, new_page):
     chat = new_page()
     sign_in(chat, chat_site, "C00023", DEFAULT_DEMO_PASSCODE)
     say(chat, "/request_human")
-    expect(chat.locator(".rw-response").last).to_contain_text("in the queue",
-                                                              timeout=FIRST_REPLY_MS)
+    expect(chat.locator(".rw-response").last).to_contain_text(
+        "in the queue", timeout=FIRST_REPLY_MS
+    )
     waiting = customer_waiting(agent, name)
     expect(waiting.get_by_test_id("customer-left-badge")).to_have_count(0)
 

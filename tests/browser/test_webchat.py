@@ -34,8 +34,17 @@ def test_a_customer_signs_in_chats_and_sees_their_own_data(chat_site, page):
     chat_site.assistant.api(
         "/conversations/customer:C00001/tracker/events"
         "?execute_side_effects=true&output_channel=socketio",
-        {"event": "bot", "text": None, "data": {"custom": {
-            "from": "agent", "agent_name": "Dana", "text": "Hello, I can take it from here."}}},
+        {
+            "event": "bot",
+            "text": None,
+            "data": {
+                "custom": {
+                    "from": "agent",
+                    "agent_name": "Dana",
+                    "text": "Hello, I can take it from here.",
+                }
+            },
+        },
     )
     agent_message = page.locator(".rw-response.agent-message")
     expect(agent_message).to_contain_text("Agent Dana", timeout=REPLY_MS)
@@ -46,9 +55,11 @@ def test_a_customer_signs_in_chats_and_sees_their_own_data(chat_site, page):
 
 
 def test_a_customer_freezes_their_card_reading_the_security_code_off_the_phone_panel(
-        chat_site, page):
-    card = chat_site.assistant.backend("GET", "/v1/customers/me/cards",
-                                       customer_id="C00003")["cards"][0]
+    chat_site, page
+):
+    card = chat_site.assistant.backend("GET", "/v1/customers/me/cards", customer_id="C00003")[
+        "cards"
+    ][0]
     bot_messages = page.locator(".rw-response")
     sign_in(page, chat_site, "C00003", DEFAULT_DEMO_PASSCODE)
 
@@ -62,8 +73,12 @@ def test_a_customer_freezes_their_card_reading_the_security_code_off_the_phone_p
     say(page, code)
 
     expect(bot_messages.last).to_contain_text("is frozen", timeout=REPLY_MS)
-    assert chat_site.assistant.backend("GET", f"/v1/customers/me/cards/{card['card_id']}",
-                                       customer_id="C00003")["status"] == "frozen"
+    assert (
+        chat_site.assistant.backend(
+            "GET", f"/v1/customers/me/cards/{card['card_id']}", customer_id="C00003"
+        )["status"]
+        == "frozen"
+    )
 
 
 def test_a_wrong_passcode_does_not_sign_in(chat_site, page):

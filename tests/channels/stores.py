@@ -18,10 +18,15 @@ def files_holding(data_dir: Path, values: tuple[str, ...] = PLANTED_VALUES) -> d
         if not path.is_file():
             continue
         content = path.read_bytes()
-        hits = [value for value in values
-                if any(value.encode(encoding) in content
-                       for encoding in ("utf-8", "utf-16-le", "utf-16-be"))
-                or value.encode().lower() in content.lower()]
+        hits = [
+            value
+            for value in values
+            if any(
+                value.encode(encoding) in content
+                for encoding in ("utf-8", "utf-16-le", "utf-16-be")
+            )
+            or value.encode().lower() in content.lower()
+        ]
         if hits:
             found[str(path.relative_to(data_dir))] = hits
     return found

@@ -18,11 +18,15 @@ from channels.limits import MAX_MESSAGE_CHARS, MAX_WAITING_PER_CONVERSATION
 from common.assistant_settings import ChannelSettings
 from common.one_time_code import SEALED_CODE_KEY, open_one_time_code
 
-ENVIRONMENT = {"DEPLOYMENT_PROFILE": "embedded", "REDACTION_SECRET": "dev-only-redaction-secret",
-               "RASA_API_TOKEN": "dev-only-rasa-api-token",
-               "ACTION_SERVER_TOKEN": "dev-only-action-server-token", "RATE_LIMIT_REDIS_URL": "",
-               "CHANNEL_SIGNING_SECRET": "dev-only-channel-signing-secret",
-               "DESK_SERVICE_SECRET": "dev-only-desk-service-secret"}
+ENVIRONMENT = {
+    "DEPLOYMENT_PROFILE": "embedded",
+    "REDACTION_SECRET": "dev-only-redaction-secret",
+    "RASA_API_TOKEN": "dev-only-rasa-api-token",
+    "ACTION_SERVER_TOKEN": "dev-only-action-server-token",
+    "RATE_LIMIT_REDIS_URL": "",
+    "CHANNEL_SIGNING_SECRET": "dev-only-channel-signing-secret",
+    "DESK_SERVICE_SECRET": "dev-only-desk-service-secret",
+}
 
 
 def gate_for(environ: dict[str, str]) -> CustomerMessages:
@@ -47,8 +51,13 @@ def texts(output: CollectingOutputChannel) -> list[str]:
     return [message["text"] for message in output.messages]
 
 
-async def say(gate: CustomerMessages, rasa: Rasa, text: str, sender: str = "s1",
-              address: str | None = "10.0.0.1") -> tuple[Any, CollectingOutputChannel]:
+async def say(
+    gate: CustomerMessages,
+    rasa: Rasa,
+    text: str,
+    sender: str = "s1",
+    address: str | None = "10.0.0.1",
+) -> tuple[Any, CollectingOutputChannel]:
     output = CollectingOutputChannel()
     refusal = await gate.deliver(rasa, text, output, sender, "rest", address)
     return refusal, output
@@ -73,8 +82,10 @@ async def test_a_one_time_code_reaches_rasa_sealed_in_the_metadata():
     message = rasa.received[0]
     assert message.text == "[one-time code]"
     assert "123456" not in str(message.metadata)
-    assert open_one_time_code(message.metadata[SEALED_CODE_KEY],
-                              ENVIRONMENT["REDACTION_SECRET"]) == "123456"
+    assert (
+        open_one_time_code(message.metadata[SEALED_CODE_KEY], ENVIRONMENT["REDACTION_SECRET"])
+        == "123456"
+    )
 
 
 async def test_a_message_over_the_size_limit_is_answered_without_rasa():
@@ -138,17 +149,29 @@ async def test_a_burst_in_one_conversation_is_refused_beyond_the_waiting_places(
 
 def test_outside_the_embedded_profile_a_dev_redaction_secret_stops_the_channel():
     with pytest.raises(RuntimeError, match="REDACTION_SECRET"):
-        gate_for({**ENVIRONMENT, "DEPLOYMENT_PROFILE": "production",
-                  "CHANNEL_SIGNING_SECRET": "a-real-secret-from-the-store"})
+        gate_for(
+            {
+                **ENVIRONMENT,
+                "DEPLOYMENT_PROFILE": "production",
+                "CHANNEL_SIGNING_SECRET": "a-real-secret-from-the-store",
+            }
+        )
     with pytest.raises(RuntimeError, match="REDACTION_SECRET"):
-        gate_for({"DEPLOYMENT_PROFILE": "production",
-                  "CHANNEL_SIGNING_SECRET": "a-real-secret-from-the-store"})
+        gate_for(
+            {
+                "DEPLOYMENT_PROFILE": "production",
+                "CHANNEL_SIGNING_SECRET": "a-real-secret-from-the-store",
+            }
+        )
 
 
 @pytest.mark.parametrize("name", ["RASA_API_TOKEN", "ACTION_SERVER_TOKEN"])
 def test_outside_the_embedded_profile_the_rasa_server_needs_real_tokens(name):
-    real = {key: "a-real-secret-from-the-store" for key in ENVIRONMENT if key.isupper()
-            and key not in ("DEPLOYMENT_PROFILE", "RATE_LIMIT_REDIS_URL")}
+    real = {
+        key: "a-real-secret-from-the-store"
+        for key in ENVIRONMENT
+        if key.isupper() and key not in ("DEPLOYMENT_PROFILE", "RATE_LIMIT_REDIS_URL")
+    }
     production = {**ENVIRONMENT, **real, "DEPLOYMENT_PROFILE": "production"}
     gate_for(production)
     with pytest.raises(RuntimeError, match=name):

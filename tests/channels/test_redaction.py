@@ -12,18 +12,32 @@ from common.one_time_code import ONE_TIME_CODE_PLACEHOLDER, open_one_time_code, 
 SECRET = "test-redaction-secret-0123456789"
 
 
-@pytest.mark.parametrize("digits, valid", [
-    ("4111111111111111", True), ("5500000000000004", True), ("378282246310005", True),
-    ("4111111111111112", False), ("1234567890123456", False),
-])
+@pytest.mark.parametrize(
+    "digits, valid",
+    [
+        ("4111111111111111", True),
+        ("5500000000000004", True),
+        ("378282246310005", True),
+        ("4111111111111112", False),
+        ("1234567890123456", False),
+    ],
+)
 def test_luhn(digits, valid):
     assert luhn_valid(digits) is valid
 
 
-@pytest.mark.parametrize("typed", [
-    "4111111111111111", "4111 1111 1111 1111", "4111-1111-1111-1111", "4111 11111111 1111",
-    "41 11 11 11 11 11 11 11", "378282246310005", "6011 0009 9013 9424",
-])
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "4111111111111111",
+        "4111 1111 1111 1111",
+        "4111-1111-1111-1111",
+        "4111 11111111 1111",
+        "41 11 11 11 11 11 11 11",
+        "378282246310005",
+        "6011 0009 9013 9424",
+    ],
+)
 def test_a_card_number_is_masked_whatever_the_spacing(typed):
     redacted = redact(f"my card is {typed}, thanks")
 
@@ -44,8 +58,9 @@ def test_a_card_number_followed_by_other_digits_is_still_found():
     assert redact("4111 1111 1111 1111 123").text == "[card ending 1111] 123"
 
 
-@pytest.mark.parametrize("typed", ["CVV 123", "cvc: 1234", "CVV2 is 987", "security code 456",
-                                   "the csc = 321"])
+@pytest.mark.parametrize(
+    "typed", ["CVV 123", "cvc: 1234", "CVV2 is 987", "security code 456", "the csc = 321"]
+)
 def test_security_codes_are_masked(typed):
     redacted = redact(f"{typed} please")
 
@@ -54,12 +69,20 @@ def test_security_codes_are_masked(typed):
     assert redacted.hid_payment_data
 
 
-@pytest.mark.parametrize("ordinary", [
-    "send 500000 yuan to Li Wei", "transfer 1,000,000 cny", "what about TX12345678?",
-    "card ending in 4821", "policy POL0004201", "call me on 13800138000",
-    "4111111111111112 is not a card", "my claim CLM20240101 from 2024-03-01",
-    "split 12000 into 12 instalments",
-])
+@pytest.mark.parametrize(
+    "ordinary",
+    [
+        "send 500000 yuan to Li Wei",
+        "transfer 1,000,000 cny",
+        "what about TX12345678?",
+        "card ending in 4821",
+        "policy POL0004201",
+        "call me on 13800138000",
+        "4111111111111112 is not a card",
+        "my claim CLM20240101 from 2024-03-01",
+        "split 12000 into 12 instalments",
+    ],
+)
 def test_ordinary_numbers_are_left_alone(ordinary):
     redacted = redact(ordinary)
 
@@ -73,8 +96,18 @@ def test_a_chinese_resident_id_number_with_a_valid_check_character_is_masked():
     assert redact("my id is 110105194912310021").text == "my id is 110105194912310021"
 
 
-@pytest.mark.parametrize("typed", ["123456", "123 456", " 123456 ", "code is 123456",
-                                   "my otp: 123456", "The code is 123456.", "OTP 123456"])
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "123456",
+        "123 456",
+        " 123456 ",
+        "code is 123456",
+        "my otp: 123456",
+        "The code is 123456.",
+        "OTP 123456",
+    ],
+)
 def test_a_message_that_is_only_a_one_time_code_is_replaced_and_the_code_kept_apart(typed):
     redacted = redact(typed)
 

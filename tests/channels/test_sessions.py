@@ -27,14 +27,16 @@ def allowed_origins(environ: dict[str, str]) -> tuple[str, ...]:
 
 def test_the_embedded_profile_allows_the_web_chat_page_only():
     assert allowed_origins({"DEPLOYMENT_PROFILE": "embedded"}) == (
-        "http://127.0.0.1:5200", "http://localhost:5200")
+        "http://127.0.0.1:5200",
+        "http://localhost:5200",
+    )
 
 
 def test_elsewhere_only_configured_origins_are_allowed():
     assert allowed_origins({"DEPLOYMENT_PROFILE": "production"}) == ()
-    assert allowed_origins({"CHANNEL_ALLOWED_ORIGINS": " https://chat.example.com/, "
-                                                       "https://m.example.com"}) == (
-        "https://chat.example.com", "https://m.example.com")
+    assert allowed_origins(
+        {"CHANNEL_ALLOWED_ORIGINS": " https://chat.example.com/, https://m.example.com"}
+    ) == ("https://chat.example.com", "https://m.example.com")
 
 
 def test_each_token_has_its_own_id_and_verification_keeps_its_shape():
@@ -57,8 +59,9 @@ def test_the_signing_secret_has_no_fallback():
     with pytest.raises(RuntimeError, match="CHANNEL_SIGNING_SECRET"):
         ChannelSettings.from_environment({"DEPLOYMENT_PROFILE": "production"})
     with pytest.raises(RuntimeError, match="CHANNEL_SIGNING_SECRET"):
-        ChannelSettings.from_environment({"DEPLOYMENT_PROFILE": "production",
-                                          "CHANNEL_SIGNING_SECRET": DEV_SIGNING_SECRET})
+        ChannelSettings.from_environment(
+            {"DEPLOYMENT_PROFILE": "production", "CHANNEL_SIGNING_SECRET": DEV_SIGNING_SECRET}
+        )
 
 
 def redis_url() -> str:

@@ -60,15 +60,19 @@ async def test_a_conversation_id_stays_one_path_segment():
         "/api/conversations/customer%3AC00001/presence",
         "/api/conversations/customer%3AC00001/rating",
     ]
-    assert json.loads(desk.requests[0].content) == {"message_id": "m1", "text": "hello",
-                                                    "timestamp": 1.5}
+    assert json.loads(desk.requests[0].content) == {
+        "message_id": "m1",
+        "text": "hello",
+        "timestamp": 1.5,
+    }
 
 
 async def test_a_refusal_and_an_unreachable_desk_are_one_error_type():
     with pytest.raises(DeskError) as refused:
         await FakeDesk(status=503).client().presence("customer:C00001", present=True)
-    unreachable = DeskClient("http://desk.test", SECRET,
-                             transport=httpx.MockTransport(refused_connection))
+    unreachable = DeskClient(
+        "http://desk.test", SECRET, transport=httpx.MockTransport(refused_connection)
+    )
     with pytest.raises(DeskError) as down:
         await unreachable.record_rating("customer:C00001", 4)
 
@@ -77,16 +81,29 @@ async def test_a_refusal_and_an_unreachable_desk_are_one_error_type():
 
 
 async def test_the_connector_tells_the_action_server_the_desk_is_unavailable():
-    request = HandoffRequest(conversation_id="customer:C00001", customer_id="C00001",
-                             channel="rest", skill="general", reason="customer_request",
-                             reason_detail="Asked for a person")
-    desk = FakeDesk(answer={"status": "ticket", "ticket_reason": "closed",
-                            "callback_due_at": "2030-01-01T09:00:00+08:00"})
+    request = HandoffRequest(
+        conversation_id="customer:C00001",
+        customer_id="C00001",
+        channel="rest",
+        skill="general",
+        reason="customer_request",
+        reason_detail="Asked for a person",
+    )
+    desk = FakeDesk(
+        answer={
+            "status": "ticket",
+            "ticket_reason": "closed",
+            "callback_due_at": "2030-01-01T09:00:00+08:00",
+        }
+    )
 
     outcome = await DeskConnector(desk.client()).open_handoff(request)
     with pytest.raises(HandoffUnavailable):
         await DeskConnector(FakeDesk(status=500).client()).open_handoff(request)
 
     assert (outcome.status, outcome.ticket_reason, outcome.pauses_the_bot) == (
-        "ticket", "closed", False)
+        "ticket",
+        "closed",
+        False,
+    )
     assert json.loads(desk.requests[0].content)["reason"] == "customer_request"

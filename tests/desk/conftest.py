@@ -47,8 +47,17 @@ class InLoopServer(uvicorn.Server):
 
     @classmethod
     def for_app(cls, app: Any, port: int, ws: str = "none") -> InLoopServer:
-        return cls(uvicorn.Config(app, host="127.0.0.1", port=port, ws=ws, log_config=None,
-                                  log_level="warning", timeout_graceful_shutdown=2))
+        return cls(
+            uvicorn.Config(
+                app,
+                host="127.0.0.1",
+                port=port,
+                ws=ws,
+                log_config=None,
+                log_level="warning",
+                timeout_graceful_shutdown=2,
+            )
+        )
 
     async def start(self) -> None:
         self.task = asyncio.create_task(self.serve())
@@ -101,26 +110,37 @@ class FakeRasa:
                 return JSONResponse({"error": "unauthorised"}, status_code=401)
             conversation_id = request.path_params["conversation_id"]
             body = await request.json()
-            self.calls.append(("trigger_intent", conversation_id,
-                               {**body, "output_channel": request.query_params.get(
-                                   "output_channel")}))
+            self.calls.append(
+                (
+                    "trigger_intent",
+                    conversation_id,
+                    {**body, "output_channel": request.query_params.get("output_channel")},
+                )
+            )
             return JSONResponse({"tracker": {}, "messages": []})
 
         async def tracker(request: Request) -> JSONResponse:
             if not token_ok(request):
                 return JSONResponse({"error": "unauthorised"}, status_code=401)
             conversation_id = request.path_params["conversation_id"]
-            return JSONResponse({"sender_id": conversation_id,
-                                 "events": self.trackers.get(conversation_id, [])})
+            return JSONResponse(
+                {"sender_id": conversation_id, "events": self.trackers.get(conversation_id, [])}
+            )
 
-        return Starlette(routes=[
-            Route("/webhooks/handoff/relay", relay, methods=["POST"]),
-            Route("/conversations/{conversation_id:path}/tracker/events", events,
-                  methods=["POST"]),
-            Route("/conversations/{conversation_id:path}/trigger_intent", trigger,
-                  methods=["POST"]),
-            Route("/conversations/{conversation_id:path}/tracker", tracker, methods=["GET"]),
-        ])
+        return Starlette(
+            routes=[
+                Route("/webhooks/handoff/relay", relay, methods=["POST"]),
+                Route(
+                    "/conversations/{conversation_id:path}/tracker/events", events, methods=["POST"]
+                ),
+                Route(
+                    "/conversations/{conversation_id:path}/trigger_intent",
+                    trigger,
+                    methods=["POST"],
+                ),
+                Route("/conversations/{conversation_id:path}/tracker", tracker, methods=["GET"]),
+            ]
+        )
 
     async def start(self) -> FakeRasa:
         self.server = InLoopServer.for_app(self.app(), self.port)
@@ -133,19 +153,27 @@ class FakeRasa:
             self.server = None
 
     def relayed(self, conversation_id: str | None = None) -> list[dict[str, Any]]:
-        return [body for kind, conversation, body in self.calls
-                if kind == "relay" and conversation_id in (None, conversation)]
+        return [
+            body
+            for kind, conversation, body in self.calls
+            if kind == "relay" and conversation_id in (None, conversation)
+        ]
 
     def relayed_texts(self, conversation_id: str) -> list[str]:
         return [body["text"] for body in self.relayed(conversation_id)]
 
-    def customer_said(self, conversation_id: str, message_id: str, text: str,
-                      timestamp: float | None = None) -> None:
+    def customer_said(
+        self, conversation_id: str, message_id: str, text: str, timestamp: float | None = None
+    ) -> None:
         """A user event in the conversation's tracker, as Rasa stores one."""
-        self.trackers.setdefault(conversation_id, []).append({
-            "event": "user", "message_id": message_id, "text": text,
-            "timestamp": time.time() if timestamp is None else timestamp,
-        })
+        self.trackers.setdefault(conversation_id, []).append(
+            {
+                "event": "user",
+                "message_id": message_id,
+                "text": text,
+                "timestamp": time.time() if timestamp is None else timestamp,
+            }
+        )
 
 
 @dataclass
@@ -197,16 +225,17 @@ class RunningDesk:
     async def agent_at_console(self, username: str) -> AgentSession:
         return await (await self.sign_in(username)).connect()
 
-    async def open_handoff(self, conversation_id: str = "customer:C00001",
-                           **overrides: Any) -> dict[str, Any]:
-        reply = await self.service().post("/api/handoffs",
-                                          json=handoff_request(conversation_id, **overrides))
+    async def open_handoff(
+        self, conversation_id: str = "customer:C00001", **overrides: Any
+    ) -> dict[str, Any]:
+        reply = await self.service().post(
+            "/api/handoffs", json=handoff_request(conversation_id, **overrides)
+        )
         assert reply.status_code == 200, reply.text
         return reply.json()
 
 
-def handoff_request(conversation_id: str = "customer:C00001", **overrides: Any
-                    ) -> dict[str, Any]:
+def handoff_request(conversation_id: str = "customer:C00001", **overrides: Any) -> dict[str, Any]:
     now = time.time()
     customer_id = conversation_id.removeprefix("customer:")
     request = {
@@ -218,17 +247,34 @@ def handoff_request(conversation_id: str = "customer:C00001", **overrides: Any
         "reason_detail": "Report fraud or a scam",
         "customer_name": "Li Wei",
         "transcript": [
-            {"author": "customer", "text": "someone took money from my card",
-             "timestamp": now - 20, "message_id": f"{conversation_id}-m1"},
-            {"author": "bot", "text": "I'm bringing in a fraud specialist.",
-             "timestamp": now - 19, "message_id": None},
+            {
+                "author": "customer",
+                "text": "someone took money from my card",
+                "timestamp": now - 20,
+                "message_id": f"{conversation_id}-m1",
+            },
+            {
+                "author": "bot",
+                "text": "I'm bringing in a fraud specialist.",
+                "timestamp": now - 19,
+                "message_id": None,
+            },
         ],
-        "intents": [{"name": "security_report_fraud", "description": "Report fraud or a scam",
-                     "confidence": 0.93}],
+        "intents": [
+            {
+                "name": "security_report_fraud",
+                "description": "Report fraud or a scam",
+                "confidence": 0.93,
+            }
+        ],
         "slots": {"fraud_description": "a payment of 500 yuan I didn't make"},
-        "profile": {"customer_id": customer_id, "name": "Li Wei", "segment": "standard",
-                    "products": ["wallet", "bank_account", "debit_card"],
-                    "cards": [{"last4": "4821", "status": "frozen", "kind": "debit"}]},
+        "profile": {
+            "customer_id": customer_id,
+            "name": "Li Wei",
+            "segment": "standard",
+            "products": ["wallet", "bank_account", "debit_card"],
+            "cards": [{"last4": "4821", "status": "frozen", "kind": "debit"}],
+        },
     }
     request.update(overrides)
     return request
@@ -237,10 +283,17 @@ def handoff_request(conversation_id: str = "customer:C00001", **overrides: Any
 def desk_settings(database_url: str, rasa: FakeRasa, **overrides: Any) -> DeskSettings:
     """Short periods everywhere so the tests wait fractions of a second."""
     settings = DeskSettings(
-        database_url=database_url, service_secret=SERVICE_SECRET, rasa_url=rasa.url,
-        rasa_api_token=RASA_API_TOKEN, session_secret=SESSION_SECRET,
-        demo_password=DEMO_PASSWORD, agent_grace_seconds=0.3, reconcile_seconds=0.2,
-        outbox_max_backoff_seconds=0.2, rasa_timeout_seconds=2)
+        database_url=database_url,
+        service_secret=SERVICE_SECRET,
+        rasa_url=rasa.url,
+        rasa_api_token=RASA_API_TOKEN,
+        session_secret=SESSION_SECRET,
+        demo_password=DEMO_PASSWORD,
+        agent_grace_seconds=0.3,
+        reconcile_seconds=0.2,
+        outbox_max_backoff_seconds=0.2,
+        rasa_timeout_seconds=2,
+    )
     return replace(settings, **overrides)
 
 

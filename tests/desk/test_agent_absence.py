@@ -10,14 +10,19 @@ from tests.desk_agent import eventually
 
 
 async def test_a_chat_goes_back_to_the_front_of_the_queue_after_the_grace_period(
-        start_desk: DeskFactory, fake_rasa: FakeRasa) -> None:
+    start_desk: DeskFactory, fake_rasa: FakeRasa
+) -> None:
     desk = await start_desk(agent_grace_seconds=0.3)
     lin = await desk.agent_at_console("agent")
     first = await desk.open_handoff("customer:C00001")
     await desk.open_handoff("customer:C00002")
     await lin.http.post(f"/api/agent/handoffs/{first['handoff_id']}/claim")
-    await eventually(lambda: fake_rasa.relayed_texts("customer:C00002")
-                     == ["You are now number 1 in the queue."], what="position notice")
+    await eventually(
+        lambda: (
+            fake_rasa.relayed_texts("customer:C00002") == ["You are now number 1 in the queue."]
+        ),
+        what="position notice",
+    )
 
     await lin.disconnect()
 
@@ -31,13 +36,17 @@ async def test_a_chat_goes_back_to_the_front_of_the_queue_after_the_grace_period
     await eventually(lambda: len(fake_rasa.relayed()) == 4, what="the customers told")
     assert fake_rasa.relayed_texts("customer:C00001") == [
         "Lin has joined the chat.",
-        "Your agent was disconnected; you are back at number 1 in the queue."]
+        "Your agent was disconnected; you are back at number 1 in the queue.",
+    ]
     assert fake_rasa.relayed_texts("customer:C00002") == [
-        "You are now number 1 in the queue.", "You are now number 2 in the queue."]
+        "You are now number 1 in the queue.",
+        "You are now number 2 in the queue.",
+    ]
 
 
 async def test_a_console_back_within_the_grace_period_keeps_its_chats(
-        start_desk: DeskFactory) -> None:
+    start_desk: DeskFactory,
+) -> None:
     desk = await start_desk(agent_grace_seconds=0.5)
     lin = await desk.agent_at_console("agent")
     opened = await desk.open_handoff()

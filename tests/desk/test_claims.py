@@ -18,7 +18,8 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 async def test_two_agents_claiming_at_once_get_one_200_and_one_409(
-        start_desk: DeskFactory, database_url: str) -> None:
+    start_desk: DeskFactory, database_url: str
+) -> None:
     desk = await start_desk(database_url)
     lin = await desk.agent_at_console("agent")
     zhou = await desk.agent_at_console("cards")
@@ -35,8 +36,9 @@ async def test_two_agents_claiming_at_once_get_one_200_and_one_409(
         assert opened["handoff_id"] in [item["handoff_id"] for item in mine]
 
 
-async def test_asking_twice_at_once_opens_one_handoff(start_desk: DeskFactory,
-                                                      database_url: str) -> None:
+async def test_asking_twice_at_once_opens_one_handoff(
+    start_desk: DeskFactory, database_url: str
+) -> None:
     desk = await start_desk(database_url)
     await desk.agent_at_console("agent")
     first, second = await asyncio.gather(desk.open_handoff(), desk.open_handoff())
@@ -44,7 +46,8 @@ async def test_asking_twice_at_once_opens_one_handoff(start_desk: DeskFactory,
 
 
 async def test_a_claim_tells_the_customer_who_joined_and_the_others_their_new_place(
-        start_desk: DeskFactory, fake_rasa: FakeRasa) -> None:
+    start_desk: DeskFactory, fake_rasa: FakeRasa
+) -> None:
     desk = await start_desk()
     lin = await desk.agent_at_console("agent")
     first = await desk.open_handoff("customer:C00001")
@@ -59,17 +62,22 @@ async def test_a_claim_tells_the_customer_who_joined_and_the_others_their_new_pl
     assert fake_rasa.relayed_texts("customer:C00001") == ["Lin has joined the chat."]
     assert fake_rasa.relayed_texts("customer:C00002") == ["You are now number 1 in the queue."]
     assert fake_rasa.relayed_texts("customer:C00003") == ["You are now number 2 in the queue."]
-    assert all(body["kind"] == "desk" and body["agent_name"] is None
-               for body in fake_rasa.relayed())
+    assert all(
+        body["kind"] == "desk" and body["agent_name"] is None for body in fake_rasa.relayed()
+    )
     status = await desk.service().get("/api/conversations/customer:C00001/handoff")
     assert status.json()["agent_name"] == "Lin" and status.json()["status"] == "assigned"
     detail = (await lin.http.get(f"/api/agent/handoffs/{first['handoff_id']}")).json()
-    assert detail["transcript"][-1] == {**detail["transcript"][-1], "author": "system",
-                                        "text": "Lin has joined the chat."}
+    assert detail["transcript"][-1] == {
+        **detail["transcript"][-1],
+        "author": "system",
+        "text": "Lin has joined the chat.",
+    }
 
 
 async def test_a_claimed_conversation_leaves_the_other_agents_queue_live(
-        start_desk: DeskFactory) -> None:
+    start_desk: DeskFactory,
+) -> None:
     desk = await start_desk()
     lin = await desk.agent_at_console("agent")
     zhou = await desk.agent_at_console("cards")
@@ -78,8 +86,14 @@ async def test_a_claimed_conversation_leaves_the_other_agents_queue_live(
 
     await lin.http.post(f"/api/agent/handoffs/{opened['handoff_id']}/claim")
 
-    claimed = await eventually(lambda: [event for event in zhou.events_of("handoff")
-                                        if event["change"] == "claimed"], what="claim event")
-    assert claimed[0] == {"type": "handoff", "change": "claimed",
-                          "handoff_id": opened["handoff_id"], "agent_name": "Lin"}
+    claimed = await eventually(
+        lambda: [event for event in zhou.events_of("handoff") if event["change"] == "claimed"],
+        what="claim event",
+    )
+    assert claimed[0] == {
+        "type": "handoff",
+        "change": "claimed",
+        "handoff_id": opened["handoff_id"],
+        "agent_name": "Lin",
+    }
     assert (await zhou.http.get("/api/agent/queue")).json()["queue"] == []

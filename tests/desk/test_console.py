@@ -22,23 +22,24 @@ async def test_the_console_asks_for_a_sign_in_first(desk: RunningDesk) -> None:
 
 async def test_a_wrong_password_is_refused_with_a_clear_error(desk: RunningDesk) -> None:
     for username, password in (("agent", "wrong"), ("nobody", "demo"), ("", "")):
-        reply = await desk.client().post("/console/login",
-                                         data={"username": username, "password": password})
+        reply = await desk.client().post(
+            "/console/login", data={"username": username, "password": password}
+        )
         assert reply.status_code == 401
         assert "Wrong username or password." in reply.text
         assert SESSION_COOKIE not in reply.cookies
 
 
 async def test_the_typed_username_comes_back_escaped(desk: RunningDesk) -> None:
-    reply = await desk.client().post("/console/login",
-                                     data={"username": SCRIPT, "password": "x"})
+    reply = await desk.client().post("/console/login", data={"username": SCRIPT, "password": "x"})
     assert SCRIPT not in reply.text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in reply.text
 
 
 async def test_signing_in_sets_a_strict_http_only_session_cookie(desk: RunningDesk) -> None:
-    reply = await desk.client().post("/console/login",
-                                     data={"username": "agent", "password": "demo"})
+    reply = await desk.client().post(
+        "/console/login", data={"username": "agent", "password": "demo"}
+    )
     assert reply.status_code == 303 and reply.headers["location"] == "/console"
     cookie = reply.headers["set-cookie"]
     assert cookie.startswith(f"{SESSION_COOKIE}=")
@@ -46,8 +47,17 @@ async def test_signing_in_sets_a_strict_http_only_session_cookie(desk: RunningDe
 
     lin = await desk.sign_in("agent")
     page = await lin.http.get("/console")
-    for testid in ("queue", "my-conversations", "callbacks", "conversation-transcript",
-                   "message-input", "send-button", "resolve-button", "summary", "profile"):
+    for testid in (
+        "queue",
+        "my-conversations",
+        "callbacks",
+        "conversation-transcript",
+        "message-input",
+        "send-button",
+        "resolve-button",
+        "summary",
+        "profile",
+    ):
         assert f'data-testid="{testid}"' in page.text
     assert "script-src 'self'" in page.headers["content-security-policy"]
 
@@ -63,8 +73,11 @@ async def test_a_forged_or_missing_cookie_gets_nothing(desk: RunningDesk) -> Non
 async def test_the_console_socket_refuses_another_sites_page(desk: RunningDesk) -> None:
     lin = await desk.sign_in("agent")
     with pytest.raises(websockets.InvalidStatusCode):
-        await websockets.connect(lin.ws_url, origin="http://evil.example",
-                                 extra_headers={"Cookie": f"{SESSION_COOKIE}={lin.cookie}"})
+        await websockets.connect(
+            lin.ws_url,
+            origin="http://evil.example",
+            extra_headers={"Cookie": f"{SESSION_COOKIE}={lin.cookie}"},
+        )
 
 
 async def test_signing_out_clears_the_cookie(desk: RunningDesk) -> None:
@@ -76,9 +89,12 @@ async def test_signing_out_clears_the_cookie(desk: RunningDesk) -> None:
 async def test_customer_text_is_shown_as_text_everywhere(desk: RunningDesk) -> None:
     lin = await desk.agent_at_console("agent")
     opened = await desk.open_handoff(
-        customer_name=SCRIPT, reason_detail=SCRIPT,
-        transcript=[{"author": "customer", "text": SCRIPT, "timestamp": 1764400000.0,
-                     "message_id": "x1"}])
+        customer_name=SCRIPT,
+        reason_detail=SCRIPT,
+        transcript=[
+            {"author": "customer", "text": SCRIPT, "timestamp": 1764400000.0, "message_id": "x1"}
+        ],
+    )
 
     page = await lin.http.get("/console")
     assert SCRIPT not in page.text

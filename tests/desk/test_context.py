@@ -11,21 +11,30 @@ from services.desk.summary import summarise
 from tests.desk.conftest import RunningDesk, handoff_request
 
 PROFILE: dict[str, Any] = {
-    "customer_id": "C00001", "name": "Li Wei", "segment": "premium",
-    "products": ["wallet", "bank_account", "debit_card"], "account_locked": True,
+    "customer_id": "C00001",
+    "name": "Li Wei",
+    "segment": "premium",
+    "products": ["wallet", "bank_account", "debit_card"],
+    "account_locked": True,
     "cards": [{"last4": "4821", "status": "frozen", "kind": "debit"}],
     "policies": [{"policy_number": "POL0004201", "status": "active"}],
 }
 
 
 def test_the_summary_says_who_why_what_and_the_last_words() -> None:
-    request = HandoffIn(**handoff_request(
-        reason="repeated_fallback", reason_detail="Three misunderstandings in a row",
-        profile=PROFILE,
-        intents=[{"name": "security_account_locked", "description": "My account is locked"},
-                 {"name": "security_account_locked", "description": "My account is locked"},
-                 {"name": "bank_card_declined", "description": "Why was my card declined"}],
-        slots={"card_last4": "4821", "requested_slot": "x", "verification_token": "secret"}))
+    request = HandoffIn(
+        **handoff_request(
+            reason="repeated_fallback",
+            reason_detail="Three misunderstandings in a row",
+            profile=PROFILE,
+            intents=[
+                {"name": "security_account_locked", "description": "My account is locked"},
+                {"name": "security_account_locked", "description": "My account is locked"},
+                {"name": "bank_card_declined", "description": "Why was my card declined"},
+            ],
+            slots={"card_last4": "4821", "requested_slot": "x", "verification_token": "secret"},
+        )
+    )
 
     summary = summarise(request)
 
@@ -40,10 +49,12 @@ def test_the_summary_says_who_why_what_and_the_last_words() -> None:
 
 
 def test_an_anonymous_summary_still_has_two_sentences() -> None:
-    request = HandoffIn(conversation_id="web-123", skill="general",
-                        reason="customer_request", reason_detail="")
-    assert summarise(request) == ("An anonymous visitor (not signed in). "
-                                  "Handed over because they asked for a person.")
+    request = HandoffIn(
+        conversation_id="web-123", skill="general", reason="customer_request", reason_detail=""
+    )
+    assert summarise(request) == (
+        "An anonymous visitor (not signed in). Handed over because they asked for a person."
+    )
 
 
 def test_the_profile_reads_as_lines() -> None:
@@ -102,9 +113,12 @@ async def test_the_console_api_gives_summary_profile_and_suggestions(desk: Runni
     assert "Card ending 4821: frozen, kind debit" in detail["profile_lines"]
     assert detail["profile"] == PROFILE
 
-    unlock = (await lin.http.get(f"{base}/assist",
-                                 params={"draft": "how do I unlock my account"})).json()
+    unlock = (
+        await lin.http.get(f"{base}/assist", params={"draft": "how do I unlock my account"})
+    ).json()
     assert "unlock" in unlock["suggestions"][0]["text"].lower()
     card = (await lin.http.get(f"{base}/assist", params={"draft": "card 4821"})).json()
-    assert card["suggestions"][0] == {"text": "Card ending 4821: frozen, kind debit",
-                                      "source": "customer data"}
+    assert card["suggestions"][0] == {
+        "text": "Card ending 4821: frozen, kind debit",
+        "source": "customer data",
+    }

@@ -9,7 +9,8 @@ CONVERSATION = "customer:C00001"
 
 
 async def test_a_new_desk_on_the_same_database_has_the_queue_and_the_outbox(
-        start_desk: DeskFactory, fake_rasa: FakeRasa) -> None:
+    start_desk: DeskFactory, fake_rasa: FakeRasa
+) -> None:
     before = await start_desk(agent_grace_seconds=60)
     lin = await before.agent_at_console("agent")
     mine = (await before.open_handoff(CONVERSATION))["handoff_id"]
@@ -17,8 +18,9 @@ async def test_a_new_desk_on_the_same_database_has_the_queue_and_the_outbox(
     await lin.http.post(f"/api/agent/handoffs/{mine}/claim")
     await eventually(lambda: len(fake_rasa.relayed()) == 2, what="notices")
     await fake_rasa.stop()
-    reply = await lin.http.post(f"/api/agent/handoffs/{mine}/messages",
-                                json={"text": "One moment, please."})
+    reply = await lin.http.post(
+        f"/api/agent/handoffs/{mine}/messages", json={"text": "One moment, please."}
+    )
     assert reply.status_code == 200
     await before.stop()
 
@@ -29,15 +31,18 @@ async def test_a_new_desk_on_the_same_database_has_the_queue_and_the_outbox(
     overview = (await lin_again.http.get("/api/agent/queue")).json()
     assert [item["handoff_id"] for item in overview["queue"]] == [waiting]
     assert [item["handoff_id"] for item in overview["mine"]] == [mine]
-    await eventually(lambda: fake_rasa.relayed_texts(CONVERSATION)[-1:] ==
-                     ["One moment, please."], what="the undelivered message delivered")
+    await eventually(
+        lambda: fake_rasa.relayed_texts(CONVERSATION)[-1:] == ["One moment, please."],
+        what="the undelivered message delivered",
+    )
     assert fake_rasa.relayed_texts(CONVERSATION).count("One moment, please.") == 1
     again = await after.open_handoff(CONVERSATION)
     assert (again["handoff_id"], again["status"]) == (mine, "assigned")
 
 
 async def test_an_agent_who_never_comes_back_after_a_restart_hands_back_their_chats(
-        start_desk: DeskFactory) -> None:
+    start_desk: DeskFactory,
+) -> None:
     before = await start_desk()
     lin = await before.agent_at_console("agent")
     mine = (await before.open_handoff(CONVERSATION))["handoff_id"]

@@ -22,7 +22,8 @@ def closed_for_the_next_two_hours() -> tuple[str, datetime]:
 
 
 async def test_outside_opening_hours_a_ticket_promises_a_call_at_the_next_opening(
-        start_desk: DeskFactory) -> None:
+    start_desk: DeskFactory,
+) -> None:
     hours, opening = closed_for_the_next_two_hours()
     desk = await start_desk(opening_hours=hours)
     await desk.agent_at_console("agent")
@@ -37,7 +38,8 @@ async def test_outside_opening_hours_a_ticket_promises_a_call_at_the_next_openin
 
 
 async def test_with_nobody_at_the_console_a_ticket_promises_a_callback_within_hours(
-        start_desk: DeskFactory) -> None:
+    start_desk: DeskFactory,
+) -> None:
     desk = await start_desk(callback_hours=2)
     await desk.sign_in("agent")  # signed in, but no console open: not available
 
@@ -51,8 +53,7 @@ async def test_with_nobody_at_the_console_a_ticket_promises_a_callback_within_ho
     assert outcome["opens_at"] is None
 
 
-async def test_an_agent_of_another_skill_does_not_count_as_available(
-        desk: RunningDesk) -> None:
+async def test_an_agent_of_another_skill_does_not_count_as_available(desk: RunningDesk) -> None:
     await desk.agent_at_console("cards")
     assert (await desk.open_handoff(skill="security"))["ticket_reason"] == "no_agent"
     assert (await desk.open_handoff("customer:C00002", skill="bank"))["status"] == "queued"
@@ -90,14 +91,17 @@ async def test_an_agent_sees_only_the_queues_of_their_skills(desk: RunningDesk) 
 
     queue = (await zhou.http.get("/api/agent/queue")).json()["queue"]
     assert [item["handoff_id"] for item in queue] == [card["handoff_id"]]
-    for path in (f"/api/agent/handoffs/{fraud['handoff_id']}",
-                 f"/api/agent/handoffs/{fraud['handoff_id']}/assist?draft=card"):
+    for path in (
+        f"/api/agent/handoffs/{fraud['handoff_id']}",
+        f"/api/agent/handoffs/{fraud['handoff_id']}/assist?draft=card",
+    ):
         assert (await zhou.http.get(path)).status_code == 404
     for action in ("claim", "resolve"):
         reply = await zhou.http.post(f"/api/agent/handoffs/{fraud['handoff_id']}/{action}")
         assert reply.status_code == 404
-    reply = await zhou.http.post(f"/api/agent/handoffs/{fraud['handoff_id']}/messages",
-                                 json={"text": "hello"})
+    reply = await zhou.http.post(
+        f"/api/agent/handoffs/{fraud['handoff_id']}/messages", json={"text": "hello"}
+    )
     assert reply.status_code == 404
     assert (await zhou.http.get("/api/agent/handoffs/HNOSUCHHANDOFF")).status_code == 404
     assert fraud["handoff_id"] not in (await zhou.http.get("/console")).text
@@ -107,16 +111,19 @@ async def test_another_agents_chat_is_out_of_sight(desk: RunningDesk) -> None:
     lin = await desk.agent_at_console("agent")
     zhou = await desk.agent_at_console("cards")
     card = await desk.open_handoff(skill="bank")
-    assert (await lin.http.post(f"/api/agent/handoffs/{card['handoff_id']}/claim")
-            ).status_code == 200
+    assert (
+        await lin.http.post(f"/api/agent/handoffs/{card['handoff_id']}/claim")
+    ).status_code == 200
 
     assert (await zhou.http.get(f"/api/agent/handoffs/{card['handoff_id']}")).status_code == 404
-    reply = await zhou.http.post(f"/api/agent/handoffs/{card['handoff_id']}/messages",
-                                 json={"text": "hello"})
+    reply = await zhou.http.post(
+        f"/api/agent/handoffs/{card['handoff_id']}/messages", json={"text": "hello"}
+    )
     assert reply.status_code == 404
     # Someone of the skill who tries to claim it learns it was taken.
-    assert (await zhou.http.post(f"/api/agent/handoffs/{card['handoff_id']}/claim")
-            ).status_code == 409
+    assert (
+        await zhou.http.post(f"/api/agent/handoffs/{card['handoff_id']}/claim")
+    ).status_code == 409
 
 
 class TestOpeningHours:
@@ -150,8 +157,15 @@ class TestOpeningHours:
         # 01:30 UTC is 09:30 in Shanghai.
         assert hours.is_open(datetime(2025, 1, 6, 1, 30, tzinfo=timezone.utc))
 
-    @pytest.mark.parametrize("hours, days", [("9-17", "mon-fri"), ("09:00-25:00", "mon"),
-                                             ("09:00-09:00", "mon"), ("09:00-17:00", "mo-fr")])
+    @pytest.mark.parametrize(
+        "hours, days",
+        [
+            ("9-17", "mon-fri"),
+            ("09:00-25:00", "mon"),
+            ("09:00-09:00", "mon"),
+            ("09:00-17:00", "mo-fr"),
+        ],
+    )
     def test_mistyped_hours_are_refused(self, hours: str, days: str) -> None:
         with pytest.raises(ValueError):
             OpeningHours.parse(hours, days, self.zone)

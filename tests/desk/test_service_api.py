@@ -14,8 +14,11 @@ async def test_every_service_call_needs_the_service_secret(desk: RunningDesk) ->
     calls = [
         ("POST", "/api/handoffs", handoff_request()),
         ("GET", f"/api/conversations/{CONVERSATION}/handoff", None),
-        ("POST", f"/api/conversations/{CONVERSATION}/customer-messages",
-         {"message_id": "m", "text": "hi", "timestamp": time.time()}),
+        (
+            "POST",
+            f"/api/conversations/{CONVERSATION}/customer-messages",
+            {"message_id": "m", "text": "hi", "timestamp": time.time()},
+        ),
         ("POST", f"/api/conversations/{CONVERSATION}/presence", {"present": False}),
         ("POST", f"/api/conversations/{CONVERSATION}/rating", {"rating": 5}),
     ]
@@ -28,8 +31,7 @@ async def test_every_service_call_needs_the_service_secret(desk: RunningDesk) ->
     assert health.status_code == 200 and health.json() == {"status": "ok"}
 
 
-async def test_waiting_customers_queue_first_come_first_served_per_skill(
-        desk: RunningDesk) -> None:
+async def test_waiting_customers_queue_first_come_first_served_per_skill(desk: RunningDesk) -> None:
     await desk.agent_at_console("agent")
     first = await desk.open_handoff("customer:C00001", skill="security")
     bank = await desk.open_handoff("customer:C00002", skill="bank")
@@ -41,12 +43,17 @@ async def test_waiting_customers_queue_first_come_first_served_per_skill(
     assert first["ticket_reason"] is first["callback_due_at"] is first["opens_at"] is None
 
     status = await desk.service().get("/api/conversations/customer:C00003/handoff")
-    assert status.json() == {"handoff_id": second["handoff_id"], "status": "queued",
-                             "position": 2, "agent_name": None}
+    assert status.json() == {
+        "handoff_id": second["handoff_id"],
+        "status": "queued",
+        "position": 2,
+        "agent_name": None,
+    }
 
 
 async def test_asking_twice_returns_the_open_handoff_with_its_current_place(
-        desk: RunningDesk) -> None:
+    desk: RunningDesk,
+) -> None:
     lin = await desk.agent_at_console("agent")
     ahead = await desk.open_handoff("customer:C00009")
     opened = await desk.open_handoff(CONVERSATION)
@@ -74,16 +81,17 @@ async def test_no_open_handoff_answers_404(desk: RunningDesk) -> None:
     service = desk.service()
     assert (await service.get(f"/api/conversations/{CONVERSATION}/handoff")).status_code == 404
     message = {"message_id": "m1", "text": "hello?", "timestamp": time.time()}
-    reply = await service.post(f"/api/conversations/{CONVERSATION}/customer-messages",
-                               json=message)
+    reply = await service.post(f"/api/conversations/{CONVERSATION}/customer-messages", json=message)
     assert reply.status_code == 404
-    reply = await service.post(f"/api/conversations/{CONVERSATION}/presence",
-                               json={"present": False})
+    reply = await service.post(
+        f"/api/conversations/{CONVERSATION}/presence", json={"present": False}
+    )
     assert reply.status_code == 404
 
 
 async def test_a_customer_message_is_stored_once_and_reaches_the_agent_live(
-        desk: RunningDesk) -> None:
+    desk: RunningDesk,
+) -> None:
     lin = await desk.agent_at_console("agent")
     opened = await desk.open_handoff(CONVERSATION)
     await lin.http.post(f"/api/agent/handoffs/{opened['handoff_id']}/claim")
@@ -101,8 +109,7 @@ async def test_a_customer_message_is_stored_once_and_reaches_the_agent_live(
     assert live.count("are you still there?") == 1
 
 
-async def test_the_customer_leaving_shows_in_the_console_and_transcript(
-        desk: RunningDesk) -> None:
+async def test_the_customer_leaving_shows_in_the_console_and_transcript(desk: RunningDesk) -> None:
     lin = await desk.agent_at_console("agent")
     opened = await desk.open_handoff(CONVERSATION)
     presence = f"/api/conversations/{CONVERSATION}/presence"
@@ -153,7 +160,8 @@ async def test_the_transcript_from_the_assistant_opens_the_handoff(desk: Running
 
 
 async def test_the_desk_answers_json_errors(desk: RunningDesk) -> None:
-    reply = await desk.service().post("/api/handoffs", content=b"not json",
-                                      headers={"Content-Type": "application/json"})
+    reply = await desk.service().post(
+        "/api/handoffs", content=b"not json", headers={"Content-Type": "application/json"}
+    )
     assert reply.status_code == 422
     assert reply.json()["error"]["code"] == "invalid_request"

@@ -14,8 +14,9 @@ import subprocess
 import psycopg2
 import pytest
 
-POSTGRES_ADMIN_DSN = os.environ.get("TEST_POSTGRES_ADMIN_DSN",
-                                    "postgresql://postgres@127.0.0.1:5432/postgres")
+POSTGRES_ADMIN_DSN = os.environ.get(
+    "TEST_POSTGRES_ADMIN_DSN", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
 POSTGRES_HOST_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432")
 REDIS_ADDRESS = ("127.0.0.1", 6379)
 RABBITMQ_ADDRESS = ("127.0.0.1", 5672)
@@ -30,8 +31,11 @@ def _reachable(address: tuple[str, int]) -> bool:
 
 
 def require_servers(*names: str) -> None:
-    addresses = {"postgres": ("127.0.0.1", 5432), "redis": REDIS_ADDRESS,
-                 "rabbitmq": RABBITMQ_ADDRESS}
+    addresses = {
+        "postgres": ("127.0.0.1", 5432),
+        "redis": REDIS_ADDRESS,
+        "rabbitmq": RABBITMQ_ADDRESS,
+    }
     missing = [name for name in names if not _reachable(addresses[name])]
     if not missing:
         return
@@ -61,16 +65,31 @@ def fresh_rabbitmq_vhost(name: str) -> str:
         pytest.skip("rabbitmqctl not found: cannot create the test virtual host")
     subprocess.run([rabbitmqctl, "delete_vhost", name], capture_output=True)
     subprocess.run([rabbitmqctl, "add_vhost", name], check=True, capture_output=True)
-    subprocess.run([rabbitmqctl, "set_permissions", "-p", name, "guest", ".*", ".*", ".*"],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [rabbitmqctl, "set_permissions", "-p", name, "guest", ".*", ".*", ".*"],
+        check=True,
+        capture_output=True,
+    )
     return f"amqp://{RABBITMQ_ADDRESS[0]}:{RABBITMQ_ADDRESS[1]}/{name}"
 
 
 def queued_messages(vhost: str, queue: str) -> int:
     rabbitmqctl = shutil.which("rabbitmqctl") or "rabbitmqctl"
-    listing = subprocess.run([rabbitmqctl, "list_queues", "-p", vhost, "name", "messages",
-                              "--no-table-headers", "--quiet"],
-                             check=True, capture_output=True, text=True).stdout
+    listing = subprocess.run(
+        [
+            rabbitmqctl,
+            "list_queues",
+            "-p",
+            vhost,
+            "name",
+            "messages",
+            "--no-table-headers",
+            "--quiet",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     for line in listing.splitlines():
         parts = line.split()
         if len(parts) == 2 and parts[0] == queue:
@@ -84,8 +103,9 @@ def postgres_rows_holding(database_url: str, values: tuple[str, ...]) -> dict[st
     connection = psycopg2.connect(database_url.replace("postgresql+asyncpg://", "postgresql://"))
     try:
         with connection.cursor() as cursor:
-            cursor.execute("SELECT table_name FROM information_schema.tables "
-                           "WHERE table_schema = 'public'")
+            cursor.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'"
+            )
             for (table,) in cursor.fetchall():
                 cursor.execute(f'SELECT t::text FROM "{table}" t')
                 text = "\n".join(row[0] for row in cursor.fetchall()).lower()
@@ -101,9 +121,12 @@ def drained_messages(vhost: str, queue: str) -> list[bytes]:
     """Every message waiting in ``queue`` of the project's own test virtual host (consumed)."""
     import pika
 
-    parameters = pika.ConnectionParameters(host=RABBITMQ_ADDRESS[0], port=RABBITMQ_ADDRESS[1],
-                                           virtual_host=vhost,
-                                           credentials=pika.PlainCredentials("guest", "guest"))
+    parameters = pika.ConnectionParameters(
+        host=RABBITMQ_ADDRESS[0],
+        port=RABBITMQ_ADDRESS[1],
+        virtual_host=vhost,
+        credentials=pika.PlainCredentials("guest", "guest"),
+    )
     connection = pika.BlockingConnection(parameters)
     bodies: list[bytes] = []
     try:

@@ -69,21 +69,24 @@ class RunningAssistant:
         """Lines of the servers' logs that report an error or a crash."""
         return [
             line
-            for server in self.servers if server.log_path.exists()
+            for server in self.servers
+            if server.log_path.exists()
             for line in server.log_path.read_text(errors="replace").splitlines()
             if " ERROR " in line or line.startswith("Traceback")
         ]
 
-    def backend(self, method: str, path: str, body: Any = None,
-                customer_id: str | None = None) -> Any:
+    def backend(
+        self, method: str, path: str, body: Any = None, customer_id: str | None = None
+    ) -> Any:
         """Calls the sandbox as the action server does (service secret, optional customer)."""
-        headers = {"Content-Type": "application/json",
-                   "Authorization": f"Bearer {self.backend_secret}"}
+        headers = {
+            "Content-Type": "application/json",
+            "Authorization": f"Bearer {self.backend_secret}",
+        }
         if customer_id:
             headers["X-Customer-Id"] = customer_id
         data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(f"{self.backend_url}{path}", data, headers,
-                                         method=method)
+        request = urllib.request.Request(f"{self.backend_url}{path}", data, headers, method=method)
         with urllib.request.urlopen(request, timeout=30) as response:
             return json.load(response)
 
@@ -122,17 +125,23 @@ def running_assistant(
             server.start()
         for server in servers:
             server.wait_until_ready()
-        yield RunningAssistant(f"http://127.0.0.1:{rasa_port}", environment["RASA_API_TOKEN"],
-                               servers, environment["BACKEND_URL"],
-                               environment["SANDBOX_SERVICE_SECRET"], environment["DESK_URL"],
-                               environment)
+        yield RunningAssistant(
+            f"http://127.0.0.1:{rasa_port}",
+            environment["RASA_API_TOKEN"],
+            servers,
+            environment["BACKEND_URL"],
+            environment["SANDBOX_SERVICE_SECRET"],
+            environment["DESK_URL"],
+            environment,
+        )
     finally:
         stop_all(servers)
 
 
 @contextmanager
-def assistant_in(data_dir: Path, model: Path, **environment_overrides: str
-                 ) -> Iterator[RunningAssistant]:
+def assistant_in(
+    data_dir: Path, model: Path, **environment_overrides: str
+) -> Iterator[RunningAssistant]:
     """running_assistant with its tracker store, event broker and logs in ``data_dir`` and the
     development signing secret, as the end-to-end test modules run it."""
     environment = {

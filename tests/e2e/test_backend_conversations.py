@@ -21,8 +21,9 @@ OTHER_CUSTOMER = "C00002"
 
 @pytest.fixture(scope="module")
 def assistant(trained_model: Path, tmp_path_factory) -> Iterator[RunningAssistant]:
-    with assistant_in(tmp_path_factory.mktemp("backend-e2e"), trained_model,
-                      BACKEND_TIMEOUT_SECONDS="1") as running:
+    with assistant_in(
+        tmp_path_factory.mktemp("backend-e2e"), trained_model, BACKEND_TIMEOUT_SECONDS="1"
+    ) as running:
         yield running
 
 
@@ -57,8 +58,9 @@ def test_a_customer_sees_their_own_products_and_nobody_else_s(assistant):
     mine = assistant.backend("GET", "/v1/customers/me", customer_id=CUSTOMER)
     theirs = assistant.backend("GET", "/v1/customers/me", customer_id=OTHER_CUSTOMER)
 
-    _, replies = assistant.say("C00002", "what products do i have with you?",
-                               sign_in_token=token_for(CUSTOMER))
+    _, replies = assistant.say(
+        "C00002", "what products do i have with you?", sign_in_token=token_for(CUSTOMER)
+    )
 
     assert mine["name"] in texts(replies)
     assert theirs["name"] not in texts(replies)
@@ -71,11 +73,13 @@ def test_an_anonymous_customer_is_asked_to_sign_in(assistant):
 
 
 def test_a_back_end_outage_gets_an_apology_and_a_way_forward(assistant):
-    assistant.backend("PUT", "/sandbox/faults",
-                      {"rules": [{"match": "/v1/customers/me*", "outage": True}]})
+    assistant.backend(
+        "PUT", "/sandbox/faults", {"rules": [{"match": "/v1/customers/me*", "outage": True}]}
+    )
 
-    status, replies = assistant.say("x", "what products do i have with you?",
-                                    sign_in_token=token_for(CUSTOMER))
+    status, replies = assistant.say(
+        "x", "what products do i have with you?", sign_in_token=token_for(CUSTOMER)
+    )
 
     assert status == 200
     assert "can't reach our systems" in texts(replies)
@@ -84,12 +88,14 @@ def test_a_back_end_outage_gets_an_apology_and_a_way_forward(assistant):
 
 
 def test_a_slow_back_end_is_given_up_on_in_seconds_not_minutes(assistant):
-    assistant.backend("PUT", "/sandbox/faults",
-                      {"rules": [{"match": "/v1/customers/me*", "latency_ms": 20000}]})
+    assistant.backend(
+        "PUT", "/sandbox/faults", {"rules": [{"match": "/v1/customers/me*", "latency_ms": 20000}]}
+    )
 
     started = time.monotonic()
-    status, replies = assistant.say("x", "what products do i have with you?",
-                                    sign_in_token=token_for(CUSTOMER))
+    status, replies = assistant.say(
+        "x", "what products do i have with you?", sign_in_token=token_for(CUSTOMER)
+    )
     waited = time.monotonic() - started
 
     assert status == 200
@@ -98,8 +104,9 @@ def test_a_slow_back_end_is_given_up_on_in_seconds_not_minutes(assistant):
 
 
 def test_try_again_works_once_the_back_end_is_back(assistant):
-    assistant.backend("PUT", "/sandbox/faults",
-                      {"rules": [{"match": "/v1/customers/me*", "outage": True}]})
+    assistant.backend(
+        "PUT", "/sandbox/faults", {"rules": [{"match": "/v1/customers/me*", "outage": True}]}
+    )
     assistant.say("x", "what products do i have?", sign_in_token=token_for(CUSTOMER))
     assistant.backend("DELETE", "/sandbox/faults")
 

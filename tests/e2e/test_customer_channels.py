@@ -33,16 +33,18 @@ def data_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def assistant(trained_model: Path, data_dir: Path) -> Iterator[RunningAssistant]:
-    with assistant_in(data_dir, trained_model,
-                      CHANNEL_SENDER_MESSAGES_PER_MINUTE=str(SENDER_MESSAGES_PER_MINUTE)
-                      ) as running:
+    with assistant_in(
+        data_dir, trained_model, CHANNEL_SENDER_MESSAGES_PER_MINUTE=str(SENDER_MESSAGES_PER_MINUTE)
+    ) as running:
         yield running
 
 
-def post(assistant: RunningAssistant, path: str, body: bytes,
-         headers: dict[str, str] | None = None) -> tuple[int, Any]:
-    request = urllib.request.Request(f"{assistant.rasa_url}{path}", body,
-                                     {"Content-Type": "application/json", **(headers or {})})
+def post(
+    assistant: RunningAssistant, path: str, body: bytes, headers: dict[str, str] | None = None
+) -> tuple[int, Any]:
+    request = urllib.request.Request(
+        f"{assistant.rasa_url}{path}", body, {"Content-Type": "application/json", **(headers or {})}
+    )
     try:
         with urllib.request.urlopen(request, timeout=60) as response:
             return response.status, json.load(response)
@@ -55,8 +57,11 @@ def texts(replies: list[dict[str, Any]]) -> list[str]:
 
 
 def user_texts(assistant: RunningAssistant, sender: str) -> list[str]:
-    return [event.get("text") for event in assistant.tracker(sender)["events"]
-            if event["event"] == "user"]
+    return [
+        event.get("text")
+        for event in assistant.tracker(sender)["events"]
+        if event["event"] == "user"
+    ]
 
 
 def test_a_signed_in_customer_chats_in_their_own_conversation(assistant):
@@ -76,8 +81,12 @@ def test_the_anonymous_channel_refuses_to_pass_for_a_customer(assistant):
 
 @pytest.mark.parametrize(
     "token",
-    ["", "not-a-token", issue_sign_in_token("C00007", b"forged-secret"),
-     issue_sign_in_token("C00007", DEV_SIGNING_SECRET.encode(), seconds=-60)],
+    [
+        "",
+        "not-a-token",
+        issue_sign_in_token("C00007", b"forged-secret"),
+        issue_sign_in_token("C00007", DEV_SIGNING_SECRET.encode(), seconds=-60),
+    ],
 )
 def test_the_signed_channel_refuses_missing_forged_or_expired_tokens(assistant, token):
     status, replies = assistant.say("customer:C00007", "hello", sign_in_token=token)
@@ -86,9 +95,7 @@ def test_the_signed_channel_refuses_missing_forged_or_expired_tokens(assistant, 
     assert replies == []
 
 
-def test_a_card_number_and_cvv_are_stored_nowhere_and_the_customer_is_warned(
-    assistant, data_dir
-):
+def test_a_card_number_and_cvv_are_stored_nowhere_and_the_customer_is_warned(assistant, data_dir):
     anonymous_status, anonymous = assistant.say("rest-card", PLANTED_CARD_MESSAGE)
     token = issue_sign_in_token("C00008", DEV_SIGNING_SECRET.encode())
     signed_status, signed = assistant.say("ignored", PLANTED_CARD_MESSAGE, sign_in_token=token)
@@ -97,7 +104,8 @@ def test_a_card_number_and_cvv_are_stored_nowhere_and_the_customer_is_warned(
         assert status == 200
         assert texts(replies)[0] == PAYMENT_DATA_WARNING and len(replies) > 1
     assert user_texts(assistant, "rest-card") == [
-        "my card number is [card ending 1111] and [security code]"]
+        "my card number is [card ending 1111] and [security code]"
+    ]
     assert files_holding(data_dir) == {}
 
 
@@ -108,16 +116,26 @@ def test_a_message_over_the_size_limit_gets_the_size_reply_and_is_not_stored(ass
     assert user_texts(assistant, "rest-long") == []
 
 
-@pytest.mark.parametrize("body", [b"[1,2,3]", b'"hello"', b"null", b"", b"{not json",
-                                  b'{"sender": "rest-odd", "message": 5}',
-                                  b'{"sender": ["x"], "message": "hi"}',
-                                  b'{"message": "hi"}'])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"[1,2,3]",
+        b'"hello"',
+        b"null",
+        b"",
+        b"{not json",
+        b'{"sender": "rest-odd", "message": 5}',
+        b'{"sender": ["x"], "message": "hi"}',
+        b'{"message": "hi"}',
+    ],
+)
 def test_a_body_that_is_not_a_message_object_gets_400(assistant, body):
     token = issue_sign_in_token("C00009", DEV_SIGNING_SECRET.encode())
 
     anonymous, _ = post(assistant, "/webhooks/rest/webhook", body)
-    signed, _ = post(assistant, "/webhooks/signed_rest/webhook", body,
-                     {"Authorization": f"Bearer {token}"})
+    signed, _ = post(
+        assistant, "/webhooks/signed_rest/webhook", body, {"Authorization": f"Bearer {token}"}
+    )
 
     assert anonymous == 400
     # The signed channel ignores the sender: a string message is all it needs.
@@ -126,8 +144,11 @@ def test_a_body_that_is_not_a_message_object_gets_400(assistant, body):
 
 
 def test_a_lone_surrogate_is_replaced_and_the_message_answered_and_kept(assistant):
-    status, replies = post(assistant, "/webhooks/rest/webhook",
-                           b'{"sender": "rest-surrogate", "message": "\\ud800 hi"}')
+    status, replies = post(
+        assistant,
+        "/webhooks/rest/webhook",
+        b'{"sender": "rest-surrogate", "message": "\\ud800 hi"}',
+    )
 
     assert status == 200 and replies
     assert user_texts(assistant, "rest-surrogate") == ["\ufffd hi"]
@@ -135,8 +156,11 @@ def test_a_lone_surrogate_is_replaced_and_the_message_answered_and_kept(assistan
 
 def test_a_burst_over_the_rate_limit_gets_429_while_another_customer_is_answered(assistant):
     def burst_message(n: int) -> tuple[int, Any]:
-        return post(assistant, "/webhooks/rest/webhook",
-                    json.dumps({"sender": "rest-burst", "message": f"hello {n}"}).encode())
+        return post(
+            assistant,
+            "/webhooks/rest/webhook",
+            json.dumps({"sender": "rest-burst", "message": f"hello {n}"}).encode(),
+        )
 
     with ThreadPoolExecutor(max_workers=50) as pool:
         burst = [pool.submit(burst_message, n) for n in range(50)]
@@ -177,10 +201,11 @@ def test_sign_out_revokes_the_token(assistant):
 
 def test_rasa_allows_only_the_web_chat_origin(assistant):
     def allowed_origin(origin: str) -> str | None:
-        request = urllib.request.Request(f"{assistant.rasa_url}/webhooks/rest/webhook",
-                                         method="OPTIONS",
-                                         headers={"Origin": origin,
-                                                  "Access-Control-Request-Method": "POST"})
+        request = urllib.request.Request(
+            f"{assistant.rasa_url}/webhooks/rest/webhook",
+            method="OPTIONS",
+            headers={"Origin": origin, "Access-Control-Request-Method": "POST"},
+        )
         with urllib.request.urlopen(request, timeout=10) as response:
             return response.headers.get("Access-Control-Allow-Origin")
 

@@ -28,15 +28,19 @@ PUSH_SECONDS = 20
 
 @pytest.fixture(scope="module")
 def assistant(trained_model: Path, tmp_path_factory) -> Iterator[RunningAssistant]:
-    with assistant_in(tmp_path_factory.mktemp("handoff-e2e"), trained_model,
-                      DESK_AGENT_GRACE_SECONDS=str(GRACE_SECONDS),
-                      DESK_RECONCILE_SECONDS=str(RECONCILE_SECONDS)) as running:
+    with assistant_in(
+        tmp_path_factory.mktemp("handoff-e2e"),
+        trained_model,
+        DESK_AGENT_GRACE_SECONDS=str(GRACE_SECONDS),
+        DESK_RECONCILE_SECONDS=str(RECONCILE_SECONDS),
+    ) as running:
         yield running
 
 
 @asynccontextmanager
-async def agent_at_console(assistant: RunningAssistant, username: str = "agent"
-                           ) -> AsyncIterator[AgentSession]:
+async def agent_at_console(
+    assistant: RunningAssistant, username: str = "agent"
+) -> AsyncIterator[AgentSession]:
     agent = await signed_in_agent(assistant.desk_url, username, DEMO_PASSWORD)
     await agent.connect()
     try:
@@ -63,16 +67,18 @@ def texts(messages: list[dict[str, Any]]) -> str:
 async def waiting_handoff(agent: AgentSession, conversation_id: str) -> dict[str, Any]:
     async def find() -> dict[str, Any] | None:
         queue = (await agent.http.get("/api/agent/queue")).json()["queue"]
-        return next((item for item in queue if item["conversation_id"] == conversation_id),
-                    None)
+        return next((item for item in queue if item["conversation_id"] == conversation_id), None)
+
     return await eventually(find, timeout=10, what=f"{conversation_id} in the queue")
 
 
-async def transcript_has(agent: AgentSession, handoff_id: str, text: str,
-                         timeout: float = 15) -> dict[str, Any]:
+async def transcript_has(
+    agent: AgentSession, handoff_id: str, text: str, timeout: float = 15
+) -> dict[str, Any]:
     async def check() -> dict[str, Any] | None:
         detail = (await agent.http.get(f"/api/agent/handoffs/{handoff_id}")).json()
         return detail if any(line["text"] == text for line in detail["transcript"]) else None
+
     return await eventually(check, timeout=timeout, what=f"{text!r} at the desk")
 
 
@@ -96,7 +102,8 @@ async def test_the_full_round_trip_from_bot_to_person_and_back(assistant):
         detail = (await agent.http.get(f"/api/agent/handoffs/{handoff['handoff_id']}")).json()
         assert detail["summary"] and detail["profile"]["customer_id"] == "C00007"
         assert "I'd like to talk to a person please" in [
-            line["text"] for line in detail["transcript"]]
+            line["text"] for line in detail["transcript"]
+        ]
 
         claim = await agent.http.post(f"/api/agent/handoffs/{handoff['handoff_id']}/claim")
         assert claim.status_code == 200
@@ -108,8 +115,10 @@ async def test_the_full_round_trip_from_bot_to_person_and_back(assistant):
         await transcript_has(agent, handoff["handoff_id"], "my card was charged twice")
         assert socket.bot_messages.empty()
 
-        sent = await agent.http.post(f"/api/agent/handoffs/{handoff['handoff_id']}/messages",
-                                     json={"text": "I've refunded the second charge."})
+        sent = await agent.http.post(
+            f"/api/agent/handoffs/{handoff['handoff_id']}/messages",
+            json={"text": "I've refunded the second charge."},
+        )
         assert sent.status_code == 200
         from_agent = await socket.replies(first_within=PUSH_SECONDS)
         assert from_agent[0]["text"] == "**Agent Lin**\n\nI've refunded the second charge."
@@ -118,9 +127,11 @@ async def test_the_full_round_trip_from_bot_to_person_and_back(assistant):
         assert resolved.status_code == 200
         back = await socket.replies(first_within=PUSH_SECONDS)
         assert "you're back with me" in texts(back)
-        assert any(button["payload"].startswith("/rate_service")
-                   for message in back for button in message.get("quick_replies") or
-                   message.get("buttons") or [])
+        assert any(
+            button["payload"].startswith("/rate_service")
+            for message in back
+            for button in message.get("quick_replies") or message.get("buttons") or []
+        )
 
         thanks = await say(socket, '/rate_service{"rating": "5"}')
         assert "Thank you for rating us" in texts(thanks)
@@ -143,8 +154,7 @@ async def test_with_no_agent_at_the_console_the_customer_gets_a_callback(assista
         # Nobody took the chat, so the assistant carries on.
         assert "virtual assistant" in texts(await say(socket, "are you a bot?"))
 
-    assert "pause" not in [event["event"] for event in tracker_events(assistant,
-                                                                       "customer:C00008")]
+    assert "pause" not in [event["event"] for event in tracker_events(assistant, "customer:C00008")]
 
 
 async def test_an_agent_who_disconnects_hands_the_chat_back_to_the_queue(assistant):
@@ -172,9 +182,9 @@ async def test_the_agent_sees_when_the_customer_leaves(assistant):
             await socket.replies(first_within=PUSH_SECONDS)
 
         async def left() -> bool:
-            detail = (await agent.http.get(f"/api/agent/handoffs/{handoff['handoff_id']}")
-                      ).json()
+            detail = (await agent.http.get(f"/api/agent/handoffs/{handoff['handoff_id']}")).json()
             return detail["customer_present"] is False
+
         await eventually(left, timeout=10, what="the customer's departure at the desk")
 
 
@@ -217,8 +227,10 @@ async def test_restarting_every_server_mid_handoff_loses_nothing(assistant):
 
         # The Rasa server restarts while the agent writes; the reply arrives once it is back.
         await asyncio.to_thread(servers["rasa"].stop)
-        sent = await agent.http.post(f"/api/agent/handoffs/{handoff_id}/messages",
-                                     json={"text": "Yes, I'm checking your account."})
+        sent = await agent.http.post(
+            f"/api/agent/handoffs/{handoff_id}/messages",
+            json={"text": "Yes, I'm checking your account."},
+        )
         assert sent.status_code == 200
         await asyncio.to_thread(lambda: servers["rasa"].start().wait_until_ready())
         async with customer(assistant, "C00012") as socket:
@@ -231,6 +243,9 @@ async def test_restarting_every_server_mid_handoff_loses_nothing(assistant):
             back = await socket.replies(first_within=PUSH_SECONDS)
             assert "you're back with me" in texts(back)
 
-    said = [event["text"] for event in tracker_events(assistant, "customer:C00012")
-            if event["event"] == "user"]
+    said = [
+        event["text"]
+        for event in tracker_events(assistant, "customer:C00012")
+        if event["event"] == "user"
+    ]
     assert "are you still there?" in said

@@ -57,7 +57,8 @@ def savings_balance(chat: Chat) -> Decimal:
 
 
 def test_a_customer_sends_money_asks_a_question_on_the_way_and_confirms_with_the_sms_code(
-        assistant):
+    assistant,
+):
     chat = Chat(assistant, "C00001")
     before = savings_balance(chat)
 
@@ -113,8 +114,10 @@ def test_a_stolen_card_is_blocked_after_confirmation_and_verification(assistant)
 
 
 def test_a_customer_without_a_bank_account_is_told_how_to_open_one(assistant):
-    profiles = {f"C{n:05d}": assistant.backend("GET", "/v1/customers/me",
-                                               customer_id=f"C{n:05d}") for n in range(1, 41)}
+    profiles = {
+        f"C{n:05d}": assistant.backend("GET", "/v1/customers/me", customer_id=f"C{n:05d}")
+        for n in range(1, 41)
+    }
     customer = next(c for c, p in profiles.items() if "bank_account" not in p["products"])
     chat = Chat(assistant, customer)
 
@@ -125,28 +128,35 @@ def customers_where(assistant: RunningAssistant, wanted) -> list[str]:
     found = []
     for number in range(1, 41):
         customer = f"C{number:05d}"
-        if wanted(assistant.backend("GET", "/v1/customers/me", customer_id=customer),
-                  assistant.backend("GET", "/v1/customers/me/events", customer_id=customer)):
+        if wanted(
+            assistant.backend("GET", "/v1/customers/me", customer_id=customer),
+            assistant.backend("GET", "/v1/customers/me/events", customer_id=customer),
+        ):
             found.append(customer)
     return found
 
 
 def test_a_vague_payment_problem_is_narrowed_down_with_buttons_for_the_lines_held(assistant):
     customer = customers_where(
-        assistant, lambda p, e: {"wallet", "debit_card"} <= set(p["products"]))[0]
+        assistant, lambda p, e: {"wallet", "debit_card"} <= set(p["products"])
+    )[0]
     chat = Chat(assistant, customer)
 
     chat.say("my payment didn't go through")
 
     assert {button["payload"] for button in chat.buttons} == {
-        "/payments_failed", "/bank_card_declined"}
+        "/payments_failed",
+        "/bank_card_declined",
+    }
 
 
 def test_a_failed_wallet_payment_is_explained_with_its_real_reason(assistant):
     customer = customers_where(
-        assistant, lambda p, e: any(x["kind"] == "payment_failed" for x in e["events"]))[0]
-    failed = assistant.backend("GET", "/v1/customers/me/wallet/transactions?status=failed",
-                               customer_id=customer)["transactions"][0]
+        assistant, lambda p, e: any(x["kind"] == "payment_failed" for x in e["events"])
+    )[0]
+    failed = assistant.backend(
+        "GET", "/v1/customers/me/wallet/transactions?status=failed", customer_id=customer
+    )["transactions"][0]
     chat = Chat(assistant, customer)
 
     answer = " ".join(chat.say("why did my wallet payment fail?"))

@@ -23,9 +23,18 @@ pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 # The Pika broker publishes to this queue when endpoints.yml names none.
 EVENTS_QUEUE = "rasa_core_events"
 # The production profile has no secrets of its own: a deployment's secret store sets them.
-TEST_SECRETS = {name: f"test-only-{name.lower()}-0123456789" for name in (
-    "RASA_API_TOKEN", "CHANNEL_SIGNING_SECRET", "ACTION_SERVER_TOKEN", "REDACTION_SECRET",
-    "SANDBOX_SERVICE_SECRET", "DESK_SERVICE_SECRET", "DESK_SESSION_SECRET")}
+TEST_SECRETS = {
+    name: f"test-only-{name.lower()}-0123456789"
+    for name in (
+        "RASA_API_TOKEN",
+        "CHANNEL_SIGNING_SECRET",
+        "ACTION_SERVER_TOKEN",
+        "REDACTION_SECRET",
+        "SANDBOX_SERVICE_SECRET",
+        "DESK_SERVICE_SECRET",
+        "DESK_SESSION_SECRET",
+    )
+}
 
 
 def test_a_conversation_written_by_one_server_is_read_back_by_a_new_one(
@@ -40,7 +49,8 @@ def test_a_conversation_written_by_one_server_is_read_back_by_a_new_one(
         "LOCK_STORE_KEY_PREFIX": "fincs_test",
         **TEST_SECRETS,
         "DESK_DATABASE_URL": fresh_postgres_database("fincs_desk_test").replace(
-            "postgresql://", "postgresql+asyncpg://"),
+            "postgresql://", "postgresql+asyncpg://"
+        ),
     }
     # Ports and the sandbox's database are chosen per test run by running_assistant.
     for per_run in ("ACTION_SERVER_URL", "BACKEND_URL", "SANDBOX_DATABASE_URL", "DESK_URL"):
@@ -72,13 +82,15 @@ def test_a_conversation_written_by_one_server_is_read_back_by_a_new_one(
 
 
 def test_the_production_profile_will_not_start_on_the_embedded_profiles_dev_secrets(
-        trained_model: Path, tmp_path: Path):
+    trained_model: Path, tmp_path: Path
+):
     require_servers("postgres", "redis", "rabbitmq")
-    environment = {**read_profile("production"),
-                   **{name: value for name, value in read_profile("embedded").items()
-                      if name in TEST_SECRETS},
-                   "TRACKER_STORE_URL": fresh_postgres_database("fincs_tracker_test"),
-                   "EVENT_BROKER_URL": fresh_rabbitmq_vhost("fincs_test")}
+    environment = {
+        **read_profile("production"),
+        **{name: value for name, value in read_profile("embedded").items() if name in TEST_SECRETS},
+        "TRACKER_STORE_URL": fresh_postgres_database("fincs_tracker_test"),
+        "EVENT_BROKER_URL": fresh_rabbitmq_vhost("fincs_test"),
+    }
     for per_run in ("ACTION_SERVER_URL", "BACKEND_URL", "SANDBOX_DATABASE_URL", "DESK_URL"):
         environment.pop(per_run)
     with pytest.raises(RuntimeError, match="SANDBOX_SERVICE_SECRET"):

@@ -60,7 +60,7 @@ BAD_INPUTS = {
     "script injection": "<script>alert('x')</script>",
     "sql injection": "'; DROP TABLE events; --",
     "template injection": "{{7*7}} ${jndi:ldap://x} %s%s%n",
-    "fake payload": "/greet{\"customer_id\": \"C00002\"}",
+    "fake payload": '/greet{"customer_id": "C00002"}',
 }
 
 
@@ -82,13 +82,13 @@ def test_bad_input_is_kept_in_the_conversation_history(assistant):
     message = "<script>alert('x')</script> 😀 " + "x" * 1900
     assistant.say("rest-history", message)
 
-    stored = [e.get("text") for e in assistant.tracker("rest-history")["events"]
-              if e["event"] == "user"]
+    stored = [
+        e.get("text") for e in assistant.tracker("rest-history")["events"] if e["event"] == "user"
+    ]
     assert message in stored
 
 
-def test_a_message_over_the_size_limit_gets_a_clear_reply_and_the_next_one_is_answered(
-        assistant):
+def test_a_message_over_the_size_limit_gets_a_clear_reply_and_the_next_one_is_answered(assistant):
     status, replies = assistant.say("rest-huge", "x" * 1_000_000)
     assert status == 200
     assert "too long" in texts(replies).lower()
@@ -99,8 +99,9 @@ def test_a_message_over_the_size_limit_gets_a_clear_reply_and_the_next_one_is_an
 def test_entities_are_extracted_by_the_project_spacy_pipeline(assistant):
     parsed = assistant.api("/model/parse", {"text": "send ¥500 to my card ending in 4821 tomorrow"})
 
-    found = {(entity["entity"], entity["value"], entity["extractor"])
-             for entity in parsed["entities"]}
+    found = {
+        (entity["entity"], entity["value"], entity["extractor"]) for entity in parsed["entities"]
+    }
     assert ("amount", "¥500", "SpacyEntityExtractor") in found
     assert ("card_last_four", "4821", "SpacyEntityExtractor") in found
     assert ("date", "tomorrow", "SpacyEntityExtractor") in found

@@ -12,10 +12,15 @@ from hypothesis import strategies as st
 from services.sandbox.money import CENT, MAX_AMOUNT_DIGITS, parse_amount
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "50")) * 10
-ANYTHING = st.one_of(st.text(), st.integers(), st.floats(), st.booleans(), st.none(),
-                     st.decimals(allow_nan=True, allow_infinity=True).map(str),
-                     st.from_regex(r"-?[0-9]{0,40}(\.[0-9]{0,5})?([eE][+-]?[0-9]{1,3})?",
-                                   fullmatch=True))
+ANYTHING = st.one_of(
+    st.text(),
+    st.integers(),
+    st.floats(),
+    st.booleans(),
+    st.none(),
+    st.decimals(allow_nan=True, allow_infinity=True).map(str),
+    st.from_regex(r"-?[0-9]{0,40}(\.[0-9]{0,5})?([eE][+-]?[0-9]{1,3})?", fullmatch=True),
+)
 
 
 @given(ANYTHING)

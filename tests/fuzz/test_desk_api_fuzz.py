@@ -31,11 +31,15 @@ SERVICE_SECRET = "test-only-fuzz-desk-service-secret"
 def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerThread]:
     database: Path = tmp_path_factory.mktemp("fuzz-desk") / "desk.db"
     settings = DeskSettings(
-        service_secret=SERVICE_SECRET, session_secret="test-only-fuzz-session-secret",
-        rasa_api_token="test-only-fuzz-rasa-token", demo_password="demo",
+        service_secret=SERVICE_SECRET,
+        session_secret="test-only-fuzz-session-secret",
+        rasa_api_token="test-only-fuzz-rasa-token",
+        demo_password="demo",
         database_url=f"sqlite+aiosqlite:///{database}",
         # Nobody listens there: relays and resumes wait in the outbox, as with Rasa down.
-        rasa_url=f"http://127.0.0.1:{free_port()}", rasa_timeout_seconds=0.5)
+        rasa_url=f"http://127.0.0.1:{free_port()}",
+        rasa_timeout_seconds=0.5,
+    )
     server = ServerThread(create_app(settings)).start()
     yield server
     server.stop()
@@ -43,8 +47,9 @@ def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerThread]:
 
 @pytest.fixture(scope="module")
 def agent_cookie(desk: ServerThread) -> str:
-    reply = httpx.post(f"{desk.base_url}/console/login",
-                       data={"username": "agent", "password": "demo"})
+    reply = httpx.post(
+        f"{desk.base_url}/console/login", data={"username": "agent", "password": "demo"}
+    )
     assert reply.status_code == 303, reply.text
     return reply.cookies[SESSION_COOKIE]
 
@@ -58,11 +63,17 @@ schema = schemathesis.pytest.from_fixture("desk_schema")
 
 
 @schema.parametrize()
-@settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
-          suppress_health_check=list(HealthCheck))
-def test_no_generated_request_gets_a_server_error(case: schemathesis.Case,
-                                                   agent_cookie: str) -> None:
+@settings(
+    max_examples=EXAMPLES, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck)
+)
+def test_no_generated_request_gets_a_server_error(
+    case: schemathesis.Case, agent_cookie: str
+) -> None:
     case.call_and_validate(
-        headers={"Authorization": f"Bearer {SERVICE_SECRET}",
-                 "Cookie": f"{SESSION_COOKIE}={agent_cookie}"},
-        checks=[not_a_server_error], timeout=30)
+        headers={
+            "Authorization": f"Bearer {SERVICE_SECRET}",
+            "Cookie": f"{SESSION_COOKIE}={agent_cookie}",
+        },
+        checks=[not_a_server_error],
+        timeout=30,
+    )

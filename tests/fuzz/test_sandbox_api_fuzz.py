@@ -26,8 +26,14 @@ CUSTOMER = "C00001"
 @pytest.fixture(scope="module")
 def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxThread]:
     database: Path = tmp_path_factory.mktemp("fuzz-sandbox") / "sandbox.db"
-    server = SandboxThread(Settings(service_secret=SERVICE_SECRET, customers=5, seed=3,
-                                    database_url=f"sqlite+aiosqlite:///{database}")).start()
+    server = SandboxThread(
+        Settings(
+            service_secret=SERVICE_SECRET,
+            customers=5,
+            seed=3,
+            database_url=f"sqlite+aiosqlite:///{database}",
+        )
+    ).start()
     yield server
     server.stop()
 
@@ -43,9 +49,12 @@ schema = schemathesis.pytest.from_fixture("sandbox_schema")
 
 
 @schema.parametrize()
-@settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
-          suppress_health_check=list(HealthCheck))
+@settings(
+    max_examples=EXAMPLES, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck)
+)
 def test_no_generated_request_gets_a_server_error(case: schemathesis.Case) -> None:
     case.call_and_validate(
         headers={"Authorization": f"Bearer {SERVICE_SECRET}", "X-Customer-Id": CUSTOMER},
-        checks=[not_a_server_error], timeout=30)
+        checks=[not_a_server_error],
+        timeout=30,
+    )

@@ -22,8 +22,12 @@ from nlu.intent_classifier import BlendedLogisticRegressionClassifier
 
 EXAMPLES = {
     "lost_card": ["I lost my card", "my card is gone", "can't find my card", "card missing"],
-    "balance": ["what is my balance", "how much money do I have", "show my balance",
-                "balance please"],
+    "balance": [
+        "what is my balance",
+        "how much money do I have",
+        "show my balance",
+        "balance please",
+    ],
     "greet": ["hello", "hi there", "good morning", "hey"],
 }
 # Stand-in sentence embeddings: one direction per intent, so the test needs no model.
@@ -47,19 +51,32 @@ def context() -> ExecutionContext:
 
 
 def add_dense(message: Message, direction: np.ndarray) -> None:
-    message.add_features(Features(direction[np.newaxis, :] * 5, "sentence", TEXT,
-                                      "sentence_featurizer"))
+    message.add_features(
+        Features(direction[np.newaxis, :] * 5, "sentence", TEXT, "sentence_featurizer")
+    )
 
 
 @pytest.fixture
 def featurize(storage):
     tokenizer = WhitespaceTokenizer(WhitespaceTokenizer.get_default_config())
     counts = CountVectorsFeaturizer.create(
-        {**CountVectorsFeaturizer.get_default_config(), "analyzer": "char_wb",
-         "min_ngram": 2, "max_ngram": 4},
-        storage, Resource("counts"), context_of("count_vectors_featurizer"))
-    training = TrainingData([Message(data={TEXT: text, INTENT: intent})
-                             for intent, texts in EXAMPLES.items() for text in texts])
+        {
+            **CountVectorsFeaturizer.get_default_config(),
+            "analyzer": "char_wb",
+            "min_ngram": 2,
+            "max_ngram": 4,
+        },
+        storage,
+        Resource("counts"),
+        context_of("count_vectors_featurizer"),
+    )
+    training = TrainingData(
+        [
+            Message(data={TEXT: text, INTENT: intent})
+            for intent, texts in EXAMPLES.items()
+            for text in texts
+        ]
+    )
     tokenizer.process_training_data(training)
     counts.train(training)
     counts.process_training_data(training)
@@ -82,8 +99,11 @@ def featurize(storage):
 def test_trains_predicts_and_ranks(storage, context, featurize):
     training, messages = featurize
     classifier = BlendedLogisticRegressionClassifier.create(
-        BlendedLogisticRegressionClassifier.get_default_config(), storage,
-        Resource("classifier"), context)
+        BlendedLogisticRegressionClassifier.get_default_config(),
+        storage,
+        Resource("classifier"),
+        context,
+    )
     classifier.train(training)
 
     (message,) = classifier.process(messages("my card is lost", direction=DIRECTIONS["lost_card"]))
@@ -95,11 +115,11 @@ def test_trains_predicts_and_ranks(storage, context, featurize):
     assert set(classifier.models) == {"dense", "sparse"}
 
 
-def test_the_sparse_view_reads_words_when_the_dense_one_cannot_tell(storage, context,
-                                                                   featurize):
+def test_the_sparse_view_reads_words_when_the_dense_one_cannot_tell(storage, context, featurize):
     training, messages = featurize
     classifier = BlendedLogisticRegressionClassifier.create(
-        {"dense_weight": 0.5}, storage, Resource("classifier"), context)
+        {"dense_weight": 0.5}, storage, Resource("classifier"), context
+    )
     classifier.train(training)
 
     # The embedding points nowhere in particular: the n-grams decide.
@@ -123,15 +143,17 @@ def test_persists_and_loads_the_same_predictions(storage, context, featurize):
     assert set(loaded.models) == {"dense", "sparse"}
     for first, second in zip(before, after, strict=True):
         assert [e["name"] for e in first] == [e["name"] for e in second]
-        np.testing.assert_allclose([e["confidence"] for e in first],
-                                   [e["confidence"] for e in second])
+        np.testing.assert_allclose(
+            [e["confidence"] for e in first], [e["confidence"] for e in second]
+        )
 
 
 @pytest.mark.parametrize("text", ["", "   \n\t"])
 def test_a_message_with_nothing_to_read_goes_to_fallback(storage, context, featurize, text):
     training, messages = featurize
     classifier = BlendedLogisticRegressionClassifier.create(
-        {}, storage, Resource("classifier"), context)
+        {}, storage, Resource("classifier"), context
+    )
     classifier.train(training)
 
     empty, readable = classifier.process(messages(text, "hi there"))
@@ -141,8 +163,9 @@ def test_a_message_with_nothing_to_read_goes_to_fallback(storage, context, featu
     assert readable.get(INTENT)["name"] != DEFAULT_NLU_FALLBACK_INTENT_NAME
 
 
-def test_an_untrained_classifier_loads_and_still_answers_empty_messages(storage, context,
-                                                                       featurize):
+def test_an_untrained_classifier_loads_and_still_answers_empty_messages(
+    storage, context, featurize
+):
     _, messages = featurize
     resource = Resource("never_trained")
     classifier = BlendedLogisticRegressionClassifier.load({}, storage, resource, context)
@@ -152,9 +175,12 @@ def test_an_untrained_classifier_loads_and_still_answers_empty_messages(storage,
     assert message.get(INTENT)["name"] == DEFAULT_NLU_FALLBACK_INTENT_NAME
 
 
-@pytest.mark.parametrize("config", [{"sparse_C": 0}, {"dense_weight": 1.5},
-                                    {"class_weight": "heavy"}, {"dense_max_iter": 0}])
+@pytest.mark.parametrize(
+    "config",
+    [{"sparse_C": 0}, {"dense_weight": 1.5}, {"class_weight": "heavy"}, {"dense_max_iter": 0}],
+)
 def test_bad_settings_are_refused(config):
     with pytest.raises(InvalidConfigException):
         BlendedLogisticRegressionClassifier.validate_config(
-            {**BlendedLogisticRegressionClassifier.get_default_config(), **config})
+            {**BlendedLogisticRegressionClassifier.get_default_config(), **config}
+        )

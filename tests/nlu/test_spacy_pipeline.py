@@ -23,8 +23,7 @@ def nlp() -> spacy.language.Language:
         ("convert 300 USD to euros", [("300 USD", "amount"), ("euros", "currency")]),
         ("i lost my card ending in 4821", [("4821", "card_last_four")]),
         ("last 4 digits are 9911", [("9911", "card_last_four")]),
-        ("my card 1234 was declined on Monday", [("1234", "card_last_four"),
-                                                  ("Monday", "date")]),
+        ("my card 1234 was declined on Monday", [("1234", "card_last_four"), ("Monday", "date")]),
         ("claim on pol-12345678 please", [("pol-12345678", "policy_ref")]),
         ("what happened to TX-20261103A1", [("TX-20261103A1", "transaction_ref")]),
         ("account 6222021012345678 balance", [("6222021012345678", "account_ref")]),
@@ -46,9 +45,18 @@ def test_entities_customers_type_are_found(nlp, text, expected):
 
 @pytest.mark.parametrize(
     "text",
-    ["hello there", "i was born in 1990", "what can you do", "", "😀🙏", "我的卡丢了",
-     "\x00\x1b[31m", "split it into 6 months", "my score went from 680 to 610",
-     "how do i transfer money"],
+    [
+        "hello there",
+        "i was born in 1990",
+        "what can you do",
+        "",
+        "😀🙏",
+        "我的卡丢了",
+        "\x00\x1b[31m",
+        "split it into 6 months",
+        "my score went from 680 to 610",
+        "how do i transfer money",
+    ],
 )
 def test_text_without_entities_yields_none(nlp, text):
     assert list(nlp(text).ents) == []

@@ -31,9 +31,14 @@ ACTIONS = {action().name(): action for action in GENERATED_ACTIONS}
 
 
 class Conversation:
-    def __init__(self, customer_id: str, client: BackendClient, domain: dict[str, Any],
-                 form_actions: dict[str, Any] | None = None,
-                 desk: RecordingDesk | None = None) -> None:
+    def __init__(
+        self,
+        customer_id: str,
+        client: BackendClient,
+        domain: dict[str, Any],
+        form_actions: dict[str, Any] | None = None,
+        desk: RecordingDesk | None = None,
+    ) -> None:
         self.sender = bound_sender_id(customer_id)
         self.client = client
         self.desk = desk or RecordingDesk()
@@ -64,12 +69,19 @@ class Conversation:
             return list(self.domain["responses"][message["response"]][-1].get("buttons") or [])
         return []
 
-    async def say(self, text: str, intent: str, confidence: float = 0.95,
-                  metadata: dict[str, Any] | None = None, **entities: str) -> list[str]:
+    async def say(
+        self,
+        text: str,
+        intent: str,
+        confidence: float = 0.95,
+        metadata: dict[str, Any] | None = None,
+        **entities: str,
+    ) -> list[str]:
         """The customer's message (with what the channel added as metadata); returns what the
         assistant answers."""
         self.latest = {
-            "text": text, "intent": {"name": intent, "confidence": confidence},
+            "text": text,
+            "intent": {"name": intent, "confidence": confidence},
             "entities": [{"entity": name, "value": value} for name, value in entities.items()],
             "metadata": metadata or {},
         }
@@ -80,8 +92,9 @@ class Conversation:
             await self._form_turn(dispatcher, intent, text, entities)
         else:
             await self._start(dispatcher, intent)
-        self._last_buttons = [button for message in dispatcher.messages
-                              for button in self._buttons_of(message)]
+        self._last_buttons = [
+            button for message in dispatcher.messages for button in self._buttons_of(message)
+        ]
         self.last_responses = [message.get("response") for message in dispatcher.messages]
         return [self.render(message) for message in dispatcher.messages]
 
@@ -97,8 +110,16 @@ class Conversation:
 
     # -- Rasa's side ----------------------------------------------------------------------
     def tracker(self) -> Tracker:
-        return Tracker(self.sender, dict(self.slots), self.latest, list(self.events), False,
-                       None, {"name": self.form.form_name} if self.form else {}, "action_listen")
+        return Tracker(
+            self.sender,
+            dict(self.slots),
+            self.latest,
+            list(self.events),
+            False,
+            None,
+            {"name": self.form.form_name} if self.form else {},
+            "action_listen",
+        )
 
     def _apply(self, events: list[dict[str, Any]]) -> None:
         for event in events:
@@ -109,8 +130,13 @@ class Conversation:
     def _map_entities(self, entities: dict[str, str]) -> None:
         # As Rasa's action_extract_slots does: events after the message, which the form's
         # validation then sees as this turn's answers.
-        self._apply([{"event": "slot", "name": spec.name, "value": entities[spec.entity]}
-                     for spec in self.catalogue.slots.values() if spec.entity in entities])
+        self._apply(
+            [
+                {"event": "slot", "name": spec.name, "value": entities[spec.entity]}
+                for spec in self.catalogue.slots.values()
+                if spec.entity in entities
+            ]
+        )
 
     async def _run(self, action: Any, dispatcher: CollectingDispatcher) -> list[dict[str, Any]]:
         events = await action.run(dispatcher, self.tracker(), self.domain)
@@ -129,17 +155,25 @@ class Conversation:
             return
         self.form = operation
         self._apply([{"event": "active_loop", "name": operation.form_name}])
-        prefilled = {name: self.slots[name] for name in operation.required_slots
-                     if self.slots.get(name) is not None}
+        prefilled = {
+            name: self.slots[name]
+            for name in operation.required_slots
+            if self.slots.get(name) is not None
+        }
         self.slots["requested_slot"] = None
         if prefilled:
-            self._apply([{"event": "slot", "name": name, "value": value}
-                         for name, value in prefilled.items()])
+            self._apply(
+                [
+                    {"event": "slot", "name": name, "value": value}
+                    for name, value in prefilled.items()
+                ]
+            )
             await self._run(self._validator(), dispatcher)
         await self._ask_or_finish(dispatcher)
 
-    async def _form_turn(self, dispatcher: CollectingDispatcher, intent: str, text: str,
-                         entities: dict[str, str]) -> None:
+    async def _form_turn(
+        self, dispatcher: CollectingDispatcher, intent: str, text: str, entities: dict[str, str]
+    ) -> None:
         assert self.form is not None
         requested = self.slots.get("requested_slot")
         spec = self.catalogue.slots.get(requested or "")
@@ -151,8 +185,10 @@ class Conversation:
             value = text
         self._apply([{"event": "slot", "name": requested, "value": value}])
         events = await self._run(self._validator(), dispatcher)
-        ended = any(e.get("event") == "slot" and e["name"] == "requested_slot"
-                    and e["value"] is None for e in events)
+        ended = any(
+            e.get("event") == "slot" and e["name"] == "requested_slot" and e["value"] is None
+            for e in events
+        )
         if ended:
             await self._finish(dispatcher)
             return
@@ -161,8 +197,9 @@ class Conversation:
     async def _ask_or_finish(self, dispatcher: CollectingDispatcher) -> None:
         assert self.form is not None
         missing = [name for name in self.form.required_slots if self.slots.get(name) is None]
-        if not missing or (self.slots.get("requested_slot") is None
-                           and self.slots.get("form_cancelled")):
+        if not missing or (
+            self.slots.get("requested_slot") is None and self.slots.get("form_cancelled")
+        ):
             await self._finish(dispatcher)
             return
         self.slots["requested_slot"] = missing[0]
@@ -180,6 +217,6 @@ class Conversation:
 
     def _validator(self) -> Any:
         assert self.form is not None
-        return self.form_actions[f"validate_{self.form.form_name}"](self.client, self.desk,
-                                                                  self.settings)
-
+        return self.form_actions[f"validate_{self.form.form_name}"](
+            self.client, self.desk, self.settings
+        )

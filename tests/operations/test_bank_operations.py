@@ -28,8 +28,12 @@ async def sender_with_recipients(client: BackendClient) -> str:
             return False
         accounts = (await client.call(customer, "GET", "/v1/customers/me/accounts"))["accounts"]
         recipients = await client.call(customer, "GET", "/v1/customers/me/recipients")
-        return (len(accounts) == 1 and Decimal(accounts[0]["balance"]["amount"]) > 100
-                and len(recipients["recipients"]) >= 2)
+        return (
+            len(accounts) == 1
+            and Decimal(accounts[0]["balance"]["amount"]) > 100
+            and len(recipients["recipients"]) >= 2
+        )
+
     return await first_customer(client, fits)
 
 
@@ -40,8 +44,9 @@ async def balance(client: BackendClient, customer: str) -> Decimal:
 
 async def sandbox_admin(sandbox_url: str, method: str, path: str, body: Any = None) -> Any:
     """The sandbox's own endpoints: the simulated phone, fault injection."""
-    async with httpx.AsyncClient(base_url=sandbox_url,
-                                 headers={"Authorization": f"Bearer {SERVICE_SECRET}"}) as http:
+    async with httpx.AsyncClient(
+        base_url=sandbox_url, headers={"Authorization": f"Bearer {SERVICE_SECRET}"}
+    ) as http:
         response = await http.request(method, path, json=body)
         response.raise_for_status()
         return response.json()
@@ -65,7 +70,8 @@ async def pick_recipient(chat: Conversation, index: int = 0) -> list[str]:
 
 
 async def test_a_transfer_moves_the_exact_amount_after_yes_and_the_sms_code(
-        client, sandbox, domain_dict):
+    client, sandbox, domain_dict
+):
     customer = await sender_with_recipients(client)
     before = await balance(client, customer)
     chat = Conversation(customer, client, domain_dict)
@@ -98,7 +104,8 @@ async def test_saying_no_at_the_confirmation_cancels_and_moves_nothing(client, d
 
 
 async def test_three_unusable_answers_are_explained_then_continue_or_cancel_is_offered(
-        client, domain_dict):
+    client, domain_dict
+):
     customer = await sender_with_recipients(client)
     chat = Conversation(customer, client, domain_dict)
     await chat.say("send money", "bank_transfer")
@@ -116,7 +123,8 @@ async def test_three_unusable_answers_are_explained_then_continue_or_cancel_is_o
 
 
 async def test_a_question_in_the_middle_of_a_transfer_is_answered_and_the_transfer_goes_on(
-        client, domain_dict):
+    client, domain_dict
+):
     customer = await sender_with_recipients(client)
     chat = Conversation(customer, client, domain_dict)
     await chat.say("send money", "bank_transfer")
@@ -132,7 +140,8 @@ async def test_a_question_in_the_middle_of_a_transfer_is_answered_and_the_transf
 
 
 async def test_a_wrong_sms_code_is_refused_and_the_right_one_still_works(
-        client, sandbox, domain_dict):
+    client, sandbox, domain_dict
+):
     customer = await sender_with_recipients(client)
     before = await balance(client, customer)
     chat = Conversation(customer, client, domain_dict)
@@ -145,7 +154,9 @@ async def test_a_wrong_sms_code_is_refused_and_the_right_one_still_works(
     refused = await chat.say(wrong, "inform")
     assert refused == [
         "That code doesn't match. Please check the SMS and type the 6 digits again, "
-        "or say \"cancel\".", "Please type the 6-digit code here."]
+        'or say "cancel".',
+        "Please type the 6-digit code here.",
+    ]
     assert await balance(client, customer) == before
 
     done = await chat.say(right, "inform")
@@ -154,14 +165,14 @@ async def test_a_wrong_sms_code_is_refused_and_the_right_one_still_works(
 
 async def test_a_recipient_of_another_customer_cannot_be_chosen(client, domain_dict):
     customer = await sender_with_recipients(client)
-    others = await client.call("C00060" if customer != "C00060" else "C00059", "GET",
-                               "/v1/customers/me/recipients")
+    others = await client.call(
+        "C00060" if customer != "C00060" else "C00059", "GET", "/v1/customers/me/recipients"
+    )
     chat = Conversation(customer, client, domain_dict)
     await chat.say("send money", "bank_transfer")
 
     foreign = others["recipients"][0]["recipient_id"]
-    replies = await chat.say(f'/inform{{"recipient": "{foreign}"}}', "inform",
-                             recipient=foreign)
+    replies = await chat.say(f'/inform{{"recipient": "{foreign}"}}', "inform", recipient=foreign)
 
     assert replies[0] == "Sorry, I can't use that as an answer."
     assert chat.slots.get("recipient") is None
@@ -170,6 +181,7 @@ async def test_a_recipient_of_another_customer_cannot_be_chosen(client, domain_d
 async def test_a_customer_without_a_bank_account_is_told_how_to_get_one(client, domain_dict):
     async def no_bank(customer: str, profile: dict[str, Any]) -> bool:
         return "bank_account" not in profile["products"]
+
     customer = await first_customer(client, no_bank)
     chat = Conversation(customer, client, domain_dict)
 
@@ -180,7 +192,8 @@ async def test_a_customer_without_a_bank_account_is_told_how_to_get_one(client, 
 
 
 async def test_a_back_end_outage_at_the_last_step_gets_an_apology_and_moves_nothing(
-        client, sandbox, domain_dict):
+    client, sandbox, domain_dict
+):
     customer = await sender_with_recipients(client)
     before = await balance(client, customer)
     chat = Conversation(customer, client, domain_dict)
@@ -188,8 +201,12 @@ async def test_a_back_end_outage_at_the_last_step_gets_an_apology_and_moves_noth
     await pick_recipient(chat)
     await chat.say("yes", "affirm")
     code = await sms_code(sandbox.base_url, customer)
-    await sandbox_admin(sandbox.base_url, "PUT", "/sandbox/faults",
-                        {"rules": [{"match": "create_transfer", "outage": True}]})
+    await sandbox_admin(
+        sandbox.base_url,
+        "PUT",
+        "/sandbox/faults",
+        {"rules": [{"match": "create_transfer", "outage": True}]},
+    )
     try:
         replies = await chat.say(code, "inform")
     finally:
@@ -200,10 +217,12 @@ async def test_a_back_end_outage_at_the_last_step_gets_an_apology_and_moves_noth
 
 
 async def test_a_stolen_card_is_blocked_for_good_and_a_replacement_offered(
-        client, sandbox, domain_dict):
+    client, sandbox, domain_dict
+):
     async def one_active_card(customer: str, profile: dict[str, Any]) -> bool:
         cards = (await client.call(customer, "GET", "/v1/customers/me/cards"))["cards"]
         return len(cards) == 1 and cards[0]["status"] == "active"
+
     customer = await first_customer(client, one_active_card)
     chat = Conversation(customer, client, domain_dict)
 
@@ -222,14 +241,17 @@ async def test_a_stolen_card_is_blocked_for_good_and_a_replacement_offered(
 
 async def test_a_declined_card_is_explained_with_the_real_reasons(client, domain_dict):
     async def declined(customer: str, profile: dict[str, Any]) -> bool:
-        events = (await client.call(customer, "GET", "/v1/customers/me/events",
-                                    params={"limit": 10}))["events"]
+        events = (
+            await client.call(customer, "GET", "/v1/customers/me/events", params={"limit": 10})
+        )["events"]
         cards = (await client.call(customer, "GET", "/v1/customers/me/cards"))["cards"]
         return len(cards) == 1 and any(e["kind"] == "card_declined" for e in events)
+
     customer = await first_customer(client, declined)
     card = (await client.call(customer, "GET", "/v1/customers/me/cards"))["cards"][0]
-    declines = await client.call(customer, "GET",
-                                 f"/v1/customers/me/cards/{card['card_id']}/declines")
+    declines = await client.call(
+        customer, "GET", f"/v1/customers/me/cards/{card['card_id']}/declines"
+    )
     chat = Conversation(customer, client, domain_dict)
 
     replies = await chat.say("why was my card declined", "bank_card_declined")

@@ -33,8 +33,11 @@ STEP_UP_FORMS = sorted(op.name for op in CATALOGUE.forms() if op.verification)
 async def back_end_state(client: BackendClient, customer: str) -> dict[str, Any]:
     """Everything the registry can read about the customer: what an operation would change."""
     paths = {"/v1/customers/me"}
-    paths.update(spec.options_call.path for spec in CATALOGUE.slots.values()
-                 if spec.options_call is not None and "{" not in spec.options_call.path)
+    paths.update(
+        spec.options_call.path
+        for spec in CATALOGUE.slots.values()
+        if spec.options_call is not None and "{" not in spec.options_call.path
+    )
     state = {}
     for path in sorted(paths):
         try:
@@ -66,8 +69,9 @@ async def until_code_is_asked(chat: Conversation, operation: str) -> bool:
     raise AssertionError(f"{operation} never asked for the code: {replies}")
 
 
-async def a_change(chat: Conversation, client: BackendClient, operation: str
-                   ) -> dict[str, str] | None:
+async def a_change(
+    chat: Conversation, client: BackendClient, operation: str
+) -> dict[str, str] | None:
     """Entities that would change one answer of the confirmed request to another valid one."""
     shown = json.loads(chat.slots[REQUEST_SLOT])["slots"]
     customer = chat.sender.split(":")[1]
@@ -81,16 +85,20 @@ async def a_change(chat: Conversation, client: BackendClient, operation: str
             listed = await client.call(customer, "GET", spec.options_call.path)
             items = listed.get(spec.items) if spec.items != "." else [listed]
             wanted = CATALOGUE.operations[operation].target_filter
-            others = [str(item[spec.item_id]) for item in items or []
-                      if str(item[spec.item_id]) != str(shown[name])
-                      and all(str(item.get(key)) in allowed for key, allowed in wanted.items())]
+            others = [
+                str(item[spec.item_id])
+                for item in items or []
+                if str(item[spec.item_id]) != str(shown[name])
+                and all(str(item.get(key)) in allowed for key, allowed in wanted.items())
+            ]
             if others:
                 return {spec.entity: others[0]}
     return None
 
 
-async def confirmed_and_awaiting_code(operation: str, client: BackendClient, domain_dict,
-                                      need_change: bool) -> tuple[Conversation, dict | None]:
+async def confirmed_and_awaiting_code(
+    operation: str, client: BackendClient, domain_dict, need_change: bool
+) -> tuple[Conversation, dict | None]:
     first_reached: Conversation | None = None
     for customer in CUSTOMERS:
         chat = Conversation(customer, client, domain_dict)
@@ -105,10 +113,12 @@ async def confirmed_and_awaiting_code(operation: str, client: BackendClient, dom
 
 
 @pytest.mark.parametrize("operation", STEP_UP_FORMS)
-async def test_a_change_before_the_code_voids_it_and_asks_again(operation, client, sandbox,
-                                                                domain_dict):
-    chat, change = await confirmed_and_awaiting_code(operation, client, domain_dict,
-                                                     need_change=True)
+async def test_a_change_before_the_code_voids_it_and_asks_again(
+    operation, client, sandbox, domain_dict
+):
+    chat, change = await confirmed_and_awaiting_code(
+        operation, client, domain_dict, need_change=True
+    )
     customer = chat.sender.split(":")[1]
     before = await back_end_state(client, customer)
     if change is None:
@@ -126,21 +136,25 @@ async def test_a_change_before_the_code_voids_it_and_asks_again(operation, clien
     assert CATALOGUE.operations[operation].confirm in chat.last_responses
     # The code sent for the old request does not run the new one.
     await chat.say(stale_code, "inform")
-    assert not any(str(name).startswith(CATALOGUE.operations[operation].answer)
-                   for name in chat.last_responses)
+    assert not any(
+        str(name).startswith(CATALOGUE.operations[operation].answer) for name in chat.last_responses
+    )
     assert await back_end_state(client, customer) == before
 
 
 @pytest.mark.parametrize("operation", STEP_UP_FORMS)
 async def test_a_question_at_the_code_is_answered_and_the_confirmed_request_runs(
-        operation, client, sandbox, domain_dict):
-    chat, change = await confirmed_and_awaiting_code(operation, client, domain_dict,
-                                                     need_change=False)
+    operation, client, sandbox, domain_dict
+):
+    chat, change = await confirmed_and_awaiting_code(
+        operation, client, domain_dict, need_change=False
+    )
     customer = chat.sender.split(":")[1]
     confirmed = json.loads(chat.slots[REQUEST_SLOT])["slots"]
     # "Will I still have money left?": the NLU is sure it's a question, and it names a figure.
-    replies = await chat.say("will my balance still be ok after this?", "bank_balance",
-                             confidence=0.95, **(change or {}))
+    replies = await chat.say(
+        "will my balance still be ok after this?", "bank_balance", confidence=0.95, **(change or {})
+    )
     assert replies, "the question got no answer"
     assert chat.slots.get("requested_slot") == "verification_code"
     assert json.loads(chat.slots[REQUEST_SLOT])["slots"] == confirmed
@@ -148,23 +162,33 @@ async def test_a_question_at_the_code_is_answered_and_the_confirmed_request_runs
     await chat.say(await sms_code(sandbox.base_url, customer), "inform")
     assert chat.form is None
     assert chat.slots.get("operation_outcome") is None  # cleared once the form finished
-    assert any(str(name).startswith(CATALOGUE.operations[operation].answer)
-               or name in {"utter_operation_refused", "utter_operation_choice_gone"}
-               for name in chat.last_responses), chat.last_responses
+    assert any(
+        str(name).startswith(CATALOGUE.operations[operation].answer)
+        or name in {"utter_operation_refused", "utter_operation_choice_gone"}
+        for name in chat.last_responses
+    ), chat.last_responses
 
 
 def forged_tracker(customer: str, form: str, slots: dict[str, Any]) -> Tracker:
-    events = [{"event": "active_loop", "name": form}, {"event": "user", "text": "hi"},
-              {"event": "active_loop", "name": None}]
-    return Tracker(bound_sender_id(customer), slots, {"text": "hi"}, events, False, None, {},
-                   "action_listen")
+    events = [
+        {"event": "active_loop", "name": form},
+        {"event": "user", "text": "hi"},
+        {"event": "active_loop", "name": None},
+    ]
+    return Tracker(
+        bound_sender_id(customer), slots, {"text": "hi"}, events, False, None, {}, "action_listen"
+    )
 
 
-@pytest.mark.parametrize("slots", [
-    {},
-    {"confirmed": "yes"},
-    {"confirmed": "yes", REQUEST_SLOT: "{}"},
-], ids=["no yes at all", "a yes for nothing shown", "a yes for another request"])
+@pytest.mark.parametrize(
+    "slots",
+    [
+        {},
+        {"confirmed": "yes"},
+        {"confirmed": "yes", REQUEST_SLOT: "{}"},
+    ],
+    ids=["no yes at all", "a yes for nothing shown", "a yes for another request"],
+)
 async def test_a_made_up_form_state_runs_nothing(slots, client, domain_dict):
     customer = "C00001"
     before = await back_end_state(client, customer)
@@ -172,18 +196,25 @@ async def test_a_made_up_form_state_runs_nothing(slots, client, domain_dict):
     card = cards["cards"][0]["card_id"] if cards.get("cards") else "CARD"
     for form in ("bank_freeze_card_form", "intl_card_abroad_form", "bank_activate_card_form"):
         dispatcher = CollectingDispatcher()
-        tracker = forged_tracker(customer, form, {"card": card, "travel_region": "asia",
-                                                  "travel_until": "2099-01-01", **slots})
+        tracker = forged_tracker(
+            customer,
+            form,
+            {"card": card, "travel_region": "asia", "travel_until": "2099-01-01", **slots},
+        )
         await ActionFinishOperation(client).run(dispatcher, tracker, domain_dict)
         answered = [m.get("response") for m in dispatcher.messages]
-        assert not any(str(name).startswith(("utter_bank_card_frozen", "utter_intl_card_abroad",
-                                             "utter_bank_card_activated"))
-                       for name in answered), answered
+        assert not any(
+            str(name).startswith(
+                ("utter_bank_card_frozen", "utter_intl_card_abroad", "utter_bank_card_activated")
+            )
+            for name in answered
+        ), answered
     assert await back_end_state(client, customer) == before
 
 
 async def test_too_little_money_is_said_before_the_yes_and_a_smaller_amount_goes_through(
-        client, sandbox, domain_dict):
+    client, sandbox, domain_dict
+):
     from tests.operations.test_bank_operations import (
         balance,
         pick_recipient,
@@ -220,8 +251,9 @@ async def test_a_refused_request_leaves_no_key_behind_for_the_next_one(client, d
     slots: dict[str, Any] = {"credit_new_limit": "1.00 CNY", "confirmed": "yes"}
 
     def runner_for(values: dict[str, Any]) -> OperationRunner:
-        tracker = Tracker(bound_sender_id(customer), dict(values), {}, [], False, None, {},
-                          "action_listen")
+        tracker = Tracker(
+            bound_sender_id(customer), dict(values), {}, [], False, None, {}, "action_listen"
+        )
         tracker.slots[REQUEST_SLOT] = current_request(operation, tracker)
         return OperationRunner(tracker, CollectingDispatcher(), domain_dict, client)
 
@@ -229,18 +261,21 @@ async def test_a_refused_request_leaves_no_key_behind_for_the_next_one(client, d
     outcome, events = await refused.execute(operation)
     assert outcome is Outcome.REFUSED
     assert {"event": "slot", "name": OPERATION_KEY_SLOT, "value": None} in [
-        {"event": e["event"], "name": e["name"], "value": e["value"]} for e in events]
+        {"event": e["event"], "name": e["name"], "value": e["value"]} for e in events
+    ]
     said = " ".join(str(m) for m in refused.dispatcher.messages)
     assert "Idempotency" not in said and "idempotency" not in said
 
 
 async def test_a_code_the_channel_sealed_runs_the_request_and_is_stored_nowhere(
-        client, sandbox, domain_dict):
+    client, sandbox, domain_dict
+):
     from channels.redaction import redact
     from common.one_time_code import ONE_TIME_CODE_PLACEHOLDER, SEALED_CODE_KEY, seal_one_time_code
 
-    chat, _ = await confirmed_and_awaiting_code("bank_freeze_card", client, domain_dict,
-                                                need_change=False)
+    chat, _ = await confirmed_and_awaiting_code(
+        "bank_freeze_card", client, domain_dict, need_change=False
+    )
     code = await sms_code(sandbox.base_url, chat.sender.split(":")[1])
     typed = redact(f"my code is {code}")
     assert typed.text == ONE_TIME_CODE_PLACEHOLDER and typed.one_time_code == code

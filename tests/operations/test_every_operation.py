@@ -19,10 +19,16 @@ FORMS = sorted(name for name, op in CATALOGUE.operations.items() if op.is_form)
 CUSTOMERS = [f"C{number:05d}" for number in range(1, 31)]
 UNFILLED = re.compile(r"\{[a-z_.0-9]+\}")
 # Answers a customer might give to each kind of question, and to a few particular ones.
-TYPED_ANSWERS = {"money": "100", "text": "My phone screen broke when I dropped it",
-                 "date": "yesterday"}
-PARTICULAR_ANSWERS = {"credit_new_limit": "50000", "remittance_beneficiary_name": "David Chen",
-                      "remittance_beneficiary_account": "GB29NWBK60161331926819"}
+TYPED_ANSWERS = {
+    "money": "100",
+    "text": "My phone screen broke when I dropped it",
+    "date": "yesterday",
+}
+PARTICULAR_ANSWERS = {
+    "credit_new_limit": "50000",
+    "remittance_beneficiary_name": "David Chen",
+    "remittance_beneficiary_account": "GB29NWBK60161331926819",
+}
 
 
 def assert_reads_well(replies: list[str]) -> None:
@@ -48,13 +54,15 @@ async def test_a_question_is_answered_for_every_customer(operation, client, doma
         assert replies, customer
         assert_reads_well(replies)
         answered += CATALOGUE.operations[operation].answer in " ".join(
-            str(r) for r in chat.last_responses)
+            str(r) for r in chat.last_responses
+        )
     assert answered, f"{operation} answered nobody with its own answer"
 
 
 async def sms_code(base_url: str, customer: str) -> str:
-    async with httpx.AsyncClient(base_url=base_url,
-                                 headers={"Authorization": f"Bearer {SERVICE_SECRET}"}) as http:
+    async with httpx.AsyncClient(
+        base_url=base_url, headers={"Authorization": f"Bearer {SERVICE_SECRET}"}
+    ) as http:
         inbox = (await http.get(f"/sandbox/devices/{customer}/messages")).json()
     return inbox["messages"][0]["code"]
 
@@ -72,8 +80,7 @@ async def walk_through(chat: Conversation, operation: str, base_url: str) -> lis
         if requested == "confirmed":
             replies = await chat.say("yes", "affirm")
         elif requested == "verification_code":
-            replies = await chat.say(await sms_code(base_url, chat.sender.split(":")[1]),
-                                     "inform")
+            replies = await chat.say(await sms_code(base_url, chat.sender.split(":")[1]), "inform")
         elif chat.last_buttons:
             button = chat.last_buttons[0]
             replies = await chat.say(button["payload"], "inform", **pressed(button))
@@ -85,8 +92,7 @@ async def walk_through(chat: Conversation, operation: str, base_url: str) -> lis
 
 
 @pytest.mark.parametrize("operation", FORMS)
-async def test_a_form_can_be_walked_through_to_its_answer(operation, client, sandbox,
-                                                          domain_dict):
+async def test_a_form_can_be_walked_through_to_its_answer(operation, client, sandbox, domain_dict):
     answer = CATALOGUE.operations[operation].answer
     outcomes = []
     for customer in CUSTOMERS:
@@ -95,5 +101,6 @@ async def test_a_form_can_be_walked_through_to_its_answer(operation, client, san
         outcomes.append(chat.last_responses)
         if any(str(name).startswith(answer) for name in chat.last_responses):
             return
-    pytest.fail(f"{operation} reached its answer for none of {len(CUSTOMERS)} customers: "
-                f"{outcomes[-5:]}")
+    pytest.fail(
+        f"{operation} reached its answer for none of {len(CUSTOMERS)} customers: {outcomes[-5:]}"
+    )

@@ -7,13 +7,18 @@ from tests.operations.conversation import Conversation
 
 
 async def test_another_customers_payment_reference_shows_nothing_of_theirs(client, domain_dict):
-    theirs = (await client.call("C00002", "GET", "/v1/customers/me/wallet/transactions",
-                                params={"page_size": 1}))["transactions"][0]
+    theirs = (
+        await client.call(
+            "C00002", "GET", "/v1/customers/me/wallet/transactions", params={"page_size": 1}
+        )
+    )["transactions"][0]
     chat = Conversation("C00001", client, domain_dict)
 
-    replies = await chat.say(f"details of {theirs['transaction_id']}",
-                             "payments_transaction_details",
-                             transaction_ref=theirs["transaction_id"])
+    replies = await chat.say(
+        f"details of {theirs['transaction_id']}",
+        "payments_transaction_details",
+        transaction_ref=theirs["transaction_id"],
+    )
 
     assert theirs["transaction_id"] not in " ".join(replies)
     assert chat.last_responses[0] == "utter_which_one"
@@ -25,6 +30,7 @@ async def test_another_customers_card_cannot_be_frozen(client, domain_dict):
     async def two_active_cards(customer: str) -> bool:
         cards = (await client.call(customer, "GET", "/v1/customers/me/cards"))["cards"]
         return [card["status"] for card in cards].count("active") >= 2
+
     customer = [c for c in [f"C{n:05d}" for n in range(1, 61)] if await two_active_cards(c)][0]
     other = "C00002" if customer != "C00002" else "C00003"
     theirs = (await client.call(other, "GET", "/v1/customers/me/cards"))["cards"][0]

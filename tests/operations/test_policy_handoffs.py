@@ -20,8 +20,11 @@ class LockedAccountBackend:
         if path == "/v1/customers/me":
             return await self.get_profile(customer_id)
         assert (method, path) == ("GET", "/v1/customers/me/security")
-        return {"locked": self.reason is not None, "reason": self.reason,
-                "locked_at": "2026-11-28T09:00:00Z" if self.reason else None}
+        return {
+            "locked": self.reason is not None,
+            "reason": self.reason,
+            "locked_at": "2026-11-28T09:00:00Z" if self.reason else None,
+        }
 
     async def get_profile(self, customer_id: str) -> dict[str, Any]:
         return {"customer_id": customer_id, "name": "Test Customer", "products": []}
@@ -47,8 +50,7 @@ async def test_a_filed_fraud_report_is_handed_to_the_security_team(client, domai
 
 async def test_an_account_only_a_specialist_can_unlock_is_handed_over(domain_dict):
     desk = RecordingDesk()
-    chat = Conversation("C00004", LockedAccountBackend("suspected_fraud"), domain_dict,
-                        desk=desk)
+    chat = Conversation("C00004", LockedAccountBackend("suspected_fraud"), domain_dict, desk=desk)
 
     await chat.say("why is my account locked", "security_account_locked")
 

@@ -82,7 +82,8 @@ async def first_with(client, predicate) -> str:
 
 
 def test_the_importer_makes_intents_a_form_and_rules_of_the_new_operations(
-        extended_registry, domain_dict):
+    extended_registry, domain_dict
+):
     domain = extended_domain(extended_registry, domain_dict)
     rules = yaml.safe_load(registry_rules(extended_registry))["rules"]
 
@@ -90,15 +91,20 @@ def test_the_importer_makes_intents_a_form_and_rules_of_the_new_operations(
     assert domain["forms"]["extras_wake_card_form"]["required_slots"] == ["card", "confirmed"]
     assert "validate_extras_wake_card_form" in domain["actions"]
     names = {rule["rule"] for rule in rules}
-    assert {"answer extras_refund_list", "start extras_wake_card_form",
-            "finish extras_wake_card_form"} <= names
+    assert {
+        "answer extras_refund_list",
+        "start extras_wake_card_form",
+        "finish extras_wake_card_form",
+    } <= names
 
 
 async def test_a_new_question_operation_answers_with_the_customers_data(
-        extended_registry, client, domain_dict):
+    extended_registry, client, domain_dict
+):
     async def has_refunds(customer: str) -> bool:
         body = await client.call(customer, "GET", "/v1/customers/me/wallet/refunds")
         return bool(body["refunds"])
+
     customer = await first_with(client, has_refunds)
     refunds = (await client.call(customer, "GET", "/v1/customers/me/wallet/refunds"))["refunds"]
     chat = Conversation(customer, client, extended_domain(extended_registry, domain_dict))
@@ -110,14 +116,17 @@ async def test_a_new_question_operation_answers_with_the_customers_data(
 
 
 async def test_a_new_confirmed_operation_changes_the_back_end_after_yes(
-        extended_registry, client, domain_dict):
+    extended_registry, client, domain_dict
+):
     async def sleeping_card(customer: str) -> bool:
         cards = (await client.call(customer, "GET", "/v1/customers/me/cards"))["cards"]
         return [card["status"] for card in cards].count("inactive") == 1
+
     customer = await first_with(client, sleeping_card)
     actions = {action().name(): action for action in _generated_actions(extended_registry)}
-    chat = Conversation(customer, client, extended_domain(extended_registry, domain_dict),
-                        form_actions=actions)
+    chat = Conversation(
+        customer, client, extended_domain(extended_registry, domain_dict), form_actions=actions
+    )
 
     confirmation = await chat.say("wake my card up", "extras_wake_card")
     assert confirmation[0].startswith("Wake up ****")

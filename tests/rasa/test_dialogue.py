@@ -11,9 +11,16 @@ from tooling.rasa_cli import log_tail, run_rasa
 def test_every_test_story_succeeds(trained_model: Path, tmp_path: Path):
     log = tmp_path / "rasa-test-core.log"
     result = run_rasa(
-        "test", "core", "--model", str(trained_model),
-        "--stories", str(PROJECT_ROOT / "tests" / "stories"),
-        "--out", str(tmp_path / "core"), "--fail-on-prediction-errors", "--no-plot",
+        "test",
+        "core",
+        "--model",
+        str(trained_model),
+        "--stories",
+        str(PROJECT_ROOT / "tests" / "stories"),
+        "--out",
+        str(tmp_path / "core"),
+        "--fail-on-prediction-errors",
+        "--no-plot",
         log_path=log,
     )
     failed = tmp_path / "core" / "failed_test_stories.yml"

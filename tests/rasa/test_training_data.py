@@ -27,14 +27,26 @@ def responses_sent_by_custom_actions() -> set[str]:
 def sent_by_custom_actions(response: str, named: set[str]) -> bool:
     """Named, conventional, or a variant of a named answer (``<answer>_item``,
     ``<answer>_<state>``)."""
-    return (response in named or response.startswith(CONVENTIONAL_PREFIXES)
-            or any(response.startswith(f"{name}_") for name in named))
+    return (
+        response in named
+        or response.startswith(CONVENTIONAL_PREFIXES)
+        or any(response.startswith(f"{name}_") for name in named)
+    )
 
 
 def test_training_data_and_domain_validate_cleanly(tmp_path: Path):
     log = tmp_path / "validate.log"
-    result = run_rasa("data", "validate", "--domain", "domain.yml", "--data", "data",
-                      "--config", "config.yml", log_path=log)
+    result = run_rasa(
+        "data",
+        "validate",
+        "--domain",
+        "domain.yml",
+        "--data",
+        "data",
+        "--config",
+        "config.yml",
+        log_path=log,
+    )
     output = log.read_text()
 
     assert result.returncode == 0, output[-3000:]
@@ -42,13 +54,16 @@ def test_training_data_and_domain_validate_cleanly(tmp_path: Path):
     # Rasa cannot see that a custom action sends a response; every other warning counts.
     named = responses_sent_by_custom_actions() | RESPONSES_SENT_BY_RASA
     unexpected = [
-        warning for warning in warnings
+        warning
+        for warning in warnings
         if not (match := re.search(r"The utterance '(\w+)' is not used", warning))
         or not sent_by_custom_actions(match.group(1), named)
     ]
     # Intents the agent desk triggers through Rasa's HTTP API are never typed, so they have
     # no training examples on purpose.
-    unexpected = [warning for warning in unexpected
-                  if not re.search(r"The intent 'EXTERNAL_\w+' is listed in the domain",
-                                   warning)]
+    unexpected = [
+        warning
+        for warning in unexpected
+        if not re.search(r"The intent 'EXTERNAL_\w+' is listed in the domain", warning)
+    ]
     assert unexpected == []

@@ -26,5 +26,6 @@ def edit(path: Path, old: str, new: str) -> None:
 
 
 def line_of(path: Path, text: str) -> int:
-    return next(number for number, line in enumerate(path.read_text().splitlines(), start=1)
-                if text in line)
+    return next(
+        number for number, line in enumerate(path.read_text().splitlines(), start=1) if text in line
+    )

@@ -27,12 +27,12 @@ def test_the_key_of_an_attempt_with_an_unknown_outcome_outlives_its_request():
     assert OPERATION_KEY_SLOT not in PER_REQUEST_SLOTS
 
 
-def test_every_bookkeeping_slot_is_in_the_trained_domain_and_never_a_feature_but_one(
-        domain_dict):
+def test_every_bookkeeping_slot_is_in_the_trained_domain_and_never_a_feature_but_one(domain_dict):
     slots = domain_dict["slots"]
     rasas_own = {REQUESTED_SLOT, SESSION_METADATA_SLOT}
     declared = [slot for slot in BOOKKEEPING_SLOTS if slot.name not in rasas_own]
 
     assert all(slot.name in slots for slot in declared)
     assert [slot.name for slot in declared if slots[slot.name]["influence_conversation"]] == [
-        "operation_refused"]
+        "operation_refused"
+    ]

@@ -22,14 +22,19 @@ def test_the_projects_registry_passes_the_check():
 
 
 def test_the_command_exits_non_zero_with_the_problems_of_the_registry_it_is_pointed_at(
-        project_copy):
+    project_copy,
+):
     bank = project_copy / "capabilities" / "bank.yml"
     edit(bank, "    empty: utter_bank_no_declines\n", "    empty: utter_bank_no_decline\n")
 
     run = subprocess.run(
         [sys.executable, "-m", "registry.check", "--root", str(project_copy)],
-        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60,
-        env={**os.environ, "CAPABILITIES_DIR": str(project_copy / "capabilities")})
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "CAPABILITIES_DIR": str(project_copy / "capabilities")},
+    )
 
     assert run.returncode == 1
     assert f"{bank}:{line_of(bank, 'utter_bank_no_decline')}: " in run.stdout
@@ -42,10 +47,12 @@ def test_a_response_named_in_empty_that_does_not_exist_is_reported(project_copy)
 
     [problem] = problems_in(project_copy)
 
-    assert problem == (f"{bank}:{line_of(bank, 'utter_bank_no_recipient')}: "
-                       "operations.bank_recipients.empty: response 'utter_bank_no_recipient' "
-                       "is not in domain.yml or domain/*.yml. "
-                       "Did you mean 'utter_bank_no_recipients'?")
+    assert problem == (
+        f"{bank}:{line_of(bank, 'utter_bank_no_recipient')}: "
+        "operations.bank_recipients.empty: response 'utter_bank_no_recipient' "
+        "is not in domain.yml or domain/*.yml. "
+        "Did you mean 'utter_bank_no_recipients'?"
+    )
 
 
 def test_a_misspelt_placeholder_in_an_answer_is_reported_with_the_value_meant(project_copy):
@@ -64,8 +71,10 @@ def test_a_list_without_its_item_response_is_reported(project_copy):
 
     [problem] = problems_in(project_copy)
 
-    assert "operations.bank_transfer_history.list: response 'utter_bank_transfer_history_item'" \
+    assert (
+        "operations.bank_transfer_history.list: response 'utter_bank_transfer_history_item'"
         in problem
+    )
 
 
 def test_a_call_placeholder_that_names_nothing_is_reported(project_copy):
@@ -74,17 +83,23 @@ def test_a_call_placeholder_that_names_nothing_is_reported(project_copy):
 
     [problem] = problems_in(project_copy)
 
-    assert f"{bank}:{line_of(bank, 'payee.name')}: operations.bank_transfer.body.recipient_name" \
+    assert (
+        f"{bank}:{line_of(bank, 'payee.name')}: operations.bank_transfer.body.recipient_name"
         in problem
+    )
     assert "placeholder {payee.name}" in problem
 
 
 def test_missing_handoff_not_held_digression_and_question_responses_are_reported(project_copy):
     capabilities = project_copy / "capabilities"
-    edit(capabilities / "security.yml", "  after: [utter_security_fraud_reported,",
-         "  after: [utter_security_fraud_reportd,")
-    edit(capabilities / "bank.yml", "not_held: utter_bank_not_held",
-         "not_held: utter_bank_not_hold")
+    edit(
+        capabilities / "security.yml",
+        "  after: [utter_security_fraud_reported,",
+        "  after: [utter_security_fraud_reportd,",
+    )
+    edit(
+        capabilities / "bank.yml", "not_held: utter_bank_not_held", "not_held: utter_bank_not_hold"
+    )
     edit(capabilities / "general.yml", "  help: utter_form_help", "  help: utter_form_hlp")
     edit(project_copy / "domain" / "bank.yml", "  utter_ask_amount:", "  utter_ask_sum:")
 
@@ -101,8 +116,10 @@ def test_an_intent_with_too_few_examples_is_reported(project_copy):
     text = nlu.read_text()
     start = text.index("- intent: bank_recipients")
     end = text.index("- intent:", start + 1)
-    nlu.write_text(text[:start] + "- intent: bank_recipients\n  examples: |\n"
-                   "    - who are my payees\n" + text[end:])
+    nlu.write_text(
+        text[:start] + "- intent: bank_recipients\n  examples: |\n"
+        "    - who are my payees\n" + text[end:]
+    )
 
     [problem] = problems_in(project_copy)
 
@@ -120,9 +137,11 @@ def test_a_broken_schema_stops_the_check_with_the_loaders_problems(project_copy)
 
 
 def test_one_operation_can_be_checked_alone(project_copy):
-    edit(project_copy / "capabilities" / "bank.yml", "    empty: utter_bank_no_recipients\n",
-         "    empty: utter_bank_no_recipient\n")
+    edit(
+        project_copy / "capabilities" / "bank.yml",
+        "    empty: utter_bank_no_recipients\n",
+        "    empty: utter_bank_no_recipient\n",
+    )
 
     assert check(project_copy, project_copy / "capabilities", operation="bank_balance") == []
-    assert len(check(project_copy, project_copy / "capabilities",
-                     operation="bank_recipients")) == 1
+    assert len(check(project_copy, project_copy / "capabilities", operation="bank_recipients")) == 1

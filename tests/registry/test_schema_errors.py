@@ -22,15 +22,20 @@ def test_a_misspelt_key_is_named_with_its_line_and_the_key_meant(project_copy):
 
     [problem] = problems_of(project_copy / "capabilities")
 
-    assert problem == (f"{bank}:{line_of(bank, 'lists: transfers')}: "
-                       "operations.bank_transfer_history.lists: unknown key 'lists'. "
-                       "Did you mean 'list'?")
+    assert problem == (
+        f"{bank}:{line_of(bank, 'lists: transfers')}: "
+        "operations.bank_transfer_history.lists: unknown key 'lists'. "
+        "Did you mean 'list'?"
+    )
 
 
 def test_a_misspelt_slot_is_named_with_its_line_and_the_slot_meant(project_copy):
     bank = project_copy / "capabilities" / "bank.yml"
-    edit(bank, "    slots: [account, recipient, amount]\n",
-         "    slots: [account, recipeint, amount]\n")
+    edit(
+        bank,
+        "    slots: [account, recipient, amount]\n",
+        "    slots: [account, recipeint, amount]\n",
+    )
 
     [problem] = problems_of(project_copy / "capabilities")
 

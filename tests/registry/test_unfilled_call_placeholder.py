@@ -29,15 +29,24 @@ class ProfileOnlyBackEnd:
 
 async def test_a_question_whose_call_names_an_unknown_value_apologises_and_calls_nothing():
     catalogue = default_catalogue()
-    broken = replace(catalogue.operations["bank_balance"],
-                     call=Call("GET", "/v1/customers/me/accounts/{acount.account_number}"))
-    tracker = Tracker(bound_sender_id("C00001"), {}, {"intent": {"name": "bank_balance"}}, [],
-                      False, None, {}, "action_listen")
+    broken = replace(
+        catalogue.operations["bank_balance"],
+        call=Call("GET", "/v1/customers/me/accounts/{acount.account_number}"),
+    )
+    tracker = Tracker(
+        bound_sender_id("C00001"),
+        {},
+        {"intent": {"name": "bank_balance"}},
+        [],
+        False,
+        None,
+        {},
+        "action_listen",
+    )
     dispatcher = CollectingDispatcher()
     back_end = ProfileOnlyBackEnd()
 
     await OperationRunner(tracker, dispatcher, {}, back_end, catalogue).answer(broken)
 
-    assert [message["response"] for message in dispatcher.messages] == [
-        "utter_backend_unavailable"]
+    assert [message["response"] for message in dispatcher.messages] == ["utter_backend_unavailable"]
     assert back_end.calls == []

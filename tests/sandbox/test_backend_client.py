@@ -70,12 +70,23 @@ async def test_a_customer_verifies_then_sends_money_through_the_client(
             customer, started["verification_id"], sandbox.device_code(customer)
         )
         key = str(uuid.uuid4())
-        transfer = {"from_account": account, "to_account_number": "6228480000000000017",
-                    "recipient_name": "Han Meimei", "amount": "12.50", "currency": "CNY",
-                    "memo": ""}
+        transfer = {
+            "from_account": account,
+            "to_account_number": "6228480000000000017",
+            "recipient_name": "Han Meimei",
+            "amount": "12.50",
+            "currency": "CNY",
+            "memo": "",
+        }
         sent, again = [
-            await client.call(customer, "POST", "/v1/customers/me/transfers", json=transfer,
-                              idempotency_key=key, verification_token=token)
+            await client.call(
+                customer,
+                "POST",
+                "/v1/customers/me/transfers",
+                json=transfer,
+                idempotency_key=key,
+                verification_token=token,
+            )
             for _ in range(2)
         ]
     assert profile["customer_id"] == customer
@@ -92,8 +103,9 @@ async def test_back_end_answers_become_one_error_type_with_a_kind(sandbox: Runni
         with pytest.raises(BackendError) as not_theirs:
             await client.call(customer, "GET", f"/v1/customers/me/cards/{others_card}")
         with pytest.raises(BackendError) as needs_code:
-            await client.call(customer, "POST", f"/v1/customers/me/cards/{own_card}/freeze",
-                              verification_token="")
+            await client.call(
+                customer, "POST", f"/v1/customers/me/cards/{own_card}/freeze", verification_token=""
+            )
         with pytest.raises(BackendError) as escaped:
             await client.confirm_verification(customer, "..", "123456")
     assert (not_theirs.value.kind, not_theirs.value.status) == ("not_found", 404)

@@ -53,8 +53,10 @@ async def test_fifty_simultaneous_transfers_never_overdraw_and_conserve_money(
                 http.post(
                     f"{ME}/transfers",
                     json=body,
-                    headers={"Idempotency-Key": f"c-{run}-{n:02d}",
-                             "X-Verification-Token": tokens[n]},
+                    headers={
+                        "Idempotency-Key": f"c-{run}-{n:02d}",
+                        "X-Verification-Token": tokens[n],
+                    },
                 )
                 for n in range(TRANSFERS)
             )

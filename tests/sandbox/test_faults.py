@@ -74,8 +74,10 @@ def test_rules_can_target_one_method_and_never_block_the_controls(faults: Runnin
 
 def test_faults_can_be_set_at_start_from_the_environment() -> None:
     settings = Settings.from_environment(
-        {"SANDBOX_FAULTS": '[{"match": "get_wallet", "latency_ms": 250, "error_rate": 0.1}]',
-         "SANDBOX_SERVICE_SECRET": "test-only-service-secret-of-length"}
+        {
+            "SANDBOX_FAULTS": '[{"match": "get_wallet", "latency_ms": 250, "error_rate": 0.1}]',
+            "SANDBOX_SERVICE_SECRET": "test-only-service-secret-of-length",
+        }
     )
     app = create_app(settings)
     [rule] = app.state.faults.rules

@@ -17,8 +17,26 @@ from tests.sandbox.test_idempotency import payer, transfer_body
 ME = "/v1/customers/me"
 INBOX = "/sandbox/devices/{customer_id}/messages"
 REAL_SECRET = "a-real-secret-from-the-secret-store"
-BAD_AMOUNTS = ["1e30", "NaN", "Infinity", "-Infinity", "-0", "-5.00", "0", "9" * 40,
-               "10.001", "1_000", "\u0661\u0662", " 10", "10,00", "", "0x10", 1e3, True, None]
+BAD_AMOUNTS = [
+    "1e30",
+    "NaN",
+    "Infinity",
+    "-Infinity",
+    "-0",
+    "-5.00",
+    "0",
+    "9" * 40,
+    "10.001",
+    "1_000",
+    "\u0661\u0662",
+    " 10",
+    "10,00",
+    "",
+    "0x10",
+    1e3,
+    True,
+    None,
+]
 
 
 @pytest.mark.parametrize("value", [None, "", "dev-only-sandbox-secret", "short"])
@@ -31,25 +49,30 @@ def test_outside_the_embedded_profile_a_weak_secret_stops_the_sandbox(value: str
 
 
 def test_with_a_real_secret_the_production_sandbox_starts_without_the_phone_inbox() -> None:
-    settings = Settings.from_environment({"DEPLOYMENT_PROFILE": "production",
-                                  "SANDBOX_SERVICE_SECRET": REAL_SECRET})
+    settings = Settings.from_environment(
+        {"DEPLOYMENT_PROFILE": "production", "SANDBOX_SERVICE_SECRET": REAL_SECRET}
+    )
     assert settings.service_secret == REAL_SECRET and not settings.device_inbox
     assert INBOX not in create_app(settings).openapi()["paths"]
 
 
 def test_the_embedded_profile_runs_on_its_dev_secret_with_the_phone_inbox() -> None:
-    settings = Settings.from_environment({"DEPLOYMENT_PROFILE": "embedded",
-                                  "SANDBOX_SERVICE_SECRET": "dev-only-sandbox-secret"})
+    settings = Settings.from_environment(
+        {"DEPLOYMENT_PROFILE": "embedded", "SANDBOX_SERVICE_SECRET": "dev-only-sandbox-secret"}
+    )
     assert settings.device_inbox
     assert INBOX in create_app(settings).openapi()["paths"]
 
 
 @pytest.mark.parametrize("amount", BAD_AMOUNTS, ids=repr)
-def test_an_amount_that_is_not_plain_money_is_a_422(sqlite_sandbox: RunningSandbox,
-                                                    amount: object) -> None:
+def test_an_amount_that_is_not_plain_money_is_a_422(
+    sqlite_sandbox: RunningSandbox, amount: object
+) -> None:
     customer, account = payer(sqlite_sandbox, skip=20)
-    headers = {"Idempotency-Key": f"bad-{uuid.uuid4()}",
-               **sqlite_sandbox.verified(customer, "move_money")}
+    headers = {
+        "Idempotency-Key": f"bad-{uuid.uuid4()}",
+        **sqlite_sandbox.verified(customer, "move_money"),
+    }
     with sqlite_sandbox.client(customer, **headers) as http:
         reply = http.post(f"{ME}/transfers", json={**transfer_body(account), "amount": amount})
     assert reply.status_code == 422, reply.text
@@ -59,14 +82,21 @@ def test_an_amount_that_is_not_plain_money_is_a_422(sqlite_sandbox: RunningSandb
 
 
 @pytest.mark.parametrize("body", [b"[1,2,3]", b'"hello"', b"", b"null", b"42", b"{", b"\xff"])
-def test_a_body_that_is_not_a_json_object_is_a_4xx(sqlite_sandbox: RunningSandbox,
-                                                   body: bytes) -> None:
+def test_a_body_that_is_not_a_json_object_is_a_4xx(
+    sqlite_sandbox: RunningSandbox, body: bytes
+) -> None:
     customer, account = payer(sqlite_sandbox, skip=21)
     with sqlite_sandbox.client(customer) as http:
         for path in (f"{ME}/transfers", "/v1/verification", f"{ME}/remittance-quotes"):
-            reply = http.post(path, content=body, headers={
-                "Content-Type": "application/json", "Idempotency-Key": f"nb-{uuid.uuid4()}",
-                **sqlite_sandbox.verified(customer, "move_money")})
+            reply = http.post(
+                path,
+                content=body,
+                headers={
+                    "Content-Type": "application/json",
+                    "Idempotency-Key": f"nb-{uuid.uuid4()}",
+                    **sqlite_sandbox.verified(customer, "move_money"),
+                },
+            )
             assert 400 <= reply.status_code < 500, (path, reply.status_code, reply.text)
             assert reply.json()["error"]["code"]
 
@@ -76,12 +106,21 @@ def test_one_code_cannot_pay_two_different_transfers(sandbox: RunningSandbox) ->
     token = {"X-Verification-Token": sandbox.step_up_token(customer, "move_money")}
     first_key = f"one-{uuid.uuid4()}"
     with sandbox.client(customer, **token) as http:
-        first = http.post(f"{ME}/transfers", json=transfer_body(account, "10.00"),
-                          headers={"Idempotency-Key": first_key})
-        second = http.post(f"{ME}/transfers", json=transfer_body(account, "20.00"),
-                           headers={"Idempotency-Key": f"two-{uuid.uuid4()}"})
-        replay = http.post(f"{ME}/transfers", json=transfer_body(account, "10.00"),
-                           headers={"Idempotency-Key": first_key})
+        first = http.post(
+            f"{ME}/transfers",
+            json=transfer_body(account, "10.00"),
+            headers={"Idempotency-Key": first_key},
+        )
+        second = http.post(
+            f"{ME}/transfers",
+            json=transfer_body(account, "20.00"),
+            headers={"Idempotency-Key": f"two-{uuid.uuid4()}"},
+        )
+        replay = http.post(
+            f"{ME}/transfers",
+            json=transfer_body(account, "10.00"),
+            headers={"Idempotency-Key": first_key},
+        )
     assert first.status_code == 201, first.text
     assert second.status_code == 403
     assert second.json()["error"]["code"] == "verification_required"
@@ -98,14 +137,23 @@ def test_a_refused_request_keeps_its_answer_and_blocks_no_new_request(
     refused_key = f"refused-{uuid.uuid4()}"
     token = sandbox.verified(customer, "move_money")
     with sandbox.client(customer) as http:
-        refused = http.post(f"{ME}/transfers", json=transfer_body(account, "5000.00"),
-                            headers={"Idempotency-Key": refused_key, **token})
-        replayed = http.post(f"{ME}/transfers", json=transfer_body(account, "5000.00"),
-                             headers={"Idempotency-Key": refused_key, **token})
+        refused = http.post(
+            f"{ME}/transfers",
+            json=transfer_body(account, "5000.00"),
+            headers={"Idempotency-Key": refused_key, **token},
+        )
+        replayed = http.post(
+            f"{ME}/transfers",
+            json=transfer_body(account, "5000.00"),
+            headers={"Idempotency-Key": refused_key, **token},
+        )
         # A new request with a new key: the refusal bound nothing to it, and the code that
         # moved nothing still authorises one request.
-        smaller = http.post(f"{ME}/transfers", json=transfer_body(account, "50.00"),
-                            headers={"Idempotency-Key": f"new-{uuid.uuid4()}", **token})
+        smaller = http.post(
+            f"{ME}/transfers",
+            json=transfer_body(account, "50.00"),
+            headers={"Idempotency-Key": f"new-{uuid.uuid4()}", **token},
+        )
     assert refused.status_code == 422
     assert refused.json()["error"]["code"] == "insufficient_funds"
     assert replayed.status_code == 422 and replayed.json() == refused.json()

@@ -44,6 +44,7 @@ def test_a_customer_who_lost_a_card_gets_it_blocked_and_a_replacement_on_its_way
     card = sandbox.scalar(
         "SELECT id FROM cards WHERE customer_id = :c AND status = 'active'", c=customer
     )
+
     def verified() -> dict[str, str]:
         return sandbox.verified(customer, "card_control")
 
@@ -57,9 +58,7 @@ def test_a_customer_who_lost_a_card_gets_it_blocked_and_a_replacement_on_its_way
             json={"reason": "lost", "delivery": "express"},
             headers=verified(),
         )
-        twice = http.post(
-            f"{ME}/cards/{card}/replace", json={"reason": "lost"}, headers=verified()
-        )
+        twice = http.post(f"{ME}/cards/{card}/replace", json={"reason": "lost"}, headers=verified())
         new_card = replaced.json()["new_card"]["card_id"]
         delivery = http.get(f"{ME}/cards/{new_card}/delivery").json()
         activated = http.post(f"{ME}/cards/{new_card}/activate").json()
@@ -156,6 +155,7 @@ def test_an_eligible_customer_borrows_and_repays_early(sandbox: RunningSandbox) 
         " AND NOT EXISTS (SELECT 1 FROM loans l WHERE l.customer_id = c.id)",
     )
     account = fund_cny_account(sandbox, customer, "5000.00")
+
     def once() -> dict[str, str]:
         return {"Idempotency-Key": str(uuid.uuid4()), **sandbox.verified(customer, "move_money")}
 
@@ -216,6 +216,7 @@ def test_a_policyholder_files_a_claim_and_cancels_a_policy(sandbox: RunningSandb
 def test_a_saver_puts_money_in_the_fund_and_takes_some_out(sandbox: RunningSandbox) -> None:
     customer = holder(sandbox, HAS_CNY_ACCOUNT, 11)
     account = fund_cny_account(sandbox, customer, "20000.00")
+
     def once() -> dict[str, str]:
         return {"Idempotency-Key": str(uuid.uuid4()), **sandbox.verified(customer, "move_money")}
 

@@ -22,10 +22,18 @@ ANOTHER_CUSTOMERS_CALL = {
     "next_action": "action_run_operation",
     "sender_id": "customer:C00002",
     "tracker": {
-        "sender_id": "customer:C00002", "slots": {}, "events": [], "paused": False,
-        "latest_message": {"text": "balance", "intent": {"name": "bank_balance",
-                                                         "confidence": 1.0}, "entities": []},
-        "latest_event_time": None, "followup_action": None, "active_loop": {},
+        "sender_id": "customer:C00002",
+        "slots": {},
+        "events": [],
+        "paused": False,
+        "latest_message": {
+            "text": "balance",
+            "intent": {"name": "bank_balance", "confidence": 1.0},
+            "entities": [],
+        },
+        "latest_event_time": None,
+        "followup_action": None,
+        "active_loop": {},
         "latest_action_name": "action_listen",
     },
     "domain": {"responses": {}},
@@ -72,15 +80,19 @@ def test_it_listens_on_loopback_only(running_action_server):
     assert listening_addresses(port) == {"0100007F"}
 
 
-@pytest.mark.parametrize("headers", [
-    {"Content-Type": "application/json"},
-    {"Content-Type": "text/plain", "Origin": "http://evil.example"},
-    {"Content-Type": "application/json", "Authorization": "Bearer dev-only-guess"},
-], ids=["a script", "a browser page", "a guessed token"])
-def test_a_call_without_the_token_is_refused_before_any_action_runs(running_action_server,
-                                                                     headers):
-    status, body, answer_headers = post(running_action_server,
-                                        json.dumps(ANOTHER_CUSTOMERS_CALL).encode(), headers)
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Content-Type": "application/json"},
+        {"Content-Type": "text/plain", "Origin": "http://evil.example"},
+        {"Content-Type": "application/json", "Authorization": "Bearer dev-only-guess"},
+    ],
+    ids=["a script", "a browser page", "a guessed token"],
+)
+def test_a_call_without_the_token_is_refused_before_any_action_runs(running_action_server, headers):
+    status, body, answer_headers = post(
+        running_action_server, json.dumps(ANOTHER_CUSTOMERS_CALL).encode(), headers
+    )
     assert status == 401
     assert b"C00002" not in body and b"balance" not in body
     assert "Access-Control-Allow-Origin" not in answer_headers
@@ -88,9 +100,11 @@ def test_a_call_without_the_token_is_refused_before_any_action_runs(running_acti
 
 def test_the_rasa_servers_token_is_let_through(running_action_server):
     token = running_action_server.environment["ACTION_SERVER_TOKEN"]
-    status, body, _ = post(running_action_server, json.dumps(ANOTHER_CUSTOMERS_CALL).encode(),
-                           {"Content-Type": "application/json",
-                            "Authorization": f"Bearer {token}"})
+    status, body, _ = post(
+        running_action_server,
+        json.dumps(ANOTHER_CUSTOMERS_CALL).encode(),
+        {"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
+    )
     # Through, and the action ran: the back end here is unreachable, so it apologises.
     assert status == 200, body
     assert "utter_backend_unavailable" in body.decode()
@@ -99,18 +113,30 @@ def test_the_rasa_servers_token_is_let_through(running_action_server):
 def test_an_action_that_fails_does_not_echo_the_conversation(running_action_server):
     token = running_action_server.environment["ACTION_SERVER_TOKEN"]
     broken = {**ANOTHER_CUSTOMERS_CALL, "tracker": ["secret words", "my card 4111"]}
-    status, body, _ = post(running_action_server, json.dumps(broken).encode(),
-                           {"Content-Type": "application/json",
-                            "Authorization": f"Bearer {token}"})
+    status, body, _ = post(
+        running_action_server,
+        json.dumps(broken).encode(),
+        {"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
+    )
     assert status >= 400
     assert b"secret words" not in body and b"4111" not in body
 
 
 @pytest.mark.parametrize("token", ["", "dev-only-action-server-token", "short"])
 def test_outside_the_embedded_profile_it_will_not_start_without_a_real_token(token):
-    environment = {**process_environment(), "DEPLOYMENT_PROFILE": "production",
-                   "ACTION_SERVER_TOKEN": token, "ACTION_SERVER_PORT": str(free_port())}
-    finished = subprocess.run([sys.executable, "-m", "actions.server"], cwd=PROJECT_ROOT,
-                              env=environment, capture_output=True, text=True, timeout=120)
+    environment = {
+        **process_environment(),
+        "DEPLOYMENT_PROFILE": "production",
+        "ACTION_SERVER_TOKEN": token,
+        "ACTION_SERVER_PORT": str(free_port()),
+    }
+    finished = subprocess.run(
+        [sys.executable, "-m", "actions.server"],
+        cwd=PROJECT_ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert finished.returncode != 0
     assert "ACTION_SERVER_TOKEN" in finished.stderr

@@ -24,17 +24,20 @@ async def run(tracker, dispatcher: CollectingDispatcher, domain: dict[str, Any])
     return dispatcher.messages
 
 
-async def test_unclear_message_offers_the_top_guesses_as_described_buttons(
-    dispatcher, domain_dict
-):
-    messages = await run(tracker_after("hmm the thing", intent_ranking=RANKING),
-                         dispatcher, domain_dict)
+async def test_unclear_message_offers_the_top_guesses_as_described_buttons(dispatcher, domain_dict):
+    messages = await run(
+        tracker_after("hmm the thing", intent_ranking=RANKING), dispatcher, domain_dict
+    )
 
     assert messages[0]["response"] == "utter_ask_which_request"
     titles = [button["title"] for button in messages[0]["buttons"]]
     payloads = [button["payload"] for button in messages[0]["buttons"]]
-    assert titles == ["See what I can do", "Talk to a person", "Ask whether I'm a bot",
-                      "None of these"]
+    assert titles == [
+        "See what I can do",
+        "Talk to a person",
+        "Ask whether I'm a bot",
+        "None of these",
+    ]
     assert payloads == ["/help", "/request_human", "/bot_challenge", "/deny"]
 
 
@@ -52,16 +55,20 @@ async def test_an_empty_message_is_answered_with_a_request_to_rephrase(dispatche
 
 
 async def test_a_message_in_another_script_is_asked_for_in_english(dispatcher, domain_dict):
-    messages = await run(tracker_after("我的卡丢了", intent_ranking=RANKING),
-                         dispatcher, domain_dict)
+    messages = await run(
+        tracker_after("我的卡丢了", intent_ranking=RANKING), dispatcher, domain_dict
+    )
 
     assert messages[0]["response"] == "utter_english_only"
 
 
 async def test_a_second_failure_in_a_row_offers_a_person(dispatcher, domain_dict):
     earlier = [user_event("blah", "nlu_fallback"), bot_event("Did you mean one of these?")]
-    messages = await run(tracker_after("blah blah", intent_ranking=RANKING,
-                                       earlier_events=earlier), dispatcher, domain_dict)
+    messages = await run(
+        tracker_after("blah blah", intent_ranking=RANKING, earlier_events=earlier),
+        dispatcher,
+        domain_dict,
+    )
 
     assert messages[0]["response"] == "utter_offer_person_after_failures"
     offered = domain_dict["responses"]["utter_offer_person_after_failures"][0]["buttons"]

@@ -6,10 +6,18 @@ from actions.general import ActionExplainCapabilities, capabilities_message
 from registry.catalogue import Catalogue, ProductLine, load_catalogue
 from tests.unit.trackers import tracker_after
 
-INSURANCE = ProductLine("insurance", "Insurance", "your policies and claims",
-                        {"insurance_file_claim": "File an insurance claim"})
-WALLET = ProductLine("payments", "Payments", "wallet balance and failed payments",
-                     {"payments_check_balance": "Check my wallet balance"})
+INSURANCE = ProductLine(
+    "insurance",
+    "Insurance",
+    "your policies and claims",
+    {"insurance_file_claim": "File an insurance claim"},
+)
+WALLET = ProductLine(
+    "payments",
+    "Payments",
+    "wallet balance and failed payments",
+    {"payments_check_balance": "Check my wallet balance"},
+)
 
 
 def test_help_lists_only_product_lines_the_assistant_was_trained_on():

@@ -43,21 +43,35 @@ def with_message_ids(tracker: Tracker) -> Tracker:
 
 
 def signed_in_request(text: str = "i want to talk to a person", **kwargs: Any) -> Tracker:
-    earlier = [user_event("my card was declined", "bank_card_declined"),
-               bot_event("Your card ending 4821 was declined because it is frozen.")]
-    return with_message_ids(tracker_after(
-        text, "request_human", earlier_events=kwargs.pop("earlier_events", earlier),
-        sender_id="customer:C00001",
-        slots={"customer_name": "Li Wei", "verification_code": "123456", "amount": None,
-               "card": "4821"}, **kwargs))
+    earlier = [
+        user_event("my card was declined", "bank_card_declined"),
+        bot_event("Your card ending 4821 was declined because it is frozen."),
+    ]
+    return with_message_ids(
+        tracker_after(
+            text,
+            "request_human",
+            earlier_events=kwargs.pop("earlier_events", earlier),
+            sender_id="customer:C00001",
+            slots={
+                "customer_name": "Li Wei",
+                "verification_code": "123456",
+                "amount": None,
+                "card": "4821",
+            },
+            **kwargs,
+        )
+    )
 
 
 async def test_a_request_for_a_person_queues_the_chat_and_pauses_the_assistant(
-        dispatcher, domain_dict):
+    dispatcher, domain_dict
+):
     desk = RecordingDesk(HandoffOutcome(status="queued", position=2))
 
     events = await ActionRequestHuman(ProfileBackend(), desk).run(
-        dispatcher, signed_in_request(), domain_dict)
+        dispatcher, signed_in_request(), domain_dict
+    )
 
     assert events == PAUSED
     assert dispatcher.messages[-1]["response"] == "utter_handoff_queued"
@@ -69,7 +83,8 @@ async def test_the_agent_gets_the_transcript_intents_slots_and_profile(dispatche
     desk = RecordingDesk()
 
     await ActionRequestHuman(ProfileBackend(), desk).run(
-        dispatcher, signed_in_request(), domain_dict)
+        dispatcher, signed_in_request(), domain_dict
+    )
 
     request = desk.requests[0]
     assert request.conversation_id == "customer:C00001"
@@ -78,8 +93,7 @@ async def test_the_agent_gets_the_transcript_intents_slots_and_profile(dispatche
     assert [line.author for line in request.transcript] == ["customer", "bot", "customer"]
     assert request.transcript[0].text == "my card was declined"
     assert request.transcript[0].message_id == "m0"
-    assert [intent["name"] for intent in request.intents] == ["bank_card_declined",
-                                                             "request_human"]
+    assert [intent["name"] for intent in request.intents] == ["bank_card_declined", "request_human"]
     assert request.intents[0]["description"]
     assert request.slots == {"customer_name": "Li Wei", "card": "4821"}
     assert request.profile is not None and request.profile["name"] == "Li Wei"
@@ -91,20 +105,28 @@ async def test_without_a_profile_the_handoff_still_happens(dispatcher, domain_di
     desk = RecordingDesk()
 
     events = await ActionRequestHuman(ProfileBackend(fails=True), desk).run(
-        dispatcher, signed_in_request(), domain_dict)
+        dispatcher, signed_in_request(), domain_dict
+    )
 
     assert events == PAUSED
     assert desk.requests[0].profile is None
 
 
 async def test_outside_business_hours_the_customer_gets_a_callback_and_the_bot_stays(
-        dispatcher, domain_dict):
-    desk = RecordingDesk(HandoffOutcome(
-        status="ticket", ticket_reason="closed", opens_at="2026-11-30T08:00:00+08:00",
-        callback_due_at="2026-11-30T10:00:00+08:00"))
+    dispatcher, domain_dict
+):
+    desk = RecordingDesk(
+        HandoffOutcome(
+            status="ticket",
+            ticket_reason="closed",
+            opens_at="2026-11-30T08:00:00+08:00",
+            callback_due_at="2026-11-30T10:00:00+08:00",
+        )
+    )
 
     events = await ActionRequestHuman(ProfileBackend(), desk).run(
-        dispatcher, signed_in_request(), domain_dict)
+        dispatcher, signed_in_request(), domain_dict
+    )
 
     assert events == []
     said = dispatcher.messages[-1]
@@ -114,21 +136,27 @@ async def test_outside_business_hours_the_customer_gets_a_callback_and_the_bot_s
 
 
 async def test_with_nobody_free_the_customer_gets_a_callback(dispatcher, domain_dict):
-    desk = RecordingDesk(HandoffOutcome(status="ticket", ticket_reason="no_agent",
-                                        callback_due_at="2026-11-30T10:00:00+08:00"))
+    desk = RecordingDesk(
+        HandoffOutcome(
+            status="ticket", ticket_reason="no_agent", callback_due_at="2026-11-30T10:00:00+08:00"
+        )
+    )
 
     await ActionRequestHuman(ProfileBackend(), desk).run(
-        dispatcher, signed_in_request(), domain_dict)
+        dispatcher, signed_in_request(), domain_dict
+    )
 
     assert dispatcher.messages[-1]["response"] == "utter_handoff_ticket_busy"
 
 
 async def test_an_anonymous_customer_without_an_agent_is_told_how_else_to_reach_one(
-        dispatcher, domain_dict):
+    dispatcher, domain_dict
+):
     desk = RecordingDesk(HandoffOutcome(status="ticket", ticket_reason="no_agent"))
 
     await ActionRequestHuman(ProfileBackend(), desk).run(
-        dispatcher, tracker_after("a person please", "request_human"), domain_dict)
+        dispatcher, tracker_after("a person please", "request_human"), domain_dict
+    )
 
     assert desk.requests[0].customer_id is None
     assert desk.requests[0].profile is None
@@ -136,9 +164,11 @@ async def test_an_anonymous_customer_without_an_agent_is_told_how_else_to_reach_
 
 
 async def test_when_the_desk_cannot_be_reached_the_customer_gets_the_hotline(
-        dispatcher, domain_dict):
+    dispatcher, domain_dict
+):
     events = await ActionRequestHuman(ProfileBackend(), UnreachableDesk()).run(
-        dispatcher, signed_in_request(), domain_dict)
+        dispatcher, signed_in_request(), domain_dict
+    )
 
     assert events == []
     assert dispatcher.messages[-1]["response"] == "utter_handoff_unreachable"
@@ -146,14 +176,20 @@ async def test_when_the_desk_cannot_be_reached_the_customer_gets_the_hotline(
 
 
 async def test_asking_for_a_person_after_an_outage_is_handed_off_as_an_outage(
-        dispatcher, domain_dict):
+    dispatcher, domain_dict
+):
     desk = RecordingDesk()
-    earlier = [user_event("what's my balance", "payments_balance"),
-               {**bot_event("Sorry, I can't reach our systems right now"),
-                "metadata": {"utter_action": "utter_backend_unavailable"}}]
+    earlier = [
+        user_event("what's my balance", "payments_balance"),
+        {
+            **bot_event("Sorry, I can't reach our systems right now"),
+            "metadata": {"utter_action": "utter_backend_unavailable"},
+        },
+    ]
 
     await ActionRequestHuman(ProfileBackend(), desk).run(
-        dispatcher, signed_in_request("/request_human", earlier_events=earlier), domain_dict)
+        dispatcher, signed_in_request("/request_human", earlier_events=earlier), domain_dict
+    )
 
     assert desk.requests[0].reason == "backend_outage"
     assert desk.requests[0].skill == "payments"
@@ -163,8 +199,10 @@ async def test_a_complaint_goes_to_a_person_by_the_general_line_policy(dispatche
     desk = RecordingDesk()
 
     await ActionRequestHuman(ProfileBackend(), desk).run(
-        dispatcher, tracker_after("this is outrageous", "complain",
-                                  sender_id="customer:C00002"), domain_dict)
+        dispatcher,
+        tracker_after("this is outrageous", "complain", sender_id="customer:C00002"),
+        domain_dict,
+    )
 
     assert desk.requests[0].reason == "policy"
     assert desk.requests[0].reason_detail == "Make a complaint"
@@ -174,14 +212,21 @@ async def test_a_complaint_goes_to_a_person_by_the_general_line_policy(dispatche
 
 async def test_a_third_misunderstanding_in_a_row_brings_in_a_person(dispatcher, domain_dict):
     desk = RecordingDesk()
-    earlier = [user_event("blah", "nlu_fallback"), bot_event("Did you mean one of these?"),
-               user_event("blah blah", "nlu_fallback"),
-               {**bot_event("Would you like to talk to a person?"),
-                "metadata": {"utter_action": "utter_offer_person_after_failures"}}]
+    earlier = [
+        user_event("blah", "nlu_fallback"),
+        bot_event("Did you mean one of these?"),
+        user_event("blah blah", "nlu_fallback"),
+        {
+            **bot_event("Would you like to talk to a person?"),
+            "metadata": {"utter_action": "utter_offer_person_after_failures"},
+        },
+    ]
 
     events = await ActionClarifyRequest(ProfileBackend(), desk).run(
-        dispatcher, tracker_after("blah blah blah", earlier_events=earlier,
-                                  sender_id="customer:C00003"), domain_dict)
+        dispatcher,
+        tracker_after("blah blah blah", earlier_events=earlier, sender_id="customer:C00003"),
+        domain_dict,
+    )
 
     assert events == PAUSED
     assert desk.requests[0].reason == "repeated_fallback"
@@ -189,19 +234,22 @@ async def test_a_third_misunderstanding_in_a_row_brings_in_a_person(dispatcher, 
 
 
 async def test_after_the_agent_resolves_the_assistant_is_back_and_asks_for_a_rating(
-        dispatcher, domain_dict):
+    dispatcher, domain_dict
+):
     tracker = tracker_after("", "EXTERNAL_handoff_resolved")
     tracker.latest_message["entities"] = [{"entity": "agent_name", "value": "Lin"}]
 
     await ActionHandoffResumed(ProfileBackend(), RecordingDesk()).run(
-        dispatcher, tracker, domain_dict)
+        dispatcher, tracker, domain_dict
+    )
 
     assert dispatcher.messages[0]["response"] == "utter_handoff_back"
     assert dispatcher.messages[0]["agent_name"] == "Lin"
     assert dispatcher.messages[1]["response"] == "utter_ask_satisfaction"
     buttons = dispatcher.messages[1]["buttons"]
     assert [button["payload"] for button in buttons] == [
-        f'/rate_service{{"rating": "{rating}"}}' for rating in (5, 4, 3, 2, 1)]
+        f'/rate_service{{"rating": "{rating}"}}' for rating in (5, 4, 3, 2, 1)
+    ]
 
 
 async def test_a_rating_is_recorded_at_the_desk(dispatcher, domain_dict):

@@ -8,14 +8,16 @@ from actions.rendering import display_values, fill_body, fill_path, fill_text
 
 
 def test_money_dates_rates_and_long_numbers_are_shown_for_people():
-    values = display_values({
-        "balance": {"amount": "17795.9", "currency": "CNY"},
-        "due_date": "2026-12-19",
-        "created_at": "2026-11-16T15:19:12",
-        "annual_rate": "0.1825",
-        "account_number": "6222000010008380",
-        "locked": False,
-    })
+    values = display_values(
+        {
+            "balance": {"amount": "17795.9", "currency": "CNY"},
+            "due_date": "2026-12-19",
+            "created_at": "2026-11-16T15:19:12",
+            "annual_rate": "0.1825",
+            "account_number": "6222000010008380",
+            "locked": False,
+        }
+    )
     assert values["balance"] == "17,795.90 CNY"
     assert values["due_date"] == "19 Dec 2026"
     assert values["created_at"] == "16 Nov 2026, 15:19"
@@ -25,8 +27,9 @@ def test_money_dates_rates_and_long_numbers_are_shown_for_people():
 
 
 def test_an_item_with_a_flat_amount_and_currency_shows_the_amount_as_money():
-    values = display_values({"amount": "48.7", "currency": "CNY", "merchant": "Watsons"},
-                            "transaction")
+    values = display_values(
+        {"amount": "48.7", "currency": "CNY", "merchant": "Watsons"}, "transaction"
+    )
     assert values["transaction_amount"] == "48.70 CNY"
     assert values["transaction"] == "48.70 CNY"
 
@@ -36,8 +39,9 @@ def test_unknown_placeholders_stay_visible_instead_of_failing():
 
 
 def test_path_values_are_url_quoted_so_they_cannot_change_the_route():
-    path = fill_path("/v1/customers/me/cards/{card.card_id}/freeze",
-                     {"card": {"card_id": "../../other"}})
+    path = fill_path(
+        "/v1/customers/me/cards/{card.card_id}/freeze", {"card": {"card_id": "../../other"}}
+    )
     assert path == "/v1/customers/me/cards/..%2F..%2Fother/freeze"
 
 

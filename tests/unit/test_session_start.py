@@ -20,7 +20,6 @@ async def test_new_session_keeps_the_customer_name_and_drops_request_details(
 
 
 async def test_session_start_for_a_new_customer_sets_no_slots(dispatcher, domain_dict):
-    events = await ActionSessionStart().run(dispatcher, tracker_after("hi", "greet"),
-                                            domain_dict)
+    events = await ActionSessionStart().run(dispatcher, tracker_after("hi", "greet"), domain_dict)
 
     assert [e["event"] for e in events] == ["session_started", "action"]

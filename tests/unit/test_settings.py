@@ -17,14 +17,28 @@ from services.sandbox.config import Settings as SandboxSettings
 from services.webchat.settings import WebChatSettings
 
 EMBEDDED = read_profile("embedded")
-EVERY_SETTINGS = [ActionServerSettings, ChannelSettings, SandboxSettings, DeskSettings,
-                  WebChatSettings]
+EVERY_SETTINGS = [
+    ActionServerSettings,
+    ChannelSettings,
+    SandboxSettings,
+    DeskSettings,
+    WebChatSettings,
+]
 # The secrets each process's settings hold, in the order they are read.
 SECRETS = {
-    ActionServerSettings: ["ACTION_SERVER_TOKEN", "SANDBOX_SERVICE_SECRET",
-                           "DESK_SERVICE_SECRET", "REDACTION_SECRET"],
-    ChannelSettings: ["CHANNEL_SIGNING_SECRET", "REDACTION_SECRET", "DESK_SERVICE_SECRET",
-                      "RASA_API_TOKEN", "ACTION_SERVER_TOKEN"],
+    ActionServerSettings: [
+        "ACTION_SERVER_TOKEN",
+        "SANDBOX_SERVICE_SECRET",
+        "DESK_SERVICE_SECRET",
+        "REDACTION_SECRET",
+    ],
+    ChannelSettings: [
+        "CHANNEL_SIGNING_SECRET",
+        "REDACTION_SECRET",
+        "DESK_SERVICE_SECRET",
+        "RASA_API_TOKEN",
+        "ACTION_SERVER_TOKEN",
+    ],
     SandboxSettings: ["SANDBOX_SERVICE_SECRET"],
     DeskSettings: ["DESK_SERVICE_SECRET", "RASA_API_TOKEN", "DESK_SESSION_SECRET"],
     WebChatSettings: ["SANDBOX_SERVICE_SECRET", "CHANNEL_SIGNING_SECRET"],
@@ -33,8 +47,11 @@ SECRETS = {
 
 def production(**overrides: str) -> dict[str, str]:
     """The embedded profile's values with real secrets, as a deployment would have them."""
-    real = {name: f"a-real-{name.lower()}-from-the-store" for name in EMBEDDED
-            if name.endswith(("_SECRET", "_TOKEN"))}
+    real = {
+        name: f"a-real-{name.lower()}-from-the-store"
+        for name in EMBEDDED
+        if name.endswith(("_SECRET", "_TOKEN"))
+    }
     return {**EMBEDDED, **real, "DEPLOYMENT_PROFILE": "production", **overrides}
 
 
@@ -48,9 +65,11 @@ def test_every_process_reads_its_settings_through_the_one_constructor(settings_c
         settings.port = 1  # type: ignore[misc]
 
 
-@pytest.mark.parametrize(("settings_class", "name"),
-                         [(cls, name) for cls, names in SECRETS.items() for name in names],
-                         ids=lambda value: getattr(value, "__name__", value))
+@pytest.mark.parametrize(
+    ("settings_class", "name"),
+    [(cls, name) for cls, names in SECRETS.items() for name in names],
+    ids=lambda value: getattr(value, "__name__", value),
+)
 def test_a_dev_or_missing_secret_outside_the_embedded_profile_is_named(settings_class, name):
     settings_class.from_environment(production())
 
@@ -64,15 +83,20 @@ def test_a_dev_or_missing_secret_outside_the_embedded_profile_is_named(settings_
 
 def test_the_back_end_secret_is_its_own_or_else_the_sandbox_standing_in():
     with_own = ActionServerSettings.from_environment(
-        production(BACKEND_SERVICE_SECRET="the-real-back-end-secret-0123"))
+        production(BACKEND_SERVICE_SECRET="the-real-back-end-secret-0123")
+    )
     sandbox_only = ActionServerSettings.from_environment(production())
 
     assert with_own.backend.secret == "the-real-back-end-secret-0123"
     assert sandbox_only.backend.secret == production()["SANDBOX_SERVICE_SECRET"]
     with pytest.raises(InsecureSetting, match="BACKEND_SERVICE_SECRET.*SANDBOX_SERVICE_SECRET"):
         ActionServerSettings.from_environment(
-            {name: value for name, value in production().items()
-             if name != "SANDBOX_SERVICE_SECRET"})
+            {
+                name: value
+                for name, value in production().items()
+                if name != "SANDBOX_SERVICE_SECRET"
+            }
+        )
 
 
 def test_a_value_of_the_wrong_type_names_its_variable():

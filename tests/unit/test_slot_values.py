@@ -18,15 +18,18 @@ from actions.slot_values import (
 TODAY = date(2026, 11, 29)  # a Sunday
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("200", (Decimal("200.00"), "CNY")),
-    ("¥1,200.50", (Decimal("1200.50"), "CNY")),
-    ("send 300 usd", (Decimal("300.00"), "USD")),
-    ("5k", (Decimal("5000.00"), "CNY")),
-    ("2.5k rmb", (Decimal("2500.00"), "CNY")),
-    ("about 80 dollars", (Decimal("80.00"), "USD")),
-    ("€45.5", (Decimal("45.50"), "EUR")),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("200", (Decimal("200.00"), "CNY")),
+        ("¥1,200.50", (Decimal("1200.50"), "CNY")),
+        ("send 300 usd", (Decimal("300.00"), "USD")),
+        ("5k", (Decimal("5000.00"), "CNY")),
+        ("2.5k rmb", (Decimal("2500.00"), "CNY")),
+        ("about 80 dollars", (Decimal("80.00"), "USD")),
+        ("€45.5", (Decimal("45.50"), "EUR")),
+    ],
+)
 def test_amounts_are_read_with_their_currency(text, expected):
     assert parse_money(text, "CNY") == expected
 
@@ -36,17 +39,20 @@ def test_no_amount_zero_several_or_absurd_is_not_an_answer(text):
     assert parse_money(text, "CNY") is None
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("yesterday", date(2026, 11, 28)),
-    ("today", TODAY),
-    ("3 days ago", date(2026, 11, 26)),
-    ("a week ago", date(2026, 11, 22)),
-    ("2026-10-03", date(2026, 10, 3)),
-    ("march 3", date(2026, 3, 3)),
-    ("the 5th of june", date(2026, 6, 5)),
-    ("on friday", date(2026, 11, 27)),
-    ("december 24", date(2025, 12, 24)),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("yesterday", date(2026, 11, 28)),
+        ("today", TODAY),
+        ("3 days ago", date(2026, 11, 26)),
+        ("a week ago", date(2026, 11, 22)),
+        ("2026-10-03", date(2026, 10, 3)),
+        ("march 3", date(2026, 3, 3)),
+        ("the 5th of june", date(2026, 6, 5)),
+        ("on friday", date(2026, 11, 27)),
+        ("december 24", date(2025, 12, 24)),
+    ],
+)
 def test_dates_are_read_in_the_past(text, expected):
     assert parse_date(text, TODAY) == expected
 
@@ -56,16 +62,24 @@ def test_a_date_that_does_not_exist_is_not_an_answer():
     assert parse_date("soon", TODAY) is None
 
 
-CARDS = [{"card_id": "CD1", "card_number_masked": "**** **** **** 1313"},
-         {"card_id": "CD2", "card_number_masked": "**** **** **** 8428"}]
+CARDS = [
+    {"card_id": "CD1", "card_number_masked": "**** **** **** 1313"},
+    {"card_id": "CD2", "card_number_masked": "**** **** **** 8428"},
+]
 LABELS = {"CD1": "debit card **** 1313", "CD2": "credit card **** 8428"}
 
 
 def test_a_card_is_found_by_its_last_four_digits_or_its_id():
-    assert match_choice("the one ending 8428", [], CARDS, "card_id",
-                        ("card_number_masked",), LABELS)["card_id"] == "CD2"
-    assert match_choice("", ["CD1"], CARDS, "card_id", ("card_number_masked",),
-                        LABELS)["card_id"] == "CD1"
+    assert (
+        match_choice("the one ending 8428", [], CARDS, "card_id", ("card_number_masked",), LABELS)[
+            "card_id"
+        ]
+        == "CD2"
+    )
+    assert (
+        match_choice("", ["CD1"], CARDS, "card_id", ("card_number_masked",), LABELS)["card_id"]
+        == "CD1"
+    )
 
 
 def test_an_answer_matching_no_item_or_several_is_not_a_choice():
@@ -81,14 +95,17 @@ def test_options_are_matched_by_keyword_or_by_the_button_title():
     assert match_option("12", {"3": "3 months", "12": "12 months"}) == "12"
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("for 2 weeks", date(2026, 12, 13)),
-    ("until december 20", date(2026, 12, 20)),
-    ("till the 3rd of january", date(2027, 1, 3)),
-    ("next friday", date(2026, 12, 4)),
-    ("tomorrow", date(2026, 11, 30)),
-    ("2026-12-24", date(2026, 12, 24)),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("for 2 weeks", date(2026, 12, 13)),
+        ("until december 20", date(2026, 12, 20)),
+        ("till the 3rd of january", date(2027, 1, 3)),
+        ("next friday", date(2026, 12, 4)),
+        ("tomorrow", date(2026, 11, 30)),
+        ("2026-12-24", date(2026, 12, 24)),
+    ],
+)
 def test_future_dates_are_read_ahead_of_today(text, expected):
     assert parse_future_date(text, TODAY, max_days=180) == expected
 

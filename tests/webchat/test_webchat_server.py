@@ -26,9 +26,11 @@ from services.webchat.settings import WebChatSettings
 from tests.desk.conftest import InLoopServer
 
 SIGNING_SECRET = b"test-only-channel-signing-secret"
-REAL = {"SANDBOX_SERVICE_SECRET": "a-real-sandbox-service-secret",
-        "CHANNEL_SIGNING_SECRET": "a-real-channel-signing-secret",
-        "BACKEND_URL": "http://127.0.0.1:9"}
+REAL = {
+    "SANDBOX_SERVICE_SECRET": "a-real-sandbox-service-secret",
+    "CHANNEL_SIGNING_SECRET": "a-real-channel-signing-secret",
+    "BACKEND_URL": "http://127.0.0.1:9",
+}
 
 
 @dataclass
@@ -49,19 +51,28 @@ class FakeBackends:
 
         async def phone(request: Request) -> JSONResponse:
             self.phone_reads.append(request.path_params["customer"])
-            return JSONResponse({"messages": [
-                {"body": f"code for {request.path_params['customer']}",
-                 "sent_at": "2030-01-01T00:00:00"}]})
+            return JSONResponse(
+                {
+                    "messages": [
+                        {
+                            "body": f"code for {request.path_params['customer']}",
+                            "sent_at": "2030-01-01T00:00:00",
+                        }
+                    ]
+                }
+            )
 
         async def sign_out(request: Request) -> JSONResponse:
             self.signed_out.append(request.headers.get("authorization", ""))
             return JSONResponse({"status": "signed out"})
 
-        return Starlette(routes=[
-            Route("/v1/customers/me", me),
-            Route("/sandbox/devices/{customer}/messages", phone),
-            Route("/webhooks/signed_rest/sign_out", sign_out, methods=["POST"]),
-        ])
+        return Starlette(
+            routes=[
+                Route("/v1/customers/me", me),
+                Route("/sandbox/devices/{customer}/messages", phone),
+                Route("/webhooks/signed_rest/sign_out", sign_out, methods=["POST"]),
+            ]
+        )
 
 
 @pytest.fixture
@@ -74,18 +85,23 @@ async def backends() -> AsyncIterator[FakeBackends]:
 
 
 def settings_for(backends: FakeBackends, **overrides: Any) -> WebChatSettings:
-    settings = WebChatSettings(port=0, rasa_url=backends.url, backend_url=backends.url,
-                               backend_secret="test-only-sandbox-secret",
-                               backend_timeout_seconds=3, demo_passcode="demo",
-                               signing_secret=SIGNING_SECRET)
+    settings = WebChatSettings(
+        port=0,
+        rasa_url=backends.url,
+        backend_url=backends.url,
+        backend_secret="test-only-sandbox-secret",
+        backend_timeout_seconds=3,
+        demo_passcode="demo",
+        signing_secret=SIGNING_SECRET,
+    )
     return replace(settings, **overrides)
 
 
-def browser(settings: WebChatSettings, address: str = "127.0.0.1",
-            **headers: str) -> httpx.AsyncClient:
+def browser(
+    settings: WebChatSettings, address: str = "127.0.0.1", **headers: str
+) -> httpx.AsyncClient:
     transport = httpx.ASGITransport(app=create_app(settings), client=(address, 40000))
-    return httpx.AsyncClient(transport=transport, base_url="http://chat.test",
-                             headers=headers)
+    return httpx.AsyncClient(transport=transport, base_url="http://chat.test", headers=headers)
 
 
 async def sign_in(client: httpx.AsyncClient, customer: str, passcode: str) -> httpx.Response:
@@ -95,7 +111,8 @@ async def sign_in(client: httpx.AsyncClient, customer: str, passcode: str) -> ht
 @pytest.mark.parametrize("name", ["SANDBOX_SERVICE_SECRET", "CHANNEL_SIGNING_SECRET"])
 @pytest.mark.parametrize("value", [None, "dev-only-channel-signing-secret", "short"])
 def test_outside_the_embedded_profile_a_weak_secret_stops_the_web_chat(
-        name: str, value: str | None) -> None:
+    name: str, value: str | None
+) -> None:
     environ = {**REAL, "DEPLOYMENT_PROFILE": "production"}
     if value is None:
         del environ[name]
@@ -107,23 +124,34 @@ def test_outside_the_embedded_profile_a_weak_secret_stops_the_web_chat(
 
 def test_only_the_embedded_profile_has_the_demo_passcode() -> None:
     production = WebChatSettings.from_environment(
-        {**REAL, "DEPLOYMENT_PROFILE": "production", "WEBCHAT_DEMO_PASSCODE": "demo"})
+        {**REAL, "DEPLOYMENT_PROFILE": "production", "WEBCHAT_DEMO_PASSCODE": "demo"}
+    )
     embedded = WebChatSettings.from_environment({**REAL, "DEPLOYMENT_PROFILE": "embedded"})
     assert production.demo_passcode is None and embedded.demo_passcode == "demo"
 
 
 def test_the_web_chat_process_refuses_to_start_on_the_profiles_dev_secret() -> None:
-    environment = {**os.environ, "DEPLOYMENT_PROFILE": "production",
-                   "SANDBOX_SERVICE_SECRET": REAL["SANDBOX_SERVICE_SECRET"],
-                   "CHANNEL_SIGNING_SECRET": "dev-only-channel-signing-secret"}
-    started = subprocess.run([sys.executable, "-m", "services.webchat"], cwd=PROJECT_ROOT,
-                             env=environment, capture_output=True, text=True, timeout=120)
+    environment = {
+        **os.environ,
+        "DEPLOYMENT_PROFILE": "production",
+        "SANDBOX_SERVICE_SECRET": REAL["SANDBOX_SERVICE_SECRET"],
+        "CHANNEL_SIGNING_SECRET": "dev-only-channel-signing-secret",
+    }
+    started = subprocess.run(
+        [sys.executable, "-m", "services.webchat"],
+        cwd=PROJECT_ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert started.returncode != 0
     assert "CHANNEL_SIGNING_SECRET" in started.stderr
 
 
 async def test_outside_the_demo_the_demo_sign_in_and_phone_are_refused(
-        backends: FakeBackends) -> None:
+    backends: FakeBackends,
+) -> None:
     async with browser(settings_for(backends, demo_passcode=None)) as client:
         refused = await sign_in(client, "C00001", "demo")
         phone = await client.get("/phone")
@@ -152,7 +180,8 @@ async def test_one_address_cannot_spray_many_customers(backends: FakeBackends) -
 
 
 async def test_the_phone_strip_shows_only_the_signed_in_customers_own_texts(
-        backends: FakeBackends) -> None:
+    backends: FakeBackends,
+) -> None:
     async with browser(settings_for(backends)) as client:
         anonymous = await client.get("/phone")
         assert (await sign_in(client, "C00007", "demo")).status_code == 303
@@ -162,8 +191,7 @@ async def test_the_phone_strip_shows_only_the_signed_in_customers_own_texts(
     assert backends.phone_reads == ["C00007"]
 
 
-async def test_signing_out_revokes_the_token_at_rasa_and_forgets_it(
-        backends: FakeBackends) -> None:
+async def test_signing_out_revokes_the_token_at_rasa_and_forgets_it(backends: FakeBackends) -> None:
     async with browser(settings_for(backends)) as client:
         signed_in = await sign_in(client, "C00003", "demo")
         token = signed_in.cookies[SIGN_IN_COOKIE]

@@ -30,20 +30,26 @@ async def claim(request: Request, agent: CurrentAgent, handoff_id: str) -> dict[
 
 
 @router.post("/handoffs/{handoff_id}/messages", summary="Write to the customer")
-async def message(request: Request, agent: CurrentAgent, handoff_id: str,
-                  body: AgentMessageIn) -> dict[str, Any]:
+async def message(
+    request: Request, agent: CurrentAgent, handoff_id: str, body: AgentMessageIn
+) -> dict[str, Any]:
     return await agent_work.send_message(desk_of(request), agent, handoff_id, body.text)
 
 
-@router.post("/handoffs/{handoff_id}/resolve",
-             summary="Hand the conversation back to the assistant, or close a callback")
+@router.post(
+    "/handoffs/{handoff_id}/resolve",
+    summary="Hand the conversation back to the assistant, or close a callback",
+)
 async def resolve(request: Request, agent: CurrentAgent, handoff_id: str) -> dict[str, Any]:
     await agent_work.resolve(desk_of(request), agent, handoff_id)
     return {"handoff_id": handoff_id, "status": "resolved"}
 
 
 @router.get("/handoffs/{handoff_id}/assist", summary="Suggested replies and customer facts")
-async def assist(request: Request, agent: CurrentAgent, handoff_id: str,
-                 draft: str = Query("", max_length=MAX_AGENT_MESSAGE_CHARS)
-                 ) -> dict[str, Any]:
+async def assist(
+    request: Request,
+    agent: CurrentAgent,
+    handoff_id: str,
+    draft: str = Query("", max_length=MAX_AGENT_MESSAGE_CHARS),
+) -> dict[str, Any]:
     return await agent_views.assist(desk_of(request), agent, handoff_id, draft)

@@ -72,18 +72,31 @@ async def login(request: Request) -> Response:
     if wait is not None:
         # Refused before the password is looked at: while locked, the right one fails too.
         return HTMLResponse(
-            login_page(f"Too many sign-in attempts. Try again in {wait_wording(wait)}.",
-                       username, _demo_agents(request)),
-            status_code=429, headers=retry_after(wait))
+            login_page(
+                f"Too many sign-in attempts. Try again in {wait_wording(wait)}.",
+                username,
+                _demo_agents(request),
+            ),
+            status_code=429,
+            headers=retry_after(wait),
+        )
     agent = await check_password(desk, username.strip(), password)
     if agent is None:
-        return HTMLResponse(login_page("Wrong username or password.", username,
-                                       _demo_agents(request)), status_code=401)
+        return HTMLResponse(
+            login_page("Wrong username or password.", username, _demo_agents(request)),
+            status_code=401,
+        )
     await guard.succeeded(username)
     response = RedirectResponse("/console", status_code=303)
-    response.set_cookie(SESSION_COOKIE, await start_session(desk, agent),
-                        max_age=SESSION_SECONDS, httponly=True, samesite="strict", path="/",
-                        secure=served_over_https(request))
+    response.set_cookie(
+        SESSION_COOKIE,
+        await start_session(desk, agent),
+        max_age=SESSION_SECONDS,
+        httponly=True,
+        samesite="strict",
+        path="/",
+        secure=served_over_https(request),
+    )
     return response
 
 
@@ -91,8 +104,13 @@ async def login(request: Request) -> Response:
 async def logout(request: Request) -> Response:
     await end_session(request)
     response = RedirectResponse("/console", status_code=303)
-    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict",
-                           secure=served_over_https(request))
+    response.delete_cookie(
+        SESSION_COOKIE,
+        path="/",
+        httponly=True,
+        samesite="strict",
+        secure=served_over_https(request),
+    )
     return response
 
 

@@ -39,26 +39,36 @@ async def open_handoff_status(request: Request, conversation_id: str) -> dict[st
     return status
 
 
-@router.post("/conversations/{conversation_id:path}/customer-messages", status_code=202,
-             summary="A customer's message while people have the conversation")
-async def customer_message(request: Request, conversation_id: str,
-                           body: CustomerMessageIn) -> JSONResponse:
-    if not await intake.customer_message(desk_of(request), conversation_id, body.message_id,
-                                         body.text, body.timestamp):
+@router.post(
+    "/conversations/{conversation_id:path}/customer-messages",
+    status_code=202,
+    summary="A customer's message while people have the conversation",
+)
+async def customer_message(
+    request: Request, conversation_id: str, body: CustomerMessageIn
+) -> JSONResponse:
+    if not await intake.customer_message(
+        desk_of(request), conversation_id, body.message_id, body.text, body.timestamp
+    ):
         raise no_open_handoff()
     return accepted()
 
 
-@router.post("/conversations/{conversation_id:path}/presence", status_code=202,
-             summary="The customer left the chat or came back")
+@router.post(
+    "/conversations/{conversation_id:path}/presence",
+    status_code=202,
+    summary="The customer left the chat or came back",
+)
 async def presence(request: Request, conversation_id: str, body: PresenceIn) -> JSONResponse:
     if not await intake.presence(desk_of(request), conversation_id, body.present):
         raise no_open_handoff()
     return accepted()
 
 
-@router.post("/conversations/{conversation_id:path}/rating",
-             summary="The customer's rating (1-5) of their latest resolved handoff")
+@router.post(
+    "/conversations/{conversation_id:path}/rating",
+    summary="The customer's rating (1-5) of their latest resolved handoff",
+)
 async def rating(request: Request, conversation_id: str, body: RatingIn) -> dict[str, Any]:
     handoff_id = await intake.rate(desk_of(request), conversation_id, body.rating)
     if handoff_id is None:
