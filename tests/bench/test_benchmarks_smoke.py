@@ -14,25 +14,35 @@ import pytest
 
 from bench.public_datasets import DATASETS_DIR
 from bench.security_probes import PROBES
-from tooling.environment import PROJECT_ROOT, process_environment
+from common.environment import PROJECT_ROOT, process_environment
 
 pytestmark = pytest.mark.bench
 
 
 def run_benchmark(module: str, *arguments: str, timeout: float) -> None:
-    result = subprocess.run([sys.executable, "-m", module, "--smoke", *arguments],
-                            cwd=PROJECT_ROOT, env=process_environment(), capture_output=True,
-                            text=True, timeout=timeout)
+    result = subprocess.run(
+        [sys.executable, "-m", module, "--smoke", *arguments],
+        cwd=PROJECT_ROOT,
+        env=process_environment(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
 
 
 def table_rows(text: str) -> list[list[str]]:
-    return [[cell.strip() for cell in line.strip("|").split("|")]
-            for line in text.splitlines() if line.startswith("| ") and "---" not in line]
+    return [
+        [cell.strip() for cell in line.strip("|").split("|")]
+        for line in text.splitlines()
+        if line.startswith("| ") and "---" not in line
+    ]
 
 
-@pytest.mark.skipif(not (DATASETS_DIR / "banking77").is_dir(),
-                    reason=f"the public data sets are not at {DATASETS_DIR} (set DATASETS_DIR)")
+@pytest.mark.skipif(
+    not (DATASETS_DIR / "banking77").is_dir(),
+    reason=f"the public data sets are not at {DATASETS_DIR} (set DATASETS_DIR)",
+)
 def test_nlu_public_smoke_scores_both_pipelines_on_both_data_sets(tmp_path: Path):
     out = tmp_path / "nlu_public-smoke.md"
 
@@ -73,9 +83,14 @@ def test_nlu_public_smoke_scores_both_pipelines_on_both_data_sets(tmp_path: Path
     stock = records["banking77"]["stock"]
     stock.update(measured_training_seconds=stock["training_seconds"] + 600, paused_seconds=600)
     out.with_suffix(".json").write_text(json.dumps(records))
-    result = subprocess.run([sys.executable, "-m", "bench.nlu_public", "--smoke", "--report-only",
-                             "--out", str(out)], cwd=PROJECT_ROOT, env=process_environment(),
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "bench.nlu_public", "--smoke", "--report-only", "--out", str(out)],
+        cwd=PROJECT_ROOT,
+        env=process_environment(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     rewritten = out.read_text()
     assert "(pause taken out, see below)" in rewritten
@@ -95,8 +110,9 @@ def test_latency_smoke_loads_both_assistants_at_each_level(tmp_path: Path):
         assert field in text
     assert "bench.latency --smoke --concurrency 1 2 --out" in text
     rows = {(row[0], row[1]): row for row in table_rows(text) if row[0].isdigit()}
-    assert set(rows) == {(level, assistant) for level in ("1", "2")
-                         for assistant in ("project", "stock")}
+    assert set(rows) == {
+        (level, assistant) for level in ("1", "2") for assistant in ("project", "stock")
+    }
     for row in rows.values():
         answered, failed = int(row[2]), int(row[3])
         assert answered > 0 and failed == 0, row
@@ -111,7 +127,7 @@ def test_latency_smoke_loads_both_assistants_at_each_level(tmp_path: Path):
 def test_security_smoke_records_an_outcome_for_each_probe_of_its_subset(tmp_path: Path):
     out = tmp_path / "security-smoke.md"
 
-    run_benchmark("bench.security", "--out", str(out), timeout=600)
+    run_benchmark("bench.security", "--out", str(out), timeout=900)
 
     text = out.read_text()
     for field in ("- date: ", "- commit: ", "- cores: ", "- command: `"):
