@@ -68,6 +68,11 @@ def _printable(text: str) -> str:
     return "".join(char for char in text if char.isprintable()).strip()
 
 
+def asks_a_question(tracker: Tracker) -> bool:
+    text = (tracker.latest_message.get("text") or "").strip()
+    return text.endswith("?") or text.endswith("？")
+
+
 def value_before_this_turn(tracker: Tracker, name: str) -> Any:
     """A slot's value before the latest message's mappings set it."""
     seen_user_message = False
@@ -186,6 +191,11 @@ class OperationFormValidator(OperationAction):
         code = self.typed_code(tracker)
         if changes and code is None:
             if await self._answered_digression(runner):
+                return [*reverts, SlotSet(VERIFICATION_CODE_SLOT, None)]
+            if asks_a_question(tracker):
+                # "My other card will keep working, right?" names a card but asks; it does
+                # not change the request.
+                dispatcher.utter_message(response="utter_waiting_for_code")
                 return [*reverts, SlotSet(VERIFICATION_CODE_SLOT, None)]
             dispatcher.utter_message(response="utter_request_changed")
             return [

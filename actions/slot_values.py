@@ -90,8 +90,11 @@ def parse_money(text: str, default_currency: str) -> tuple[Decimal, str] | None:
         return None
     if scale:
         value *= 1000
-    value = value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    # Checked before rounding: quantize cannot hold 29 digits and would raise.
     if value <= 0 or value > LARGEST_AMOUNT:
+        return None
+    value = value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    if value <= 0:
         return None
     return value, parse_currency(text) or default_currency
 

@@ -34,7 +34,21 @@ def test_amounts_are_read_with_their_currency(text, expected):
     assert parse_money(text, "CNY") == expected
 
 
-@pytest.mark.parametrize("text", ["lots", "", "0", "-5", "200 or 300", "1000000000", "🙂"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "lots",
+        "",
+        "0",
+        "-5",
+        "200 or 300",
+        "1000000000",
+        "🙂",
+        "send 99999999999999999999999999999 yuan",
+        "1" * 400,
+        "999999999999999999999999999k",
+    ],
+)
 def test_no_amount_zero_several_or_absurd_is_not_an_answer(text):
     assert parse_money(text, "CNY") is None
 
