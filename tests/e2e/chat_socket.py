@@ -42,12 +42,10 @@ class ChatSocket:
 
 
 @asynccontextmanager
-async def connected(
-    url: str, transport: str = "polling", **connect_options: Any
-) -> AsyncIterator[ChatSocket]:
+async def connected(url: str, **connect_options: Any) -> AsyncIterator[ChatSocket]:
     socket = ChatSocket()
     await socket.client.connect(
-        url, socketio_path="/socket.io", transports=[transport], wait_timeout=30, **connect_options
+        url, socketio_path="/socket.io", transports=["polling"], wait_timeout=30, **connect_options
     )
     try:
         yield socket

@@ -4,13 +4,13 @@ connect; nothing the client sends afterwards changes whose conversation it is.""
 from __future__ import annotations
 
 import asyncio
+import json
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
+import httpx
 import pytest
-import socketio
 
 from channels.customer_messages import PAYMENT_DATA_WARNING
 from channels.sessions import MAX_SOCKETS_PER_CUSTOMER
@@ -33,14 +33,23 @@ def assistant(trained_model: Path, data_dir: Path) -> Iterator[RunningAssistant]
         yield running
 
 
-async def refused(url: str, **options: Any) -> bool:
-    # Over a websocket a refusal is the handshake's answer; a refused polling client would
-    # wait out the server's ping interval before it hangs up.
-    try:
-        async with connected(url, transport="websocket", **options):
-            return False
-    except socketio.exceptions.ConnectionError:
-        return True
+async def refused(
+    url: str, auth: dict[str, str] | None = None, headers: dict[str, str] | None = None
+) -> bool:
+    """Whether the server refuses to open a chat session, asked as the socket.io protocol
+    does over HTTP long-polling: the engine.io handshake, then the namespace's CONNECT. (A
+    refused socket.io client would wait out the server's ping interval before it hangs up.)"""
+    endpoint = f"{url}/socket.io/?EIO=4&transport=polling"
+    async with httpx.AsyncClient(headers=headers or {}, timeout=30) as http:
+        handshake = await http.get(endpoint)
+        if handshake.status_code != 200:
+            return True
+        session = f"{endpoint}&sid={json.loads(handshake.text[1:])['sid']}"
+        await http.post(session, content="40" + (json.dumps(auth) if auth else ""))
+        answer = (await http.get(session)).text
+        await http.post(session, content="1")
+    packets = answer.split("\x1e")
+    return not any(packet.startswith("40") for packet in packets)
 
 
 def closed_by_server(socket: ChatSocket) -> asyncio.Event:
@@ -206,6 +215,6 @@ async def test_a_customer_may_hold_a_capped_number_of_sockets(assistant):
             )
         assert await refused(assistant.rasa_url, auth=token)
     finally:
-        for socket in sockets:
-            await socket.client.disconnect()
+        # Together: a polling client's goodbye waits for its pending long-poll to end.
+        await asyncio.gather(*(socket.client.disconnect() for socket in sockets))
     assert not await refused(assistant.rasa_url, auth=token)
