@@ -8,8 +8,9 @@ tooling/try_operation.py read the sandbox's simulated phone with it.
 Every call is made on behalf of one customer, whose id the caller takes from the channel's verified
 sender binding (or a sign-in it checked), never from anything the customer typed. Calls never block
 the event loop (httpx async), always have a timeout, and are retried only when a retry cannot move
-money twice: GETs and requests that carry an Idempotency-Key. The caller passes the address and
-secret from its own settings object.
+money twice: GETs and requests that carry an Idempotency-Key. Retries share one deadline, so a
+customer waits at most DEFAULT_DEADLINE_SECONDS for any call however the back end fails. The
+caller passes the address and secret from its own settings object.
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ import httpx
 DEFAULT_TIMEOUT_SECONDS = 3.0
 DEFAULT_MAX_RETRIES = 2
 DEFAULT_BACKOFF_SECONDS = 0.2
+# What a customer waits at most for one call, retries included: one attempt's timeout, and what
+# is left of this for a retry. Without it, three timed-out reads of 3 s would keep them ~9.6 s.
+DEFAULT_DEADLINE_SECONDS = 5.0
 RETRYABLE_STATUSES = frozenset({502, 503, 504})
 
 
@@ -77,11 +81,13 @@ class BackendClient:
         timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
         max_retries: int = DEFAULT_MAX_RETRIES,
         backoff_seconds: float = DEFAULT_BACKOFF_SECONDS,
+        deadline_seconds: float = DEFAULT_DEADLINE_SECONDS,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.max_retries = max_retries
         self.backoff_seconds = backoff_seconds
+        self.deadline_seconds = deadline_seconds
         self._http = httpx.AsyncClient(
             base_url=self.base_url,
             timeout=httpx.Timeout(timeout_seconds),
@@ -121,14 +127,20 @@ class BackendClient:
         # repeating it could move money twice, so only safe requests are retried.
         attempts = 1 + (self.max_retries if method == "GET" or idempotency_key else 0)
         last_error: BackendError | None = None
+        deadline = asyncio.get_running_loop().time() + self.deadline_seconds
         for attempt in range(attempts):
             if attempt:
-                await asyncio.sleep(self.backoff_seconds * 2 ** (attempt - 1))
+                backoff = self.backoff_seconds * 2 ** (attempt - 1)
+                if asyncio.get_running_loop().time() + backoff >= deadline:
+                    break
+                await asyncio.sleep(backoff)
+            remaining = deadline - asyncio.get_running_loop().time()
             try:
-                response = await self._http.request(
-                    method, path, json=json, params=params, headers=headers
+                response = await asyncio.wait_for(
+                    self._http.request(method, path, json=json, params=params, headers=headers),
+                    remaining,
                 )
-            except httpx.TimeoutException:
+            except (httpx.TimeoutException, asyncio.TimeoutError):
                 last_error = BackendError(
                     "unavailable", "timeout", "the back end did not answer in time"
                 )

@@ -143,6 +143,10 @@ def step_up(purpose: StepUpPurpose) -> Any:
             use = await session.get(VerificationTokenUse, token_hash)
         if use is not None and key and use.idempotency_key == key:
             return False  # the same request again: idempotency replays or runs it once
+        if use is None and key and await _refused_before(request, customer_id, key):
+            # The same request, running at the same time, was refused and handed the token
+            # back: this retry gets that refusal replayed, as a later retry would.
+            return False
         raise _verification_required(purpose)
 
     async def _refused_before(request: Request, customer_id: str, key: str) -> bool:

@@ -3,6 +3,10 @@
 The same seed, customer count and reference date always give the same rows (ids included).
 Dates are relative to the reference date, by default today's UTC date at seeding time, so recent
 events ("bill due tomorrow") make sense in a demo; tests pass a fixed reference date.
+
+The states the flows are about (a locked account, a claim in review, a delayed transfer...) are
+given by the customer's number, not by chance (SEEDED_STATES, services/sandbox/README.md), so a
+test finds them by rule in a sandbox of any size from 40 customers up.
 """
 
 from __future__ import annotations
@@ -177,7 +181,27 @@ POLICY_CATALOGUE = [
         (300, 1500),
     ),
 ]
-LOCK_REASONS = ("too_many_password_attempts", "suspected_fraud", "identity_documents_expired")
+# By the last two digits of the customer number (C00031, C00131...): locked for that reason,
+# and no other customer is locked.
+LOCKED_BY_ENDING = {
+    31: "too_many_password_attempts",
+    32: "suspected_fraud",
+    33: "identity_documents_expired",
+}
+# By the last two digits: customers who always have the state. Others may have it too, by chance,
+# except a locked account. Endings below 30 reach every sampled customer range of the suite;
+# locks sit above 30 so the C00001-C00030 samples can still verify and move money.
+CLAIM_IN_REVIEW_ENDINGS = (24, 74)
+DELAYED_TRANSFER_ENDINGS = (25, 75)
+PENDING_PAYMENT_ENDINGS = (26, 76)
+REMITTANCE_IN_REVIEW_ENDINGS = (27, 77)
+SEEDED_STATES = {
+    **{f"locked:{reason}": (ending,) for ending, reason in LOCKED_BY_ENDING.items()},
+    "claim_in_review": CLAIM_IN_REVIEW_ENDINGS,
+    "transfer_delayed": DELAYED_TRANSFER_ENDINGS,
+    "payment_pending": PENDING_PAYMENT_ENDINGS,
+    "remittance_in_review": REMITTANCE_IN_REVIEW_ENDINGS,
+}
 FOREIGN_CURRENCIES = ("USD", "EUR", "HKD")
 REMITTANCE_DESTINATIONS = (
     ("US", "USD"),
@@ -241,7 +265,9 @@ class _Generator:
     # -- one customer ----------------------------------------------------------------------------
     def customer(self, index: int) -> None:
         cid = f"C{index:05d}"
-        international = self.chance(0.15)
+        ending = index % 100
+        remittance_in_review = ending in REMITTANCE_IN_REVIEW_ENDINGS
+        international = self.chance(0.15) or remittance_in_review
         if international and self.chance(0.7):
             name = self.international_name()
             language = "en" if self.chance(0.85) else "zh"
@@ -251,8 +277,11 @@ class _Generator:
             )
             language = "zh" if self.chance(0.95) else "en"
         segment = self.rng.choices([s for s, _ in SEGMENTS], weights=[w for _, w in SEGMENTS])[0]
-        locked = self.chance(0.02)
-        lock_reason = self.rng.choice(LOCK_REASONS) if locked else None
+        # This draw once decided the lock at random; it stays so that every customer before the
+        # first one with a seeded state keeps the data this seed has always given them.
+        self.rng.random()
+        lock_reason = LOCKED_BY_ENDING.get(ending)
+        locked = lock_reason is not None
         self.add(
             "customers",
             id=cid,
@@ -278,13 +307,13 @@ class _Generator:
                 self.moment(1),
             )
         accounts = self.bank(cid, index, segment, international)
-        if self.chance(0.92):
+        if self.chance(0.92) or ending in PENDING_PAYMENT_ENDINGS:
             self.wallet(cid, index, segment)
         late_payments = self.credit(cid, index, segment, accounts) if self.chance(0.6) else 0
         score = self.score(cid, index, segment, late_payments)
         if score >= 600 and self.chance(0.2):
             self.loan(cid, index, accounts)
-        if self.chance(0.4):
+        if self.chance(0.4) or ending in CLAIM_IN_REVIEW_ENDINGS:
             self.insurance(cid, index)
         if self.chance(0.45):
             self.fund(cid, index, segment, accounts)
@@ -335,7 +364,7 @@ class _Generator:
                 f"Payment of {tx['amount']} CNY to {tx['merchant']} failed",
                 tx["created_at"],
             )
-        if self.chance(0.08):
+        if self.chance(0.08) or index % 100 in PENDING_PAYMENT_ENDINGS:
             tx = transactions[1]
             tx.update(
                 status="pending",
@@ -376,7 +405,9 @@ class _Generator:
 
     def bank(self, cid: str, index: int, segment: str, international: bool) -> list[dict[str, Any]]:
         low, high = BALANCE_RANGE[segment]
-        kinds = [("savings", "CNY")] if self.chance(0.96) else []
+        # A delayed transfer leaves from a CNY account.
+        delayed_transfer = index % 100 in DELAYED_TRANSFER_ENDINGS
+        kinds = [("savings", "CNY")] if self.chance(0.96) or delayed_transfer else []
         if kinds and self.chance(0.3):
             kinds.append(("current", "CNY"))
         if international:
@@ -422,7 +453,7 @@ class _Generator:
                 bank_name=self.rng.choice(OTHER_BANKS),
             )
         if accounts and accounts[0]["currency"] == "CNY":
-            self.transfers(cid, index, accounts[0])
+            self.transfers(cid, index, accounts[0], delayed_transfer)
         return accounts
 
     def card(self, cid: str, index: int, k: int, account: dict[str, Any]) -> None:
@@ -488,7 +519,7 @@ class _Generator:
                 at,
             )
 
-    def transfers(self, cid: str, index: int, account: dict[str, Any]) -> None:
+    def transfers(self, cid: str, index: int, account: dict[str, Any], delayed: bool) -> None:
         for t in range(self.rng.randint(0, 3)):
             created = self.moment(90, 3)
             self.add(
@@ -506,7 +537,7 @@ class _Generator:
                 created_at=created,
                 expected_arrival=created + timedelta(hours=2),
             )
-        if self.chance(0.06):
+        if self.chance(0.06) or delayed:
             created = self.moment(2.5, 1.5)
             transfer_id = f"TR{index:05d}99"
             self.add(
@@ -711,9 +742,21 @@ class _Generator:
                 end_date=start + timedelta(days=365),
                 cancelled_at=None,
             )
-            if k == 0 and self.chance(0.3):
-                status = self.rng.choice(
-                    ("in_review", "in_review", "more_info_needed", "approved", "paid", "rejected")
+            in_review = index % 100 in CLAIM_IN_REVIEW_ENDINGS
+            if k == 0 and (self.chance(0.3) or in_review):
+                status = (
+                    "in_review"
+                    if in_review
+                    else self.rng.choice(
+                        (
+                            "in_review",
+                            "in_review",
+                            "more_info_needed",
+                            "approved",
+                            "paid",
+                            "rejected",
+                        )
+                    )
                 )
                 claim_id = f"CLM{index:05d}{k:02d}"
                 submitted = self.moment(20, 4)
@@ -790,13 +833,14 @@ class _Generator:
             )
 
     def international(self, cid: str, index: int, accounts: list[dict[str, Any]]) -> None:
-        if accounts and self.chance(0.5):
+        in_review = index % 100 in REMITTANCE_IN_REVIEW_ENDINGS
+        if accounts and (self.chance(0.5) or in_review):
             for r in range(self.rng.randint(1, 2)):
                 country, currency = self.rng.choice(REMITTANCE_DESTINATIONS)
                 send = self.amount(1000, 30000)
                 status = (
                     "compliance_review"
-                    if r == 0 and self.chance(0.3)
+                    if r == 0 and (self.chance(0.3) or in_review)
                     else self.rng.choice(("sent", "credited"))
                 )
                 created = self.moment(2) if status == "compliance_review" else self.moment(120, 5)

@@ -10,7 +10,11 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from clients.backend import BackendClient, BackendError
+from clients.backend import DEFAULT_DEADLINE_SECONDS, BackendClient, BackendError
+from common.assistant_settings import backend_link
+from common.environment import read_profile
+from common.secrets import EMBEDDED_PROFILE
+from common.settings import Environment
 from tests.sandbox.conftest import SERVICE_SECRET, RunningSandbox
 
 
@@ -215,3 +219,45 @@ async def test_the_sandbox_phone_shows_the_code_it_was_sent(sandbox: RunningSand
         latest = await client.phone_messages(customer, limit=1)
     assert len(latest) == 1
     assert str(latest[0]["code"]) == sandbox.device_code(customer)
+
+
+def shipped_client(
+    sandbox: RunningSandbox, transport: httpx.AsyncBaseTransport | None = None
+) -> BackendClient:
+    """The client as the action server builds it (actions/backend_access.py) from the shipped
+    embedded profile: its timeout, and the client's own retries, backoff and deadline."""
+    link = backend_link(Environment(read_profile(EMBEDDED_PROFILE)))
+    return BackendClient(
+        sandbox.base_url, SERVICE_SECRET, timeout_seconds=link.timeout_seconds, transport=transport
+    )
+
+
+async def test_under_the_shipped_settings_a_customer_waits_at_most_the_deadline_for_a_read(
+    sandbox: RunningSandbox, faults: httpx.AsyncClient
+) -> None:
+    # Every attempt outlasts the timeout: the worst a read can meet.
+    await faults.put(
+        "/sandbox/faults", json={"rules": [{"match": "get_profile", "latency_ms": 20000}]}
+    )
+    transport = CountingTransport()
+    async with shipped_client(sandbox, transport) as client:
+        started = time.perf_counter()
+        with pytest.raises(BackendError) as error:
+            await client.get_profile("C00001")
+        waited = time.perf_counter() - started
+    assert (error.value.kind, error.value.code) == ("unavailable", "timeout")
+    assert client.deadline_seconds == DEFAULT_DEADLINE_SECONDS <= 5
+    # The back end got its full timeout once and a retry in what was left.
+    assert transport.sent == 2
+    assert DEFAULT_DEADLINE_SECONDS - 0.1 <= waited <= DEFAULT_DEADLINE_SECONDS + 0.5, waited
+
+
+async def test_under_the_shipped_settings_a_slow_answer_within_the_timeout_is_waited_for(
+    sandbox: RunningSandbox, faults: httpx.AsyncClient
+) -> None:
+    await faults.put(
+        "/sandbox/faults", json={"rules": [{"match": "get_profile", "latency_ms": 2500}]}
+    )
+    async with shipped_client(sandbox) as client:
+        profile = await client.get_profile("C00001")
+    assert profile["customer_id"] == "C00001"

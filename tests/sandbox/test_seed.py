@@ -12,7 +12,16 @@ from sqlalchemy import func, select
 
 from services.sandbox.db import SandboxDatabase
 from services.sandbox.models import Customer, SandboxMeta
-from services.sandbox.seed import digest, generate, seed_if_empty
+from services.sandbox.seed import (
+    CLAIM_IN_REVIEW_ENDINGS,
+    DELAYED_TRANSFER_ENDINGS,
+    LOCKED_BY_ENDING,
+    PENDING_PAYMENT_ENDINGS,
+    REMITTANCE_IN_REVIEW_ENDINGS,
+    digest,
+    generate,
+    seed_if_empty,
+)
 
 REFERENCE_DATE = date(2025, 3, 14)
 
@@ -53,7 +62,6 @@ def test_customers_hold_a_plausible_mix_of_products_and_recent_events() -> None:
         assert kinds[kind] >= 10, kind
     with_event = {event["customer_id"] for event in data["customer_events"]}
     assert len(with_event) > 400
-    assert 5 <= sum(c["locked"] for c in customers) <= 50
     assert {c["preferred_language"] for c in customers} == {"zh", "en"}
     assert {a["currency"] for a in data["bank_accounts"]} >= {"CNY", "USD", "EUR", "HKD"}
     amounts = [t["amount"] for t in data["wallet_transactions"]]
@@ -62,6 +70,66 @@ def test_customers_hold_a_plausible_mix_of_products_and_recent_events() -> None:
     assert len(months) >= 6
     due_tomorrow = [b for b in data["credit_bills"] if b["due_date"] == date(2025, 3, 15)]
     assert due_tomorrow
+
+
+def ending(customer_id: str) -> int:
+    return int(customer_id[1:]) % 100
+
+
+def test_the_states_the_flows_need_are_seeded_by_customer_number() -> None:
+    data = generate(1000, seed=42, reference_date=REFERENCE_DATE)
+    locked = {c["id"]: c["lock_reason"] for c in data["customers"] if c["locked"]}
+    # Locked exactly by rule: 10 customers for each reason and nobody else, so any other
+    # customer can verify and move money.
+    assert locked == {
+        c["id"]: LOCKED_BY_ENDING[ending(c["id"])]
+        for c in data["customers"]
+        if ending(c["id"]) in LOCKED_BY_ENDING
+    }
+    assert Counter(locked.values()) == {reason: 10 for reason in LOCKED_BY_ENDING.values()}
+    assert all(c["locked_at"] for c in data["customers"] if c["locked"])
+    events = {(e["kind"], e["customer_id"]) for e in data["customer_events"]}
+    assert all(("account_locked", customer) in events for customer in locked)
+
+    def has(table: str, column: str, value: str) -> set[str]:
+        return {row["customer_id"] for row in data[table] if row[column] == value}
+
+    states = {
+        CLAIM_IN_REVIEW_ENDINGS: (has("claims", "status", "in_review"), "claim_in_review"),
+        DELAYED_TRANSFER_ENDINGS: (has("transfers", "status", "processing"), "transfer_delayed"),
+        PENDING_PAYMENT_ENDINGS: (
+            has("wallet_transactions", "status", "pending"),
+            "payment_pending",
+        ),
+        REMITTANCE_IN_REVIEW_ENDINGS: (
+            has("remittances", "status", "compliance_review"),
+            "remittance_in_review",
+        ),
+    }
+    for endings, (holders, event) in states.items():
+        by_rule = {c["id"] for c in data["customers"] if ending(c["id"]) in endings}
+        assert len(by_rule) == 20, event
+        assert by_rule <= holders, event
+        assert all((event, customer) in events for customer in by_rule), event
+
+
+def test_a_sandbox_of_forty_customers_already_holds_every_seeded_state() -> None:
+    """The end-to-end suite seeds 40 customers, the API suite 60: each meets every state."""
+    data = generate(40, seed=42, reference_date=REFERENCE_DATE)
+    reasons = {c["id"]: c["lock_reason"] for c in data["customers"] if c["locked"]}
+    assert reasons == {
+        "C00031": "too_many_password_attempts",
+        "C00032": "suspected_fraud",
+        "C00033": "identity_documents_expired",
+    }
+    kinds = {(e["kind"], e["customer_id"]) for e in data["customer_events"]}
+    for kind, customer in (
+        ("claim_in_review", "C00024"),
+        ("transfer_delayed", "C00025"),
+        ("payment_pending", "C00026"),
+        ("remittance_in_review", "C00027"),
+    ):
+        assert (kind, customer) in kinds
 
 
 async def test_a_thousand_customers_seed_into_sqlite_quickly_and_only_once(tmp_path: Path) -> None:

@@ -119,16 +119,25 @@ def test_a_token_works_only_for_its_customer_purpose_and_lifetime(sandbox: Runni
 
 
 def test_a_locked_account_cannot_start_a_verification(sandbox: RunningSandbox) -> None:
-    locked = sandbox.scalar("SELECT id FROM customers WHERE locked ORDER BY id LIMIT 1")
-    if locked is None:
-        sandbox.execute(
-            "UPDATE customers SET locked = true, lock_reason = 'suspected_fraud'"
-            " WHERE id = (SELECT max(id) FROM customers)"
+    # Seeded by rule (services/sandbox/README.md): the customers ending in 31, 32 and 33.
+    for customer, (reason, self_service) in {
+        "C00031": ("too_many_password_attempts", True),
+        "C00032": ("suspected_fraud", False),
+        "C00033": ("identity_documents_expired", True),
+    }.items():
+        with sandbox.client(customer) as http:
+            response = http.post("/v1/verification", json={"purpose": "move_money"})
+            status = http.get(f"{ME}/security").json()
+        assert response.status_code == 403, customer
+        assert response.json()["error"] == {
+            "code": "account_locked",
+            "message": "the account is locked",
+            "reason": reason,
+        }
+        assert (status["locked"], status["reason"]) == (True, reason)
+        assert status["unlock_path"]["self_service"] is self_service
+        assert status["unlock_path"]["steps"]
+        assert (
+            sandbox.scalar("SELECT count(*) FROM verifications WHERE customer_id = :c", c=customer)
+            == 0
         )
-        locked = sandbox.scalar("SELECT id FROM customers WHERE locked ORDER BY id LIMIT 1")
-    with sandbox.client(locked) as http:
-        response = http.post("/v1/verification", json={"purpose": "move_money"})
-        status = http.get(f"{ME}/security").json()
-    assert response.status_code == 403
-    assert response.json()["error"]["code"] == "account_locked"
-    assert status["locked"] is True and status["unlock_path"]["steps"]
