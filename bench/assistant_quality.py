@@ -2,25 +2,42 @@
 
 Trains from scratch (Rasa's training cache off), measures the model's size, then scores a
 model trained on 80% of data/nlu against the other 20%. Writes bench/results/assistant.md.
-Run: .venv/bin/python -m bench.assistant_quality
+Run: .venv/bin/python -m bench.assistant_quality [--smoke] [--out PATH]
+
+--smoke trains an NLU-only model with config.yml on a few intents of data/nlu and scores their
+held-out part, in about a minute, into bench/results/assistant-smoke.md: it proves the
+benchmark's steps still work, its figures say nothing about the assistant.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import tempfile
+import time
 from pathlib import Path
 
+from rasa.shared.nlu.training_data.loading import load_data
+
 from bench.report import provenance_fields, write_results
-from common.environment import process_environment
+from common.environment import PROJECT_ROOT, process_environment
 from tooling.model_cache import model_fingerprint, train
 from tooling.nlu_evaluation import evaluate_heldout
+from tooling.rasa_cli import log_tail, run_rasa
+
+SMOKE_INTENTS = 4
 
 
 def main() -> None:
-    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--smoke", action="store_true", help="a tiny run (about a minute)")
+    parser.add_argument("--out", type=Path, help="results file (default bench/results/...)")
+    args = parser.parse_args()
     # The code that ran is the code at the start, whatever is edited while the run goes on.
     made = provenance_fields()
+    if args.smoke:
+        print(smoke(made, args.out))
+        return
     with tempfile.TemporaryDirectory() as scratch:
         model = Path(scratch) / f"bench-{model_fingerprint()}.tar.gz"
         seconds = train(
@@ -79,8 +96,81 @@ Most frequent confusions worth fixing:
 """
     print(
         write_results(
-            "assistant", "Assistant: training cost and held-out NLU quality", body, made=made
+            "assistant",
+            "Assistant: training cost and held-out NLU quality",
+            body,
+            args.out,
+            made=made,
         )
+    )
+
+
+def _rasa(work: Path, *arguments: str) -> None:
+    log = work / f"{arguments[0]}-{arguments[1]}.log"
+    if run_rasa(*arguments, log_path=log).returncode != 0:
+        raise RuntimeError(f"rasa {' '.join(arguments[:2])} failed:\n{log_tail(log)}")
+
+
+def smoke(made: dict[str, str], out: Path | None) -> Path:
+    """The benchmark's steps on a few intents: split, train with config.yml, size, score."""
+    data = load_data(str(PROJECT_ROOT / "data" / "nlu"))
+    intents = sorted(data.intents)[:SMOKE_INTENTS]
+    few = data.filter_training_examples(lambda example: example.get("intent") in intents)
+    training, test = few.train_test_split(train_frac=0.8, random_seed=42)
+    with tempfile.TemporaryDirectory() as scratch:
+        work = Path(scratch)
+        (work / "train.yml").write_text(training.nlu_as_yaml())
+        (work / "test.yml").write_text(test.nlu_as_yaml())
+        started = time.monotonic()
+        _rasa(
+            work,
+            "train",
+            "nlu",
+            "--config",
+            "config.yml",
+            "--nlu",
+            str(work / "train.yml"),
+            "--out",
+            str(work),
+            "--fixed-model-name",
+            "smoke",
+        )
+        seconds = time.monotonic() - started
+        model = work / "smoke.tar.gz"
+        size_mb = model.stat().st_size / 1e6
+        _rasa(
+            work,
+            "test",
+            "nlu",
+            "--model",
+            str(model),
+            "--nlu",
+            str(work / "test.yml"),
+            "--out",
+            str(work / "report"),
+            "--no-plot",
+        )
+        report = json.loads((work / "report" / "intent_report.json").read_text())
+    body = f"""
+Smoke run: an NLU-only model trained with config.yml on {len(intents)} intents of data/nlu
+({", ".join(intents)}), scored on their held-out 20%. It shows the benchmark still runs; the
+figures say nothing about the assistant (`bench.assistant_quality` without `--smoke` does).
+
+| figure | value |
+|---|---|
+| training examples | {len(training.intent_examples)} |
+| NLU-only training time | {seconds:.0f} s |
+| model size | {size_mb:.1f} MB |
+| test examples | {int(report["macro avg"]["support"])} |
+| intent accuracy | {report["accuracy"]:.3f} |
+| intent macro F1 | {report["macro avg"]["f1-score"]:.3f} |
+"""
+    return write_results(
+        "assistant-smoke",
+        "Assistant: training cost and held-out NLU quality (smoke run)",
+        body,
+        out,
+        made=made,
     )
 
 
