@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
 
-from registry.catalogue import RegistryError, load_catalogue
+from common.environment import PROJECT_ROOT
+from registry.catalogue import Call, Catalogue, Operation, RegistryError, load_catalogue
 
 
 def registry_with(tmp_path: Path, text: str) -> Path:
@@ -49,17 +51,6 @@ def test_a_broken_registry_entry_is_refused_with_the_reason(tmp_path, text, comp
         load_catalogue(registry_with(tmp_path, text))
 
 
-MONEY_MOVING = [
-    "bank_transfer",
-    "credit_repay",
-    "credit_loan_apply",
-    "credit_repay_early",
-    "wealth_deposit",
-    "wealth_redeem",
-    "intl_send_abroad",
-]
-
-
 def test_the_projects_registry_has_every_line_and_60_product_operations():
     catalogue = load_catalogue()
     product_operations = [op for op in catalogue.operations.values() if op.line != "general"]
@@ -76,8 +67,86 @@ def test_the_projects_registry_has_every_line_and_60_product_operations():
     }
 
 
-@pytest.mark.parametrize("name", MONEY_MOVING)
-def test_money_moves_only_after_an_explicit_yes_and_step_up_verification(name):
-    operation = load_catalogue().operations[name]
-    assert operation.call.method == "POST"
-    assert operation.confirm and operation.verification == "move_money"
+def account_lists(catalogue: Catalogue) -> set[Call | None]:
+    """The calls that list the customer's accounts: those of the slots some operation pays from
+    (``pays_from`` names an account by definition)."""
+    return {
+        catalogue.slots[operation.pays_from].options_call
+        for operation in catalogue.operations.values()
+        if operation.pays_from
+    }
+
+
+def moves_money(operation: Operation, catalogue: Catalogue) -> bool:
+    """A call that changes state with one of the customer's accounts at one end: it pays from
+    one, or its form asks which account the money leaves or reaches (a loan paid out, a fund
+    redeemed). A money slot alone is not enough: a credit limit asked for is a figure, and no
+    money leaves or arrives."""
+    if operation.call.method == "GET":
+        return False
+    accounts = account_lists(catalogue)
+    return bool(operation.pays_from) or any(
+        catalogue.slots[name].options_call in accounts
+        for name in operation.slots
+        if catalogue.slots[name].kind == "choice"
+    )
+
+
+def quote_calls(catalogue: Catalogue) -> set[Call]:
+    return {op.quote for op in catalogue.operations.values() if op.quote is not None}
+
+
+def unsafe_operations(catalogue: Catalogue) -> dict[str, str]:
+    """Operations that could change the customer's things without the safeguards they need.
+
+    Money moves only after an explicit yes and a step-up code for moving money. Every other
+    change of state (a card frozen, a claim filed, a limit asked for) needs the explicit yes;
+    its step-up is the line's choice (card controls and policy changes have one, a filed claim
+    has none), so it is not required here. A question may call with POST only to ask for an
+    offer some form shows before its yes (a remittance's fees), which changes nothing.
+    """
+    unsafe: dict[str, str] = {}
+    for name, operation in catalogue.operations.items():
+        if operation.call.method == "GET":
+            continue
+        if not operation.is_form:
+            if operation.call not in quote_calls(catalogue):
+                unsafe[name] = "a question that changes state"
+        elif moves_money(operation, catalogue) and not (
+            operation.confirm and operation.verification == "move_money"
+        ):
+            unsafe[name] = "moves money without a yes and a move_money code"
+        elif not operation.confirm:
+            unsafe[name] = "changes state without a yes"
+    return unsafe
+
+
+def test_money_moves_only_after_an_explicit_yes_and_step_up_verification():
+    catalogue = load_catalogue()
+    money_moving = [op for op in catalogue.operations.values() if moves_money(op, catalogue)]
+
+    assert money_moving, "the rule found no money-moving operation: it has stopped working"
+    assert unsafe_operations(catalogue) == {}
+
+
+def test_a_new_money_operation_without_its_safeguards_is_caught(tmp_path):
+    copy = tmp_path / "capabilities"
+    shutil.copytree(PROJECT_ROOT / "capabilities", copy)
+    bank = copy / "bank.yml"
+    # The designer forgets the step-up of a transfer, and adds a bill payment from an account
+    # with no confirmation at all.
+    text = bank.read_text().replace("    verification: move_money\n", "", 1)
+    text += (
+        "  bank_pay_bill:\n"
+        "    needs: bank_account\n"
+        "    slots: [account, amount]\n"
+        "    pays_from: account\n"
+        "    call: POST /v1/customers/me/bills\n"
+        "    answer: utter_bank_transfer_sent\n"
+    )
+    bank.write_text(text)
+
+    assert unsafe_operations(load_catalogue(copy)) == {
+        "bank_transfer": "moves money without a yes and a move_money code",
+        "bank_pay_bill": "moves money without a yes and a move_money code",
+    }
