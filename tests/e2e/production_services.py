@@ -119,22 +119,19 @@ def postgres_rows_holding(database_url: str, values: tuple[str, ...]) -> dict[st
 
 def drained_messages(vhost: str, queue: str) -> list[bytes]:
     """Every message waiting in ``queue`` of the project's own test virtual host (consumed)."""
-    import pika
+    import asyncio
 
-    parameters = pika.ConnectionParameters(
-        host=RABBITMQ_ADDRESS[0],
-        port=RABBITMQ_ADDRESS[1],
-        virtual_host=vhost,
-        credentials=pika.PlainCredentials("guest", "guest"),
-    )
-    connection = pika.BlockingConnection(parameters)
-    bodies: list[bytes] = []
-    try:
-        channel = connection.channel()
-        while True:
-            method, _, body = channel.basic_get(queue, auto_ack=True)
-            if method is None:
-                return bodies
-            bodies.append(body)
-    finally:
-        connection.close()
+    import aio_pika
+
+    async def drain() -> list[bytes]:
+        host, port = RABBITMQ_ADDRESS
+        connection = await aio_pika.connect(f"amqp://guest:guest@{host}:{port}/{vhost}")
+        bodies: list[bytes] = []
+        async with connection:
+            channel = await connection.channel()
+            waiting = await channel.get_queue(queue)
+            while (message := await waiting.get(no_ack=True, fail=False)) is not None:
+                bodies.append(message.body)
+        return bodies
+
+    return asyncio.run(drain())
