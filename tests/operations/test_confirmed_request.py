@@ -284,3 +284,28 @@ async def test_a_code_the_channel_sealed_runs_the_request_and_is_stored_nowhere(
     assert "utter_bank_card_frozen" in chat.last_responses
     recorded = json.dumps([chat.events, chat.slots])
     assert code not in recorded
+
+
+async def test_a_question_naming_another_card_at_the_code_changes_nothing(
+    client, sandbox, domain_dict
+):
+    """'Freeze my card ending 6636', yes, 'my other card 8660 will keep working, right?',
+    the code: 6636 is frozen and 8660 still works."""
+    chat, change = await confirmed_and_awaiting_code(
+        "bank_freeze_card", client, domain_dict, need_change=True
+    )
+    assert change is not None, "no sampled customer has two active cards"
+    customer = chat.sender.split(":")[1]
+    confirmed = json.loads(chat.slots[REQUEST_SLOT])["slots"]["card"]
+    other = next(iter(change.values()))
+    await chat.say(f"my other card {other} will keep working, right?", "inform", 0.4, **change)
+    assert "utter_waiting_for_code" in chat.last_responses
+    assert "utter_request_changed" not in chat.last_responses
+    await chat.say(await sms_code(sandbox.base_url, customer), "inform")
+    assert "utter_bank_card_frozen" in chat.last_responses
+    cards = {
+        c["card_id"]: c["status"]
+        for c in (await client.call(customer, "GET", "/v1/customers/me/cards"))["cards"]
+    }
+    assert cards[confirmed] == "frozen"
+    assert cards[other] == "active"
