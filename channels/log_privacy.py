@@ -11,42 +11,24 @@ lose the body and long details, and over-long messages are cut.
 from __future__ import annotations
 
 import logging
-import traceback
 from typing import Any
 
 from rasa.utils.endpoints import ClientResponseError
 
-MAX_MESSAGE_CHARS = 1000
-MAX_EXCEPTION_DETAIL_CHARS = 200
+from common.logging_setup import MAX_MESSAGE_CHARS, describe_exception, short_description
+
 _MARK = "_conversation_text_kept_out"
 
 
 def describe(error: BaseException) -> str:
     """One line naming the error, without the bodies or long texts it may carry."""
     if isinstance(error, ClientResponseError):
-        detail = f"{error.status}, {error.message} (body left out)"
-    else:
-        detail = str(error)
-        if len(detail) > MAX_EXCEPTION_DETAIL_CHARS:
-            detail = f"{detail[:MAX_EXCEPTION_DETAIL_CHARS]}... ({len(detail)} characters)"
-    return f"{type(error).__name__}: {detail}"
+        return f"{type(error).__name__}: {error.status}, {error.message} (body left out)"
+    return short_description(error)
 
 
 def exception_text(error: BaseException) -> str:
-    chain: list[BaseException] = []
-    current: BaseException | None = error
-    while current is not None and current not in chain:
-        chain.append(current)
-        current = current.__cause__ or (
-            None if current.__suppress_context__ else current.__context__
-        )
-    parts = [
-        "Traceback (most recent call last):\n"
-        + "".join(traceback.format_tb(each.__traceback__))
-        + describe(each)
-        for each in reversed(chain)
-    ]
-    return "\n\nThe above exception led to:\n\n".join(parts)
+    return describe_exception(error, describe)
 
 
 def keep_conversation_text_out(record: logging.LogRecord) -> None:

@@ -21,7 +21,7 @@ import json
 import logging
 import sys
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from typing import Any, TextIO
 
@@ -105,7 +105,17 @@ class DropConversationText(logging.Filter):
         return True
 
 
-def describe_exception(error: BaseException) -> str:
+def short_description(error: BaseException) -> str:
+    """One exception as its type and a detail cut short."""
+    detail = str(error)
+    if len(detail) > MAX_EXCEPTION_DETAIL_CHARS:
+        detail = f"{detail[:MAX_EXCEPTION_DETAIL_CHARS]}... ({len(detail)} characters)"
+    return f"{type(error).__name__}: {detail}"
+
+
+def describe_exception(
+    error: BaseException, describe: Callable[[BaseException], str] = short_description
+) -> str:
     """The traceback with each exception's type and a short detail, never its whole text."""
     chain: list[BaseException] = []
     current: BaseException | None = error
@@ -114,13 +124,12 @@ def describe_exception(error: BaseException) -> str:
         current = current.__cause__ or (
             None if current.__suppress_context__ else current.__context__
         )
-    parts = []
-    for each in reversed(chain):
-        detail = str(each)
-        if len(detail) > MAX_EXCEPTION_DETAIL_CHARS:
-            detail = f"{detail[:MAX_EXCEPTION_DETAIL_CHARS]}... ({len(detail)} characters)"
-        frames = "".join(traceback.format_tb(each.__traceback__))
-        parts.append(f"Traceback (most recent call last):\n{frames}{type(each).__name__}: {detail}")
+    parts = [
+        "Traceback (most recent call last):\n"
+        + "".join(traceback.format_tb(each.__traceback__))
+        + describe(each)
+        for each in reversed(chain)
+    ]
     return "\n\nThe above exception led to:\n\n".join(parts)
 
 
