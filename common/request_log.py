@@ -82,3 +82,22 @@ class RequestLog:
                         "duration_ms": duration_ms,
                     },
                 )
+
+
+def serve(app: Starlette, host: str, port: int, websockets: str = "none") -> None:
+    """Serves a service with our request log instead of uvicorn's access lines, which carry
+    whole paths (card numbers can be in them) and query strings."""
+    import uvicorn
+
+    # ``websockets``: "none", or "wsproto", because Rasa pins a websockets release too old
+    # for uvicorn's own websockets support.
+    uvicorn.run(
+        RequestLog(app),
+        host=host,
+        port=port,
+        log_level="info",
+        log_config=None,
+        access_log=False,
+        ws=websockets,
+        workers=1,
+    )

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import uvicorn
-
 from common.environment import process_environment
 from common.logging_setup import configure_logging
-from common.request_log import RequestLog
+from common.request_log import serve
 from services.webchat.app import create_app
 from services.webchat.settings import WebChatSettings
 
@@ -16,16 +14,7 @@ def main() -> None:
     # The profile's values (sandbox address and secret) unless the environment says otherwise.
     settings = WebChatSettings.from_environment(process_environment())
     # Plain HTTP only: socket.io goes straight from the browser to the Rasa server.
-    # Our logging, not uvicorn's: its access lines carry whole paths and query strings.
-    uvicorn.run(
-        RequestLog(create_app(settings)),
-        host="127.0.0.1",
-        port=settings.port,
-        log_level="info",
-        log_config=None,
-        access_log=False,
-        ws="none",
-    )
+    serve(create_app(settings), "127.0.0.1", settings.port)
 
 
 if __name__ == "__main__":
