@@ -6,8 +6,9 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import time
 import urllib.parse
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import pytest
@@ -122,3 +123,14 @@ def sign_in(page: Page, site: ChatSite, customer_id: str, passcode: str) -> None
 def say(page: Page, text: str) -> None:
     page.fill(".rw-new-message", text)
     page.click(".rw-send")
+
+
+def wait_until(
+    page: Page, condition: Callable[[], bool], what: str, timeout_ms: int = REPLY_MS
+) -> None:
+    """Polls the condition while Playwright delivers the page's events (route and response
+    handlers run only while a Playwright call is in progress)."""
+    deadline = time.monotonic() + timeout_ms / 1000
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        page.wait_for_timeout(20)

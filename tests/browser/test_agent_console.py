@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Page, Response, Route, expect
 
 from services.desk.settings import DEFAULT_DEMO_PASSWORD
 from services.webchat.settings import DEFAULT_DEMO_PASSCODE
@@ -18,9 +18,12 @@ from tests.browser.conftest import (
     only_loopback,
     say,
     sign_in,
+    wait_until,
 )
 
 pytestmark = pytest.mark.e2e
+
+CLAIM_REQUESTS = "**/api/agent/handoffs/*/claim"
 
 
 @pytest.fixture
@@ -108,7 +111,7 @@ def test_a_customer_is_helped_by_an_agent_in_the_console_and_returns_to_the_bot(
     assert suggested_text
 
 
-def test_of_two_agents_claiming_the_same_chat_one_gets_it_and_the_other_is_told(
+def test_of_two_agents_claiming_the_same_chat_at_once_one_gets_it_and_the_other_is_told(
     chat_site, new_page
 ):
     name = chat_site.assistant.backend("GET", "/v1/customers/me", customer_id="C00022")["name"]
@@ -123,19 +126,38 @@ def test_of_two_agents_claiming_the_same_chat_one_gets_it_and_the_other_is_told(
     say(chat, "/request_human")
     expect(chat.locator(".rw-response").last).to_contain_text("in the queue", timeout=REPLY_MS)
 
-    # Both press Claim at the same moment: each page clicks on the same timer tick.
-    for console in (lin, zhou):
-        customer_waiting(console, name).get_by_test_id("claim-button").evaluate(
-            "button => setTimeout(() => button.click(), 500)"
-        )
+    # Both press Claim. Each console's claim request is held at the browser until the other's
+    # has been sent too, then both are let go together: the desk gets them at the same moment,
+    # not one after the other.
+    held: list[Route] = []
+    answered: list[int] = []
 
+    def hold(claim: Route) -> None:
+        held.append(claim)
+
+    def answer(response: Response) -> None:
+        if response.request.method == "POST" and response.url.endswith("/claim"):
+            answered.append(response.status)
+
+    for console in (lin, zhou):
+        console.route(CLAIM_REQUESTS, hold)
+        console.on("response", answer)
+        customer_waiting(console, name).get_by_test_id("claim-button").click()
+    wait_until(lin, lambda: len(held) == 2, "both consoles' claim requests")
+    for claim in held:
+        claim.continue_()
+
+    wait_until(lin, lambda: len(answered) == 2, "the desk's answers to both claims")
+    assert sorted(answered) == [200, 409]
     joined = chat.locator(".rw-response", has_text="has joined the chat")
     expect(joined).to_have_count(1, timeout=REPLY_MS)
     winner, loser = (lin, zhou) if "Lin" in joined.inner_text() else (zhou, lin)
     expect(winner.get_by_test_id("my-conversation").filter(has_text=name)).to_be_visible(
         timeout=REPLY_MS
     )
-    expect(loser.locator("#placeholder")).to_contain_text("claimed", timeout=REPLY_MS)
+    expect(loser.locator("#placeholder")).to_have_text(
+        "Someone else claimed that conversation first.", timeout=REPLY_MS
+    )
     expect(loser.get_by_test_id("my-conversation").filter(has_text=name)).to_have_count(0)
 
 
