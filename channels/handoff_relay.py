@@ -9,8 +9,11 @@ then pushed to the customer. The answer says what happened:
 customer_offline means the desk should push it again when the customer is back,
 recorded_only that the channel cannot push (REST): the message waits in the tracker.
 
-A message is taken only while the conversation is paused for a handoff (409 otherwise: the desk
-tries again, which also covers a notice that arrives before the pause is recorded). Links in
+A message is taken only when the desk confirms it sent exactly that message (its own record of
+the message id: an agent's message is written there only while that agent holds the claim; 403
+otherwise, even with the secret), and only while the conversation is paused for a handoff (409
+otherwise: the desk tries again, which also covers a notice that arrives before the pause is
+recorded). Links in
 it survive only when they are http(s): the web chat renders Markdown, and a ``javascript:``
 or ``data:`` link from a forged "agent" would run in the customer's page.
 """
@@ -31,6 +34,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from clients.desk import DeskClient, DeskError
 from common.assistant_settings import channel_settings
 
 logger = logging.getLogger(__name__)
@@ -120,9 +124,22 @@ def as_bot_utterance(message: dict[str, Any]) -> BotUttered:
     )
 
 
+def sent_by_the_desk(sent: dict[str, Any] | None, message: dict[str, Any]) -> bool:
+    """Whether the desk's own record of the message is the message the relay was handed."""
+    return (
+        sent is not None
+        and sent.get("conversation_id") == message["conversation_id"]
+        and sent.get("kind") == message["kind"]
+        and (message["kind"] != "agent" or sent.get("agent_name") == message["agent_name"])
+        and only_web_links(str(sent.get("text") or "")) == message["text"]
+    )
+
+
 class HandoffRelayInput(InputChannel):
-    def __init__(self, service_secret: str | None = None) -> None:
-        self._secret = service_secret or channel_settings().desk.secret
+    def __init__(self, service_secret: str | None = None, desk: DeskClient | None = None) -> None:
+        link = channel_settings().desk
+        self._secret = service_secret or link.secret
+        self._desk = desk or DeskClient(link.url, link.secret, timeout_seconds=link.timeout_seconds)
 
     @classmethod
     def name(cls) -> str:
@@ -160,6 +177,16 @@ class HandoffRelayInput(InputChannel):
                     },
                     status=422,
                 )
+            try:
+                sent = await self._desk.sent_message(message["message_id"])
+            except DeskError:
+                return response.json({"error": "the desk cannot confirm the message"}, status=503)
+            if not sent_by_the_desk(sent, message):
+                logger.warning(
+                    "handoff relay refused for %s: not a message the desk sent",
+                    message["conversation_id"],
+                )
+                return response.json({"error": "the desk sent no such message"}, status=403)
             tracker = await self._record(request, message)
             if tracker is None:
                 return response.json({"error": "no such conversation"}, status=404)

@@ -2,8 +2,10 @@
 
 The action server opens handoffs and records ratings through it (actions/desk_connector.py);
 the Rasa server's channels pass on the customer's messages and presence while a person has the
-conversation (channels/desk_forwarding.py). Every call carries the desk's service secret; the
-caller passes the address, secret and timeout from its own settings object.
+conversation (channels/desk_forwarding.py), and the relay checks each message it is asked to
+deliver against what the desk really sent (channels/handoff_relay.py). Every call carries the
+desk's service secret; the caller passes the address, secret and timeout from its own settings
+object.
 """
 
 from __future__ import annotations
@@ -39,6 +41,11 @@ class DeskClient:
         self._transport = transport
 
     async def _post(self, path: str, body: dict[str, Any]) -> httpx.Response:
+        return await self._request("POST", path, body)
+
+    async def _request(
+        self, method: str, path: str, body: dict[str, Any] | None = None
+    ) -> httpx.Response:
         # A client per call: the callers run in different event loops (the action server's,
         # the Rasa server's), and calls to the desk are few.
         headers = {"Authorization": f"Bearer {self._secret}"}
@@ -46,7 +53,9 @@ class DeskClient:
             async with httpx.AsyncClient(
                 timeout=self._timeout, transport=self._transport
             ) as client:
-                reply = await client.post(f"{self.base_url}{path}", json=body, headers=headers)
+                reply = await client.request(
+                    method, f"{self.base_url}{path}", json=body, headers=headers
+                )
         except httpx.HTTPError as error:
             raise DeskError(f"desk unreachable: {error!r}") from error
         if not reply.is_success:
@@ -75,6 +84,17 @@ class DeskClient:
     async def presence(self, conversation_id: str, present: bool) -> None:
         """The customer opened or closed the chat."""
         await self._post(f"{_conversation(conversation_id)}/presence", {"present": present})
+
+    async def sent_message(self, message_id: str) -> dict[str, Any] | None:
+        """What the desk sent under ``message_id`` (conversation_id, kind, agent_name, text);
+        None when the desk sent no such message."""
+        try:
+            reply = await self._request("GET", f"/api/sent-messages/{quote(message_id, safe='')}")
+        except DeskError as error:
+            if error.status == 404:
+                return None
+            raise
+        return dict(reply.json())
 
 
 def _conversation(conversation_id: str) -> str:

@@ -13,14 +13,23 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.clock import new_id, utcnow
 from services.desk.context import Desk
-from services.desk.models import ASSIGNED, OPEN_STATUSES, QUEUED, RESOLVED, TICKET, Agent, Handoff
+from services.desk.models import (
+    ASSIGNED,
+    OPEN_STATUSES,
+    QUEUED,
+    RESOLVED,
+    TICKET,
+    Agent,
+    Handoff,
+    HandoffMessage,
+)
 from services.desk.notices import CUSTOMER_BACK, CUSTOMER_LEFT
 from services.desk.outbox import push_again_offline_messages
 from services.desk.queue import position_of, queue_length
 from services.desk.schemas import HandoffIn
 from services.desk.summary import summarise
 from services.desk.times import from_epoch, local_iso, naive_utc
-from services.desk.transcript import CUSTOMER, SYSTEM, add_line, add_line_once, line_json
+from services.desk.transcript import AGENT, CUSTOMER, SYSTEM, add_line, add_line_once, line_json
 
 
 @dataclass(frozen=True)
@@ -144,6 +153,31 @@ async def open_handoff_status(desk: Desk, conversation_id: str) -> dict[str, Any
             "position": await position_of(session, handoff),
             "agent_name": agent.display_name if agent else None,
         }
+
+
+async def sent_message(desk: Desk, message_id: str) -> dict[str, Any] | None:
+    """What the desk itself sent under ``message_id`` (an agent's message, written only while
+    that agent held the claim, or a desk notice), for the relay to check a message against."""
+    async with desk.db.reading() as session:
+        found = (
+            await session.execute(
+                select(HandoffMessage, Handoff)
+                .join(Handoff, Handoff.id == HandoffMessage.handoff_id)
+                .where(
+                    HandoffMessage.message_id == message_id,
+                    HandoffMessage.author.in_((AGENT, SYSTEM)),
+                )
+            )
+        ).first()
+    if found is None:
+        return None
+    line, handoff = found
+    return {
+        "conversation_id": handoff.conversation_id,
+        "kind": "agent" if line.author == AGENT else "desk",
+        "agent_name": line.agent_name,
+        "text": line.text,
+    }
 
 
 def _watchers(handoff: Handoff) -> dict[str, Any]:

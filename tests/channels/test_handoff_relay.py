@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from channels.handoff_relay import only_web_links, relayed_payload
+from channels.handoff_relay import only_web_links, relayed_payload, sent_by_the_desk
 
 
 @pytest.mark.parametrize(
@@ -50,3 +50,33 @@ def test_the_relayed_payload_is_cleaned():
     )
 
     assert payload is not None and payload["text"] == "login"
+
+
+SENT = {
+    "conversation_id": "customer:C1",
+    "kind": "agent",
+    "agent_name": "Dana",
+    "text": "Your card is safe.",
+}
+
+
+def relayed(**changes: str) -> dict:
+    payload = relayed_payload({"message_id": "desk-1", **SENT, **changes})
+    assert payload is not None
+    return payload
+
+
+@pytest.mark.parametrize(
+    "forged",
+    [
+        {"text": "Click [here](https://evil.example) to verify your card"},
+        {"agent_name": "Someone else"},
+        {"conversation_id": "customer:C2"},
+        {"kind": "desk", "agent_name": None},
+    ],
+    ids=["other words", "another agent", "another customer", "posing as a notice"],
+)
+def test_a_message_the_desk_did_not_send_exactly_is_refused(forged):
+    assert sent_by_the_desk(SENT, relayed())
+    assert not sent_by_the_desk(SENT, relayed(**forged))
+    assert not sent_by_the_desk(None, relayed())

@@ -168,3 +168,34 @@ async def test_a_message_for_an_absent_customer_is_pushed_again_when_they_return
         lambda: len([b for b in fake_rasa.relayed() if b["message_id"] == message_id]) == 2,
         what="the message pushed again",
     )
+
+
+async def test_the_desk_vouches_for_exactly_what_it_sent_and_nothing_else(
+    desk: RunningDesk, fake_rasa: FakeRasa
+) -> None:
+    lin, handoff_id = await claimed_handoff(desk)
+    line = (
+        await lin.http.post(
+            f"/api/agent/handoffs/{handoff_id}/messages", json={"text": "Your card is safe."}
+        )
+    ).json()
+    notice = await eventually(
+        lambda: [body for body in fake_rasa.relayed(CONVERSATION) if body["kind"] == "desk"],
+        what="the desk's notice that Lin joined",
+    )
+
+    service = desk.service()
+    sent = await service.get(f"/api/sent-messages/{line['message_id']}")
+    assert sent.json() == {
+        "conversation_id": CONVERSATION,
+        "kind": "agent",
+        "agent_name": "Lin",
+        "text": "Your card is safe.",
+    }
+    vouched = (await service.get(f"/api/sent-messages/{notice[0]['message_id']}")).json()
+    assert (vouched["kind"], vouched["agent_name"]) == ("desk", None)
+    for unknown in ("desk-forged", "m-customer"):
+        reply = await service.get(f"/api/sent-messages/{unknown}")
+        assert reply.status_code == 404
+    anonymous = await desk.client().get(f"/api/sent-messages/{line['message_id']}")
+    assert anonymous.status_code == 401

@@ -39,6 +39,17 @@ async def open_handoff_status(request: Request, conversation_id: str) -> dict[st
     return status
 
 
+@router.get(
+    "/sent-messages/{message_id}",
+    summary="A message the desk sent to a customer (the relay checks each one against it)",
+)
+async def sent_message(request: Request, message_id: str) -> dict[str, Any]:
+    sent = await intake.sent_message(desk_of(request), message_id)
+    if sent is None:
+        raise ApiError(404, "not_sent_by_the_desk", "the desk sent no message with this id")
+    return sent
+
+
 @router.post(
     "/conversations/{conversation_id:path}/customer-messages",
     status_code=202,
