@@ -99,8 +99,8 @@ def rasa_server(model: Path, port: int, environment: dict[str, str] | None = Non
         str(port),
         "--model",
         str(model),
-        "--auth-token",
-        environment["RASA_API_TOKEN"],
+        # One argument: a token that starts with "-" would otherwise read as an option.
+        f"--auth-token={environment['RASA_API_TOKEN']}",
         "--endpoints",
         "endpoints.yml",
         "--credentials",
