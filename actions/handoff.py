@@ -17,6 +17,7 @@ import logging
 import re
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import ActionExecuted, ConversationPaused, EventType
@@ -32,6 +33,7 @@ from actions.handoff_connector import (
     HandoffUnavailable,
     TranscriptLine,
 )
+from actions.rendering import customer_zone, time_text
 from clients.backend import BackendClient, BackendError
 from registry.catalogue import GENERAL_LINE, Catalogue, default_catalogue
 from registry.slots import PRIVATE_SLOTS
@@ -167,17 +169,15 @@ def reason_for_request(tracker: Tracker, catalogue: Catalogue) -> tuple[HandoffR
 
 
 # -- the handoff itself -----------------------------------------------------------------------
-def when(iso_time: str | None) -> str:
-    """A desk time (ISO 8601 with its zone) as a customer reads it: "Mon 30 Nov, 09:00"."""
+def when(iso_time: str | None, zone: ZoneInfo) -> str:
+    """A desk time (ISO 8601 with the desk's zone) on the customer's clock ``zone``:
+    "Mon 30 Nov 2026, 09:00 (Beijing time)"."""
     if not iso_time:
         return "as soon as possible"
     try:
-        moment = datetime.fromisoformat(iso_time)
+        return time_text(datetime.fromisoformat(iso_time), zone, weekday=True)
     except ValueError:
         return iso_time
-    zone = moment.strftime("%z")
-    label = f" (UTC{zone[:3]}:{zone[3:]})" if zone else ""
-    return f"{moment.strftime('%a %d %b, %H:%M')}{label}"
 
 
 async def customer_profile(client: BackendClient, customer_id: str | None) -> dict[str, Any] | None:
@@ -191,7 +191,9 @@ async def customer_profile(client: BackendClient, customer_id: str | None) -> di
         return None
 
 
-def say_outcome(dispatcher: CollectingDispatcher, outcome: HandoffOutcome, signed_in: bool) -> None:
+def say_outcome(
+    dispatcher: CollectingDispatcher, outcome: HandoffOutcome, signed_in: bool, zone: ZoneInfo
+) -> None:
     if outcome.status == "assigned":
         dispatcher.utter_message(response="utter_handoff_assigned")
     elif outcome.status == "queued":
@@ -200,19 +202,21 @@ def say_outcome(dispatcher: CollectingDispatcher, outcome: HandoffOutcome, signe
         )
     elif not signed_in and outcome.ticket_reason == "closed":
         dispatcher.utter_message(
-            response="utter_handoff_ticket_anonymous_closed", opens_at=when(outcome.opens_at)
+            response="utter_handoff_ticket_anonymous_closed",
+            opens_at=when(outcome.opens_at, zone),
         )
     elif not signed_in:
         dispatcher.utter_message(response="utter_handoff_ticket_anonymous")
     elif outcome.ticket_reason == "closed":
         dispatcher.utter_message(
             response="utter_handoff_ticket_closed",
-            opens_at=when(outcome.opens_at),
-            callback_due_at=when(outcome.callback_due_at),
+            opens_at=when(outcome.opens_at, zone),
+            callback_due_at=when(outcome.callback_due_at, zone),
         )
     else:
         dispatcher.utter_message(
-            response="utter_handoff_ticket_busy", callback_due_at=when(outcome.callback_due_at)
+            response="utter_handoff_ticket_busy",
+            callback_due_at=when(outcome.callback_due_at, zone),
         )
 
 
@@ -251,7 +255,12 @@ async def hand_off(
         logger.error("handoff of %s failed: %s", tracker.sender_id, error)
         dispatcher.utter_message(response="utter_handoff_unreachable")
         return []
-    say_outcome(dispatcher, outcome, signed_in=customer_id is not None)
+    say_outcome(
+        dispatcher,
+        outcome,
+        signed_in=customer_id is not None,
+        zone=customer_zone(request.profile),
+    )
     return paused() if outcome.pauses_the_bot else []
 
 

@@ -5,7 +5,9 @@
 which values, and the list rows rendered through the ``<answer>_item`` response. Responses in
 domain/<line>.yml name values as ``{card_card_number_masked}`` or ``{amount_due}``: the path
 through the data joined by underscores. Money shows with its currency, dates as
-"19 Dec 2026", rates as percentages.
+"19 Dec 2026", times on the customer's clock with its name ("19 Dec 2026, 12:55 (Beijing
+time)"; the back end's times are UTC), rates as percentages, and masks with bullets
+("•••• 4464": web chat renders Markdown, where "**** **** **** 4464" turns partly bold).
 """
 
 from __future__ import annotations
@@ -13,9 +15,10 @@ from __future__ import annotations
 import re
 import urllib.parse
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from registry.catalogue import PLACEHOLDER, Operation
 
@@ -25,6 +28,17 @@ MAX_LISTED_ITEMS = 5
 MONEY_KEYS = {"amount", "limit"}
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 ISO_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
+# The hidden digits of a masked card, account or phone number ("**** **** **** 4464",
+# "****8380", "+86 135****1234"): two or more asterisks, groups of them joined by a space or
+# a dash. A single asterisk, as in the merchant "SQ *COFFEE", is not a mask.
+MASKED_DIGITS = re.compile(r"\*{2,}(?:[ -]\*{2,})*")
+# Shown instead: no channel's renderer (Markdown in web chat, Slack's mrkdwn) reads it as
+# formatting.
+MASK = "••••"
+# The company's customers are in China: a profile without a usable time zone is read as theirs.
+HOME_TIME_ZONE = "Asia/Shanghai"
+# What customers call a zone; its abbreviation would not do ("CST" is also US Central time).
+ZONE_NAMES = {"Asia/Shanghai": "Beijing time"}
 
 
 def money_text(amount: Any, currency: str) -> str:
@@ -35,7 +49,37 @@ def money_text(amount: Any, currency: str) -> str:
     return f"{value:,.2f} {currency}"
 
 
-def _scalar_text(key: str, value: Any) -> str:
+def customer_zone(profile: dict[str, Any] | None) -> ZoneInfo:
+    """The customer's time zone, from their profile, else the home market's."""
+    name = (profile or {}).get("time_zone")
+    if isinstance(name, str) and name:
+        try:
+            return ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            pass
+    return ZoneInfo(HOME_TIME_ZONE)
+
+
+def zone_name(moment: datetime, zone: ZoneInfo) -> str:
+    named = ZONE_NAMES.get(zone.key)
+    if named:
+        return named
+    offset = moment.strftime("%z")
+    return "UTC" if offset == "+0000" else f"UTC{offset[:3]}:{offset[3:]}"
+
+
+def time_text(moment: datetime, zone: ZoneInfo, weekday: bool = False) -> str:
+    """A moment on the customer's clock, saying which clock: "30 Nov 2026, 12:55 (Beijing
+    time)", after the day of the week with ``weekday`` (for times to come: "Mon 30 Nov...").
+    A time without a zone is UTC, as the back end keeps them."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    local = moment.astimezone(zone)
+    day = f"{local:%a} {local.day}" if weekday else str(local.day)
+    return f"{day} {local:%b %Y, %H:%M} ({zone_name(local, zone)})"
+
+
+def _scalar_text(key: str, value: Any, zone: ZoneInfo) -> str:
     if value is None:
         return "none"
     if isinstance(value, bool):
@@ -43,8 +87,7 @@ def _scalar_text(key: str, value: Any) -> str:
     text = str(value)
     if ISO_DATETIME.match(text):
         try:
-            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-            return moment.strftime("%d %b %Y, %H:%M").lstrip("0")
+            return time_text(datetime.fromisoformat(text.replace("Z", "+00:00")), zone)
         except ValueError:
             return text
     if ISO_DATE.match(text):
@@ -63,11 +106,14 @@ def _scalar_text(key: str, value: Any) -> str:
         "category",
     }:
         return text.replace("_", " ")
-    return text
+    return MASKED_DIGITS.sub(MASK, text)
 
 
-def display_values(data: Any, prefix: str = "") -> dict[str, str]:
-    """Every value of ``data`` as text, keyed by its underscore-joined path."""
+def display_values(data: Any, prefix: str = "", zone: ZoneInfo | None = None) -> dict[str, str]:
+    """Every value of ``data`` as text, keyed by its underscore-joined path; times on the
+    clock of ``zone``, the customer's (``customer_zone``)."""
+    if zone is None:
+        zone = ZoneInfo(HOME_TIME_ZONE)
     values: dict[str, str] = {}
     if isinstance(data, dict):
         if isinstance(data.get("currency"), str) and "amount" in data and prefix:
@@ -77,20 +123,20 @@ def display_values(data: Any, prefix: str = "") -> dict[str, str]:
             if key in MONEY_KEYS and isinstance(data.get("currency"), str):
                 values[path] = money_text(value, data["currency"])
             elif isinstance(value, (dict, list)):
-                values.update(display_values(value, path))
+                values.update(display_values(value, path, zone))
             else:
-                values[path] = _scalar_text(str(key), value)
+                values[path] = _scalar_text(str(key), value, zone)
                 if str(key).endswith("number") and isinstance(value, str):
                     # Long numbers are shown by their last four digits only.
                     values[f"{path}_last4"] = value.replace(" ", "")[-4:]
     elif isinstance(data, list):
         values[f"{prefix}_count"] = str(len(data))
         if data and all(not isinstance(item, (dict, list)) for item in data):
-            values[prefix] = ", ".join(_scalar_text(prefix, item) for item in data)
+            values[prefix] = ", ".join(_scalar_text(prefix, item, zone) for item in data)
         elif data:
-            values.update(display_values(data[0], f"{prefix}_first"))
+            values.update(display_values(data[0], f"{prefix}_first", zone))
     elif prefix:
-        values[prefix] = _scalar_text(prefix, data)
+        values[prefix] = _scalar_text(prefix, data, zone)
     return values
 
 
@@ -164,16 +210,20 @@ class Answer:
 
 
 def context_values(context: dict[str, Any]) -> dict[str, str]:
-    """The request's context (profile, chosen items, money, quote) as template values."""
+    """The request's context (profile, chosen items, money, quote) as template values, times
+    on the clock of the customer whose profile it holds."""
+    zone = customer_zone(context.get("profile"))
     values: dict[str, str] = {}
     for key, value in context.items():
-        values.update(display_values(value, key))
+        values.update(display_values(value, key, zone))
     return values
 
 
-def item_label(template: str, item: dict[str, Any], item_id: str) -> str:
+def item_label(
+    template: str, item: dict[str, Any], item_id: str, zone: ZoneInfo | None = None
+) -> str:
     """One of the customer's things (a card, an account) as a button or choice shows it."""
-    return fill_text(template, {**display_values(item), "id": item_id})
+    return fill_text(template, {**display_values(item, zone=zone), "id": item_id})
 
 
 def render_answer(
@@ -181,15 +231,16 @@ def render_answer(
 ) -> Answer:
     """The answer to ``operation`` for the back end's ``result``, with the request's
     ``context`` (profile, chosen items) available to its response too."""
+    zone = customer_zone(context.get("profile"))
     values = context_values(context)
-    values.update(display_values(result))
+    values.update(display_values(result, zone=zone))
     if operation.list_key:
         listed = (result or {}).get(operation.list_key) or []
         if not listed:
             return Answer(operation.empty or "utter_nothing_found", values, empty=True)
         item_template = response_text(domain, f"{operation.answer}_item") or "{id}"
         values["items"] = "\n".join(
-            "- " + fill_text(item_template, display_values(item))
+            "- " + fill_text(item_template, display_values(item, zone=zone))
             for item in listed[:MAX_LISTED_ITEMS]
         )
     return Answer(_answer_variant(operation, domain, result), values, then=operation.then)

@@ -28,7 +28,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.operation_runner import OperationRunner, OperationStopped, current_request
-from actions.rendering import context_values, display_values, fill_text
+from actions.rendering import context_values, customer_zone, display_values, fill_text
 from clients.backend import BackendClient, BackendError
 from common.customer_binding import bound_sender_id
 from common.environment import PROJECT_ROOT, process_environment
@@ -139,7 +139,7 @@ async def _walk_through_form(
         values = context_values(context)
         if operation.quote is not None:
             quote = await runner.quote(operation, context)
-            values.update(display_values(quote, "quote"))
+            values.update(display_values(quote, "quote", customer_zone(context.get("profile"))))
             slots[QUOTE_SLOT] = json.dumps(quote)
         dispatcher.utter_message(response=operation.confirm, **values)
         if args.execute:

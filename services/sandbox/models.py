@@ -91,6 +91,8 @@ class Customer(Base):
     email = Column(String(128), nullable=False)
     device_id = Column(String(32), nullable=False)
     home_currency = Column(String(3), nullable=False)
+    # An IANA zone name: the assistant shows times on the customer's own clock.
+    time_zone = Column(String(64), nullable=False)
     customer_since = Column(Date, nullable=False)
     locked = Column(Boolean, nullable=False, default=False)
     lock_reason = Column(String(64))

@@ -33,6 +33,8 @@ from services.sandbox.routes.insurance import CLAIM_NEXT_STEPS
 
 Dataset = dict[str, list[dict[str, Any]]]
 INSERT_CHUNK = 5000
+# The company serves the Chinese market: its customers' clocks are on Beijing time.
+HOME_TIME_ZONE = "Asia/Shanghai"
 
 SURNAMES = (
     "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾萧田董袁潘于蒋蔡"
@@ -292,6 +294,7 @@ class _Generator:
             email=f"customer{index:05d}@example.com",
             device_id=f"DEV-{index:05d}",
             home_currency="CNY",
+            time_zone=HOME_TIME_ZONE,
             customer_since=self.today - timedelta(days=self.rng.randint(60, 3650)),
             locked=locked,
             lock_reason=lock_reason,

@@ -110,6 +110,12 @@ def day(when: date) -> str:
     return f"{when.day} {when:%b %Y}"
 
 
+def shown_card(card: dict[str, Any]) -> str:
+    """A card as the customer reads it: bullets, not the back end's asterisks, which web
+    chat's Markdown would turn bold."""
+    return f"•••• {card['card_number_masked'][-4:]}"
+
+
 def reference(pattern: str, text: str) -> str:
     found = re.search(pattern, text)
     assert found, f"no reference {pattern} in {text!r}"
@@ -172,12 +178,12 @@ def test_bank_the_card_the_customer_names_is_frozen_after_the_sms_code(assistant
         "Which card?"
     ]
     confirmation = customer.say(f"the card ending in {last4}")[0]
-    assert confirmation.startswith(f"I'll freeze your card {frozen['card_number_masked']}")
+    assert confirmation.startswith(f"I'll freeze your card {shown_card(frozen)}")
     assert "6-digit code by SMS" in customer.say("yes")[0]
     done = customer.say(customer.sms_code())
 
     assert done == [
-        f"Your card {frozen['card_number_masked']} is frozen. "
+        f"Your card {shown_card(frozen)} is frozen. "
         'Say "unfreeze my card" whenever you want it back.'
     ]
     assert customer.get(f"/cards/{frozen['card_id']}")["status"] == "frozen"
@@ -363,14 +369,12 @@ def test_international_the_card_is_switched_on_abroad_for_the_trip(assistant, fi
     asked = customer.say("I'm flying to Japan on holiday, will my debit card work over there?")
     assert asked[0].startswith("Until when will you be away?")
     assert customer.say("for 2 weeks") == [
-        f"I'll switch on your card {card['card_number_masked']} for use in Japan "
+        f"I'll switch on your card {shown_card(card)} for use in Japan "
         f"until {day(until)}. Go ahead?"
     ]
     done = customer.say("yes")[0]
 
-    assert done.startswith(
-        f"Done: your card {card['card_number_masked']} works in Japan until {day(until)}."
-    )
+    assert done.startswith(f"Done: your card {shown_card(card)} works in Japan until {day(until)}.")
     travel = customer.get(f"/cards/{card['card_id']}")["travel"]
     assert travel == {"regions": ["JP"], "until": until.isoformat()}
 

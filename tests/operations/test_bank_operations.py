@@ -256,5 +256,5 @@ async def test_a_declined_card_is_explained_with_the_real_reasons(client, domain
 
     replies = await chat.say("why was my card declined", "bank_card_declined")
 
-    assert card["card_number_masked"] in replies[0]
+    assert f"•••• {card['card_number_masked'][-4:]}" in replies[0]
     assert declines["declines"][0]["explanation"] in replies[0]

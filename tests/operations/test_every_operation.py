@@ -7,10 +7,11 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -88,7 +89,8 @@ def raw_values(data: Any, prefix: str = "") -> dict[str, Any]:
 
 def ways_to_read(key: str, value: Any) -> list[str]:
     """How a customer may read a back-end value: money with two decimals, a date as
-    "3 Dec 2026", a rate as a percentage, a code word with spaces."""
+    "3 Dec 2026", a time (UTC at the back end) on the sandbox customers' Beijing clock, a
+    rate as a percentage, a code word with spaces, a mask with bullets."""
     if isinstance(value, Money):
         return [f"{Decimal(str(value.amount)):,.2f}"]
     if isinstance(value, bool):
@@ -98,12 +100,16 @@ def ways_to_read(key: str, value: Any) -> list[str]:
     if isinstance(value, list):
         return [", ".join(str(item).replace("_", " ") for item in value)]
     text = str(value)
+    if re.match(r"^\d{4}-\d{2}-\d{2}T", text):
+        moment = datetime.fromisoformat(text).replace(tzinfo=timezone.utc)
+        local = moment.astimezone(ZoneInfo("Asia/Shanghai"))
+        return [f"{local.day} {local:%b %Y, %H:%M} (Beijing time)"]
     if re.match(r"^\d{4}-\d{2}-\d{2}", text):
         moment = datetime.fromisoformat(text)
         return [f"{moment.day} {moment:%b %Y}"]
     if re.fullmatch(r"0\.\d+", text) and (key.endswith("_rate") or key.endswith("yield")):
         return [f"{Decimal(text) * 100:.2f}".rstrip("0").rstrip(".")]
-    return [text, text.replace("_", " ")]
+    return [text, text.replace("_", " "), re.sub(r"\*{2,}(?:[ -]\*{2,})*", "••••", text)]
 
 
 def template(domain: dict[str, Any], response: str) -> str:

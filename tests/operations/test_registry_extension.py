@@ -129,7 +129,7 @@ async def test_a_new_confirmed_operation_changes_the_back_end_after_yes(
     )
 
     confirmation = await chat.say("wake my card up", "extras_wake_card")
-    assert confirmation[0].startswith("Wake up ****")
+    assert confirmation[0].startswith("Wake up •••• ")
     done = await chat.say("yes", "affirm")
 
     assert done[0].endswith("is active now.")

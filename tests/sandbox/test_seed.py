@@ -150,3 +150,23 @@ async def test_a_thousand_customers_seed_into_sqlite_quickly_and_only_once(tmp_p
     assert count == 1000
     assert stored == digest(generate(1000, seed=42, reference_date=REFERENCE_DATE))
     assert elapsed < 30, f"seeding 1000 customers took {elapsed:.1f}s"
+
+
+async def test_a_database_made_before_a_column_was_added_is_made_and_seeded_again(
+    tmp_path: Path,
+) -> None:
+    db = SandboxDatabase(f"sqlite+aiosqlite:///{tmp_path / 'old.db'}")
+    try:
+        await db.create_all()
+        assert await seed_if_empty(db, customers=5, seed=42, reference_date=REFERENCE_DATE)
+        async with db.engine.begin() as conn:
+            await conn.exec_driver_sql("ALTER TABLE customers DROP COLUMN time_zone")
+
+        await db.create_all()
+
+        assert await seed_if_empty(db, customers=5, seed=42, reference_date=REFERENCE_DATE)
+        async with db.reading() as session:
+            zones = set((await session.execute(select(Customer.time_zone))).scalars())
+    finally:
+        await db.dispose()
+    assert zones == {"Asia/Shanghai"}

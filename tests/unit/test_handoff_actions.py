@@ -17,6 +17,7 @@ from actions.handoff import (
     when,
 )
 from actions.handoff_connector import HandoffOutcome, load_connector
+from actions.rendering import customer_zone
 from clients.backend import BackendError
 from tests.recording_desk import RecordingDesk, UnreachableDesk
 from tests.unit.trackers import bot_event, tracker_after, user_event
@@ -131,8 +132,8 @@ async def test_outside_business_hours_the_customer_gets_a_callback_and_the_bot_s
     assert events == []
     said = dispatcher.messages[-1]
     assert said["response"] == "utter_handoff_ticket_closed"
-    assert said["opens_at"] == "Mon 30 Nov, 08:00 (UTC+08:00)"
-    assert said["callback_due_at"] == "Mon 30 Nov, 10:00 (UTC+08:00)"
+    assert said["opens_at"] == "Mon 30 Nov 2026, 08:00 (Beijing time)"
+    assert said["callback_due_at"] == "Mon 30 Nov 2026, 10:00 (Beijing time)"
 
 
 async def test_with_nobody_free_the_customer_gets_a_callback(dispatcher, domain_dict):
@@ -275,10 +276,13 @@ def test_ratings_are_read_from_digits_and_words_and_nothing_else():
     assert rated("'; DROP TABLE ratings; --") is None
 
 
-def test_desk_times_read_naturally_and_missing_ones_do_not_break():
-    assert when("2026-11-30T08:00:00+08:00") == "Mon 30 Nov, 08:00 (UTC+08:00)"
-    assert when(None) == "as soon as possible"
-    assert when("not a time") == "not a time"
+def test_desk_times_read_on_the_customers_clock_and_missing_ones_do_not_break():
+    beijing, london = customer_zone(None), customer_zone({"time_zone": "Europe/London"})
+
+    assert when("2026-11-30T08:00:00+08:00", beijing) == "Mon 30 Nov 2026, 08:00 (Beijing time)"
+    assert when("2026-11-30T08:00:00+08:00", london) == "Mon 30 Nov 2026, 00:00 (UTC)"
+    assert when(None, beijing) == "as soon as possible"
+    assert when("not a time", beijing) == "not a time"
 
 
 def test_an_external_desk_is_plugged_in_by_naming_its_class():
