@@ -42,9 +42,58 @@ CURRENCY_WORDS = {
     "krw": "KRW",
     "won": "KRW",
 }
+# "2 wan" is 20,000 and "3 hundred" 300: a scale word multiplies the number before it.
+SCALES = {
+    "hundred": 100,
+    "k": 1000,
+    "thousand": 1000,
+    "grand": 1000,
+    "wan": 10000,
+    "million": 1000000,
+}
 AMOUNT = re.compile(
-    r"(?<![\w.-])(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d{1,2}))?\s*(k|thousand)?(?![\w.])", re.IGNORECASE
+    r"(?<![\w.-])(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d{1,2}))?"
+    rf"((?:\s*(?:{'|'.join(SCALES)})(?![\w.]))*)(?![\w.])",
+    re.IGNORECASE,
 )
+# Written as a change, not a figure ("raise it by 5k", "5k more"): the total is not said.
+CHANGE_BEFORE = re.compile(r"\b(by|another|extra|additional)\s*[¥￥$€£]?\s*$", re.IGNORECASE)
+CHANGE_AFTER = re.compile(r"^\s*[a-z]*\s*(more|higher|extra|less|lower)\b", re.IGNORECASE)
+NUMBER_WORDS = {
+    word: number
+    for number, word in enumerate(
+        "zero one two three four five six seven eight nine ten eleven twelve thirteen "
+        "fourteen fifteen sixteen seventeen eighteen nineteen".split()
+    )
+} | {
+    word: 10 * tens
+    for tens, word in enumerate("twenty thirty forty fifty sixty seventy eighty ninety".split(), 2)
+}
+NUMBER_IN_WORDS = (
+    rf"\b({'|'.join(NUMBER_WORDS)})(?:[\s-]+({'|'.join(list(NUMBER_WORDS)[1:10])}))?\b"
+)
+# A number word is an amount before a scale or a currency ("five hundred", "fifty yuan") or
+# as the whole answer ("fifty"), so "the savings one" holds no amount.
+NUMBER_WORD = re.compile(
+    NUMBER_IN_WORDS
+    + rf"(?=\s*(?:{'|'.join(SCALES)}|{'|'.join(w for w in CURRENCY_WORDS if w.isalpha())})\b)"
+    + rf"|^\s*{NUMBER_IN_WORDS}\s*$"
+)
+# The rest of "three hundred and fifty", "2 thousand 300": added to the scaled part.
+SCALED_AND_REST = re.compile(
+    rf"(\d+)\s*(hundred|thousand|wan)(?:\s+and)?\s+(?:{NUMBER_IN_WORDS}|(\d+)\b)"
+    rf"(?!\s*(?:[.,]\d|{'|'.join(SCALES)}|months?\b|days?\b|weeks?\b|years?\b|instal))"
+)
+# "a hundred", "a thousand yuan": "a" is one only before a scale word.
+ONE_OF_A_SCALE = re.compile(rf"\ba\s+(?=(?:{'|'.join(SCALES)})\b)")
+# Chinese characters customers mix into English: 2万 (wan), 3千 (thousand), 元 and 块 (yuan).
+CHINESE_MONEY_CHARACTERS = {
+    "万": " wan",
+    "千": " thousand",
+    "百": " hundred",
+    "元": " yuan",
+    "块": " yuan",
+}
 LARGEST_AMOUNT = Decimal("100000000")
 MONTHS = {
     name: number
@@ -70,26 +119,83 @@ MONTHS = {
 WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 
 
+# Checked before the single words: "hong kong dollars" are not US dollars.
+CURRENCY_PHRASES = {
+    "hong kong dollar": "HKD",
+    "hk dollar": "HKD",
+    "hk$": "HKD",
+    "singapore dollar": "SGD",
+    "s$": "SGD",
+    "australian dollar": "AUD",
+    "a$": "AUD",
+    "canadian dollar": "CAD",
+    "c$": "CAD",
+    "us dollar": "USD",
+    "us$": "USD",
+}
+
+
 def parse_currency(text: str) -> str | None:
-    for token in re.findall(r"[a-z]+|[¥￥$€£]", text.lower()):
+    lowered = _amount_in_digits(text)
+    for phrase, code in CURRENCY_PHRASES.items():
+        if re.search(rf"(?<![a-z]){re.escape(phrase)}", lowered):
+            return code
+    for token in re.findall(r"[a-z]+|[¥￥$€£]", lowered):
         if token in CURRENCY_WORDS:
             return CURRENCY_WORDS[token]
     return None
 
 
+def _amount_in_digits(text: str) -> str:
+    """``text`` in lower case with amounts in words written in digits: "three hundred" is
+    "3 hundred", "2万" is "2 wan"."""
+    lowered = text.lower()
+    for character, words in CHINESE_MONEY_CHARACTERS.items():
+        lowered = lowered.replace(character, words)
+    lowered = ONE_OF_A_SCALE.sub("1 ", lowered)
+
+    def in_digits(found: re.Match[str]) -> str:
+        tens, ones = found.group(1, 2) if found.group(1) else found.group(3, 4)
+        return str(NUMBER_WORDS[tens] + (NUMBER_WORDS[ones] if ones else 0))
+
+    lowered = NUMBER_WORD.sub(in_digits, lowered)
+
+    def summed(found: re.Match[str]) -> str:
+        scale = SCALES[found.group(2)]
+        if found.group(5):
+            rest = int(found.group(5))
+        else:
+            rest = NUMBER_WORDS[found.group(3)] + (
+                NUMBER_WORDS[found.group(4)] if found.group(4) else 0
+            )
+        if rest >= scale:
+            # "2 thousand 3000" is not one amount; left as it is, it reads as two.
+            return found.group(0)
+        return str(int(found.group(1)) * scale + rest)
+
+    return SCALED_AND_REST.sub(summed, lowered)
+
+
 def parse_money(text: str, default_currency: str) -> tuple[Decimal, str] | None:
-    """The one amount in ``text`` with its currency; None for none, several, zero or absurd."""
-    cleaned = re.sub(r"[¥￥$€£]", " ", text)
+    """The one amount in ``text`` with its currency; None for none, several, zero, absurd,
+    or a change without its total ("by 5k", "500 more"), which the customer is asked about."""
+    spoken = _amount_in_digits(text)
+    cleaned = re.sub(r"[¥￥$€£]", " ", spoken)
     found = list(AMOUNT.finditer(cleaned))
-    if len(found) != 1 or re.search(r"-\s*[¥￥$€£]?\s*\d", text):
+    if len(found) != 1 or re.search(r"-\s*[¥￥$€£]?\s*\d", spoken):
         return None
-    whole, cents, scale = found[0].groups()
+    amount = found[0]
+    if CHANGE_BEFORE.search(cleaned[: amount.start()]) or CHANGE_AFTER.match(
+        cleaned[amount.end() :]
+    ):
+        return None
+    whole, cents, scales = amount.groups()
     try:
         value = Decimal(whole.replace(",", "") + (f".{cents}" if cents else ""))
     except InvalidOperation:
         return None
-    if scale:
-        value *= 1000
+    for scale in re.findall(r"[a-z]+", scales.lower()):
+        value *= SCALES[scale]
     # Checked before rounding: quantize cannot hold 29 digits and would raise.
     if value <= 0 or value > LARGEST_AMOUNT:
         return None
@@ -97,6 +203,37 @@ def parse_money(text: str, default_currency: str) -> tuple[Decimal, str] | None:
     if value <= 0:
         return None
     return value, parse_currency(text) or default_currency
+
+
+# Amounts named by their part of a figure the operation knows (the bill being repaid).
+SHARE_WORDS = {
+    "all": re.compile(
+        r"\b(all( of it)?|everything|(the )?(full|whole|entire|total)( amount| bill| balance)?|"
+        r"in full|pay it off|clear it|what(ever)? i owe)\b"
+    ),
+    "half": re.compile(r"\b(half|50 ?%)\b"),
+    "minimum": re.compile(r"\b(min|minimum|least)\b"),
+}
+
+
+def parse_share(text: str) -> str | None:
+    """ "all", "half" or "minimum" when ``text`` names an amount that way and holds no figure
+    ("half of it", "the minimum", "pay it off"); None otherwise."""
+    lowered = text.lower()
+    if AMOUNT.search(re.sub(r"50 ?%", "", _amount_in_digits(lowered))):
+        return None
+    named = [share for share, words in SHARE_WORDS.items() if words.search(lowered)]
+    if named == ["all", "half"]:
+        # "half of the whole bill" is a half.
+        named = ["half"]
+    return named[0] if len(named) == 1 else None
+
+
+def share_of(figure: Decimal, share: str) -> Decimal:
+    """The ``share`` ("all", "half", "minimum") of ``figure``, which is already the whole or
+    the minimum itself; a half is rounded to the cent."""
+    part = figure / 2 if share == "half" else figure
+    return part.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
 def money_slot_value(amount: Decimal, currency: str) -> str:

@@ -157,6 +157,13 @@ MONEY_LEAD_INS = [
     "only",
     "split",
     "top",
+    # "take 500 out", "pay back 300", "get 2k out", "invest 300"
+    "take",
+    "taking",
+    "back",
+    "get",
+    "investing",
+    "add",
 ]
 # Words that lead to money only with a large number ("raise it to 5000", not "to 610").
 WEAK_MONEY_LEAD_INS = ["to", "is", "for", "about", "around", "a", "me", "of"]
@@ -171,10 +178,28 @@ COUNT_WORDS = [
     "times",
     "points",
     "digits",
+    "weeks",
+    "hours",
+    "minutes",
+    "percent",
+    "%",
 ]
+# Words that multiply the number before them: "3 hundred yuan", "2 wan" (20,000), "2 grand".
+SCALE_WORDS = ["hundred", "thousand", "k", "grand", "wan", "million"]
+# Amounts in words ("three hundred", "fifty yuan") count only with a scale or a currency.
+NUMBER_WORDS = (
+    "a one two three four five six seven eight nine ten eleven twelve fifteen twenty thirty "
+    "forty fifty sixty seventy eighty ninety"
+).split()
+# A change rather than a figure: "raise my limit by 5k", "5k more". Kept in the entity so
+# the form sees that the total was not said.
+CHANGE_WORDS_BEFORE = ["by", "another", "extra", "additional"]
+CHANGE_WORDS_AFTER = ["more", "extra", "higher", "lower", "less"]
+# Names written in Chinese characters follow these words: "send 200 yuan to 林".
+RECIPIENT_LEAD_INS = ["to", "for", "pay", "paying"]
 # Entities whose pattern needs context words ("card ending in 1234", "borrow 5k") but whose
 # value is only the last token; the trimmer below cuts the context off.
-LABELS_TRIMMED_TO_LAST_TOKEN = ("card_last_four", "amount")
+LABELS_TRIMMED_TO_LAST_TOKEN = ("card_last_four", "amount", "recipient", "account_ref")
 
 
 def _amount_patterns() -> list[dict[str, Any]]:
@@ -190,8 +215,28 @@ def _amount_patterns() -> list[dict[str, Any]]:
                 "pattern": [value, {"LOWER": {"IN": ["k", "thousand"]}}, CURRENCY_NAME],
             },
         ]
-    # "5k" is money wherever it appears.
+    # "5k" and "3 hundred" are money wherever they appear; a currency after them belongs too.
     patterns.append({"label": "amount", "pattern": [NUMBER_SCALED]})
+    scale = {"LOWER": {"IN": SCALE_WORDS}}
+    for value in (NUMBER, {"LOWER": {"IN": NUMBER_WORDS}}):
+        patterns += [
+            {"label": "amount", "pattern": [value, scale]},
+            {"label": "amount", "pattern": [value, scale, scale]},
+            {"label": "amount", "pattern": [value, scale, CURRENCY_NAME]},
+        ]
+    patterns.append(
+        {"label": "amount", "pattern": [{"LOWER": {"IN": NUMBER_WORDS[1:]}}, CURRENCY_NAME]}
+    )
+    # "2万", "300元", "50块" as customers mix them into English.
+    chinese = r"^\d+(\.\d{1,2})?([万千百][元块]?|[元块])$"
+    patterns.append({"label": "amount", "pattern": [{"TEXT": {"REGEX": chinese}}]})
+    change = {"LOWER": {"IN": CHANGE_WORDS_BEFORE}}
+    for value in (NUMBER, NUMBER_SCALED):
+        patterns += [
+            {"label": "amount", "pattern": [change, value]},
+            {"label": "amount", "pattern": [change, CURRENCY_SYMBOL, value]},
+            {"label": "amount", "pattern": [value, {"LOWER": {"IN": CHANGE_WORDS_AFTER}}]},
+        ]
     # "¥500" and "$1,200.50" are one token in spaCy's English tokenizer only sometimes.
     symbol_prefixed = r"^[¥￥$€£]\d{1,3}(,\d{3})*(\.\d{1,2})?$|^[¥￥$€£]\d+(\.\d{1,2})?[kK]?$"
     patterns.append({"label": "amount", "pattern": [{"TEXT": {"REGEX": symbol_prefixed}}]})
@@ -330,9 +375,32 @@ def _date_patterns() -> list[dict[str, Any]]:
     return [{"label": "date", "pattern": pattern} for pattern in relative + calendar + loose]
 
 
+def _account_kind_patterns() -> list[dict[str, Any]]:
+    """ "From my savings", "out of the current account": the account money comes from, named
+    by its kind (the forms match it against the customer's accounts); only the kind is kept.
+    "To my savings" is left alone: in a transfer it is where the money goes, not the source."""
+    kind = [{"LOWER": {"IN": ["my", "the"]}, "OP": "?"}, {"LOWER": {"IN": ["savings", "current"]}}]
+    return [
+        {"label": "account_ref", "pattern": [{"LOWER": "from"}, *kind]},
+        {"label": "account_ref", "pattern": [{"LOWER": "out"}, {"LOWER": "of"}, *kind]},
+    ]
+
+
+def _recipient_patterns() -> list[dict[str, Any]]:
+    """Names in Chinese characters, which the learned extractor has never seen; a name
+    written in letters is left to it (nlu/learned_entity_extractor.py)."""
+    han_name = {"TEXT": {"REGEX": r"^[\u4e00-\u9fff]{1,4}$"}}
+    return [
+        {"label": "recipient", "pattern": [{"LOWER": lead}, han_name]}
+        for lead in RECIPIENT_LEAD_INS
+    ]
+
+
 def entity_patterns() -> list[dict[str, Any]]:
     return (
         _amount_patterns()
+        + _recipient_patterns()
+        + _account_kind_patterns()
         + _currency_patterns()
         + _card_patterns()
         + _reference_patterns()
@@ -345,13 +413,19 @@ def entity_patterns() -> list[dict[str, Any]]:
 def trim_entity_context(doc: Doc) -> Doc:
     trimmed = []
     for entity in doc.ents:
-        if entity.label_ == "card_last_four" and len(entity) > 1:
-            entity = Span(doc, entity.end - 1, entity.end, label="card_last_four")
+        if entity.label_ in ("card_last_four", "recipient", "account_ref") and len(entity) > 1:
+            entity = Span(doc, entity.end - 1, entity.end, label=entity.label_)
         elif entity.label_ == "amount" and entity[0].lower_ in MONEY_LEAD_INS + WEAK_MONEY_LEAD_INS:
             following = doc[entity.end].lower_ if entity.end < len(doc) else ""
             if following in COUNT_WORDS:
                 continue
-            end = entity.end + 1 if following in CURRENCY_CODES + CURRENCY_WORDS else entity.end
+            end = entity.end
+            while end < len(doc) and doc[end].lower_ in SCALE_WORDS:
+                end += 1
+            if end < len(doc) and doc[end].lower_ in CURRENCY_CODES + CURRENCY_WORDS:
+                end += 1
+            if end < len(doc) and doc[end].lower_ in CHANGE_WORDS_AFTER:
+                end += 1
             entity = Span(doc, entity.start + 1, end, label="amount")
         trimmed.append(entity)
     doc.ents = filter_spans(trimmed)

@@ -73,3 +73,39 @@ def test_a_built_pipeline_loads_from_disk_and_is_reused(tmp_path):
     assert [(e.text, e.label_) for e in loaded("card ending 5555").ents] == [
         ("5555", "card_last_four")
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("I want to take 500 out of the money market fund", [("500", "amount")]),
+        ("put 2k in", [("2k", "amount")]),
+        ("pay back 300", [("300", "amount")]),
+        ("invest 3 hundred yuan", [("3 hundred yuan", "amount")]),
+        ("put 2 wan into the fund", [("2 wan", "amount")]),
+        ("put 2万 into the fund", [("2万", "amount")]),
+        ("invest five hundred yuan", [("five hundred yuan", "amount")]),
+        ("send $500 to my son in the USA", [("$500", "amount"), ("USA", "country")]),
+        ("pay back 300 dollars", [("300 dollars", "amount")]),
+    ],
+)
+def test_amounts_in_customers_words_are_found_whole(nlp, text, expected):
+    assert [(entity.text, entity.label_) for entity in nlp(text).ents] == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("increase my credit limit by 5k", "by 5k"),
+        ("take 5k more", "5k more"),
+    ],
+)
+def test_a_change_keeps_its_words_so_it_is_not_read_as_a_total(nlp, text, expected):
+    assert [(entity.text, entity.label_) for entity in nlp(text).ents] == [(expected, "amount")]
+
+
+def test_a_name_in_chinese_characters_is_a_recipient(nlp):
+    assert [(e.text, e.label_) for e in nlp("send 200 yuan to 林").ents] == [
+        ("200 yuan", "amount"),
+        ("林", "recipient"),
+    ]

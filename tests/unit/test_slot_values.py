@@ -28,6 +28,19 @@ TODAY = date(2026, 11, 29)  # a Sunday
         ("2.5k rmb", (Decimal("2500.00"), "CNY")),
         ("about 80 dollars", (Decimal("80.00"), "USD")),
         ("€45.5", (Decimal("45.50"), "EUR")),
+        ("3 hundred yuan", (Decimal("300.00"), "CNY")),
+        ("invest three hundred and fifty", (Decimal("350.00"), "CNY")),
+        ("2 wan", (Decimal("20000.00"), "CNY")),
+        ("2万", (Decimal("20000.00"), "CNY")),
+        ("300元", (Decimal("300.00"), "CNY")),
+        ("a thousand", (Decimal("1000.00"), "CNY")),
+        ("2 thousand 300 yuan", (Decimal("2300.00"), "CNY")),
+        ("10 grand", (Decimal("10000.00"), "CNY")),
+        ("fifty", (Decimal("50.00"), "CNY")),
+        ("twenty-five dollars", (Decimal("25.00"), "USD")),
+        ("$500", (Decimal("500.00"), "USD")),
+        ("300 hong kong dollars", (Decimal("300.00"), "HKD")),
+        ("take 500 out of the money market fund", (Decimal("500.00"), "CNY")),
     ],
 )
 def test_amounts_are_read_with_their_currency(text, expected):
@@ -47,6 +60,15 @@ def test_amounts_are_read_with_their_currency(text, expected):
         "send 99999999999999999999999999999 yuan",
         "1" * 400,
         "999999999999999999999999999k",
+        # A change is not the total: "raise it by 5k" is asked about, never read as 5,000.
+        "by 5k",
+        "5k more",
+        "another 500",
+        # Numbers that are not money, or several figures in words.
+        "the savings one",
+        "one thousand two hundred",
+        "5 hundred 6 months",
+        "2 thousand 3000",
     ],
 )
 def test_no_amount_zero_several_or_absurd_is_not_an_answer(text):
