@@ -362,6 +362,11 @@ def match_choice(
         ]
         if len(hits) == 1:
             return hits[0]
+    month = _month_named(text)
+    if month is not None:
+        # "The August one": the item dated in that month, or none; never one of another month.
+        hits = [item for item in items if any(_dated_in(value, month) for value in item.values())]
+        return hits[0] if len(hits) == 1 else None
     words = set(re.findall(r"\w+", text.lower()))
     if words:
         hits = [
@@ -372,6 +377,23 @@ def match_choice(
         if len(hits) == 1:
             return hits[0]
     return None
+
+
+def _month_named(text: str) -> int | None:
+    """The one month ``text`` names in full ("the August one"); "may I" is not May."""
+    lowered = re.sub(r"\bmay (i|we|you)\b", "", text.lower())
+    named = {
+        MONTHS[word]
+        for word in re.findall(r"[a-z]+", lowered)
+        if word in MONTHS and (len(word) > 3 or word == "may")
+    }
+    return named.pop() if len(named) == 1 else None
+
+
+def _dated_in(value: Any, month: int) -> bool:
+    """Whether a back-end value is a date or a period ("2026-08", "2026-08-14T...") in ``month``."""
+    found = re.match(r"^\d{4}-(\d{2})(?:$|-)", str(value))
+    return found is not None and int(found.group(1)) == month
 
 
 def _field_matches(field_value: str, answer: str) -> bool:

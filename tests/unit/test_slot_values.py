@@ -13,6 +13,8 @@ from actions.slot_values import (
     parse_date,
     parse_future_date,
     parse_money,
+    parse_share,
+    share_of,
 )
 
 TODAY = date(2026, 11, 29)  # a Sunday
@@ -149,3 +151,42 @@ def test_future_dates_are_read_ahead_of_today(text, expected):
 @pytest.mark.parametrize("text", ["yesterday", "2026-01-01", "for 2 years", "whenever"])
 def test_a_past_too_distant_or_unclear_future_date_is_not_an_answer(text):
     assert parse_future_date(text, TODAY, max_days=180) is None
+
+
+BILLS = [
+    {"bill_id": "B1", "period": "2026-08", "due_date": "2026-09-20"},
+    {"bill_id": "B2", "period": "2026-10", "due_date": "2026-11-20"},
+]
+BILL_LABELS = {"B1": "Bill for 2026-08", "B2": "Bill for 2026-10"}
+
+
+def test_an_item_is_found_by_the_month_it_is_for():
+    assert match_choice("the August one", [], BILLS, "bill_id", (), BILL_LABELS) == BILLS[0]
+    assert match_choice("october's bill", [], BILLS, "bill_id", (), BILL_LABELS) == BILLS[1]
+
+
+def test_a_month_no_item_is_for_picks_none_rather_than_another_month():
+    assert match_choice("the June one", [], BILLS[1:], "bill_id", (), BILL_LABELS) is None
+    assert match_choice("may I pay the bill", [], BILLS[1:], "bill_id", (), BILL_LABELS) == BILLS[1]
+
+
+@pytest.mark.parametrize(
+    ("text", "share"),
+    [
+        ("half of it", "half"),
+        ("the minimum", "minimum"),
+        ("all of it", "all"),
+        ("pay it off", "all"),
+        ("the full amount", "all"),
+        ("300", None),
+        ("at least 300", None),
+        ("dunno", None),
+    ],
+)
+def test_an_amount_named_by_its_part_of_a_figure_is_read_as_that_part(text, share):
+    assert parse_share(text) == share
+
+
+def test_a_half_is_rounded_to_the_cent():
+    assert share_of(Decimal("100.05"), "half") == Decimal("50.03")
+    assert share_of(Decimal("100.05"), "minimum") == Decimal("100.05")
