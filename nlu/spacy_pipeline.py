@@ -157,7 +157,17 @@ MONEY_LEAD_INS = [
     "only",
     "split",
     "top",
-    # "take 500 out", "pay back 300", "get 2k out", "invest 300"
+    # "take 500 out", "pay back 300", "get 2k out", "invest 300"; past forms for what happened
+    "withdrew",
+    "sent",
+    "paid",
+    "transferred",
+    "repaid",
+    "invested",
+    "borrowed",
+    "deposited",
+    "redeemed",
+    "took",
     "take",
     "taking",
     "back",
@@ -195,11 +205,13 @@ NUMBER_WORDS = (
 # the form sees that the total was not said.
 CHANGE_WORDS_BEFORE = ["by", "another", "extra", "additional"]
 CHANGE_WORDS_AFTER = ["more", "extra", "higher", "lower", "less"]
+# Words before the last day of a period: "until 20 December", "till next friday".
+UNTIL_WORDS = ["until", "till", "til", "through", "thru"]
 # Names written in Chinese characters follow these words: "send 200 yuan to 林".
 RECIPIENT_LEAD_INS = ["to", "for", "pay", "paying"]
-# Entities whose pattern needs context words ("card ending in 1234", "borrow 5k") but whose
-# value is only the last token; the trimmer below cuts the context off.
-LABELS_TRIMMED_TO_LAST_TOKEN = ("card_last_four", "amount", "recipient", "account_ref")
+# Entities whose pattern needs context words ("card ending in 1234", "borrow 5k", "until
+# 20 December") that their value leaves out; the trimmer below cuts the context off.
+LABELS_TRIMMED_OF_CONTEXT = ("card_last_four", "amount", "recipient", "account_ref", "end_date")
 
 
 def _amount_patterns() -> list[dict[str, Any]]:
@@ -372,7 +384,12 @@ def _date_patterns() -> list[dict[str, Any]]:
         [{"LOWER": "the"}, {"TEXT": {"REGEX": r"^([1-9]|[12]\d|3[01])(st|nd|rd|th)$"}}],
         [{"LOWER": {"IN": whole_months}}],
     ]
-    return [{"label": "date", "pattern": pattern} for pattern in relative + calendar + loose]
+    # "Until 20 December": the end of a period, kept apart from a day something happened.
+    until = {"LOWER": {"IN": UNTIL_WORDS}}
+    ends = [[until, *pattern] for pattern in relative[:4] + calendar + loose]
+    return [{"label": "date", "pattern": pattern} for pattern in relative + calendar + loose] + [
+        {"label": "end_date", "pattern": pattern} for pattern in ends
+    ]
 
 
 def _account_kind_patterns() -> list[dict[str, Any]]:
@@ -415,6 +432,8 @@ def trim_entity_context(doc: Doc) -> Doc:
     for entity in doc.ents:
         if entity.label_ in ("card_last_four", "recipient", "account_ref") and len(entity) > 1:
             entity = Span(doc, entity.end - 1, entity.end, label=entity.label_)
+        elif entity.label_ == "end_date":
+            entity = Span(doc, entity.start + 1, entity.end, label="end_date")
         elif entity.label_ == "amount" and entity[0].lower_ in MONEY_LEAD_INS + WEAK_MONEY_LEAD_INS:
             following = doc[entity.end].lower_ if entity.end < len(doc) else ""
             if following in COUNT_WORDS:
@@ -446,7 +465,7 @@ def build_pipeline() -> Language:
 def pipeline_fingerprint() -> str:
     """Changes whenever the patterns or the spaCy version change."""
     content = json.dumps(entity_patterns(), sort_keys=True) + spacy.__version__
-    content += ",".join(LABELS_TRIMMED_TO_LAST_TOKEN)
+    content += ",".join(LABELS_TRIMMED_OF_CONTEXT)
     return hashlib.sha256(content.encode()).hexdigest()[:16]
 
 

@@ -109,3 +109,14 @@ def test_a_name_in_chinese_characters_is_a_recipient(nlp):
         ("200 yuan", "amount"),
         ("林", "recipient"),
     ]
+
+
+def test_the_end_of_a_period_is_told_apart_from_a_day_something_happened(nlp):
+    assert [(e.text, e.label_) for e in nlp("in Japan until 20 December").ents] == [
+        ("Japan", "country"),
+        ("20 December", "end_date"),
+    ]
+    assert [(e.text, e.label_) for e in nlp("from tomorrow till next friday").ents] == [
+        ("tomorrow", "date"),
+        ("next friday", "end_date"),
+    ]
