@@ -8,8 +8,8 @@ JOBS.json lists {"model", "parts": [{"texts", "out"}, ...]}: each model is loade
 rasa's Agent, a few texts are parsed untimed to warm it up, then every text of each part's
 ``texts`` (a JSON list of strings) is parsed and its ``out`` gets, per text, the classifier's
 best intent and confidence (ignoring nlu_fallback, which FallbackClassifier puts in front of
-them), the runner-up's confidence, the intent the model as configured returned (nlu_fallback
-included) and the parse seconds.
+them), the runner-up's confidence, the first few of the ranking, the intent the model as
+configured returned (nlu_fallback included) and the parse seconds.
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ from pathlib import Path
 from typing import Any
 
 WARM_UP_PARSES = 5
+# Enough of the ranking for the clarification's buttons.
+RANKING_KEPT = 6
 FALLBACK = "nlu_fallback"
 
 
@@ -42,6 +44,10 @@ async def parse_all(agent: Any, texts: list[str]) -> list[dict[str, Any]]:
                 "confidence": float(best["confidence"]),
                 "runner_up": float(ranking[1]["confidence"]) if len(ranking) > 1 else 0.0,
                 "as_configured": (result.get("intent") or {}).get("name"),
+                "ranking": [
+                    {"name": entry["name"], "confidence": float(entry["confidence"])}
+                    for entry in ranking[:RANKING_KEPT]
+                ],
                 "seconds": seconds,
             }
         )

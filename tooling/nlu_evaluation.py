@@ -1,13 +1,16 @@
 """NLU quality on a held-out split of the project's own training data.
 
-Rasa splits data/nlu per intent (seeded, so the split is stable), an NLU-only model is
-trained on the training part and `rasa test nlu` scores the held-out part. Used by the test
-suite (with thresholds) and by bench/assistant_quality.py (which records the figures).
+Rasa splits the designers' examples (data/nlu/<line>.yml) per intent (seeded, so the split is
+stable), an NLU-only model is trained on the training part and on the customers' words
+(data/nlu/customers/, public train splits), and `rasa test nlu` scores the held-out part.
+Used by the test suite (with thresholds) and by bench/assistant_quality.py (which records
+the figures).
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import time
@@ -19,6 +22,7 @@ from tooling.model_cache import model_fingerprint
 from tooling.rasa_cli import log_tail, run_rasa
 
 WORK_DIR = PROJECT_ROOT / ".cache" / "nlu_heldout"
+DESIGNERS_DATA = PROJECT_ROOT / "data" / "nlu"
 TRAINING_FRACTION = "0.8"
 SPLIT_SEED = "42"
 
@@ -48,12 +52,20 @@ def _train_on_split(fingerprint: str, fresh: bool) -> tuple[Path, Path, float | 
     if fresh:
         model.unlink(missing_ok=True)
     if not (split_dir / "test_data.yml").exists():
+        designers = split_dir / "designers"
+        training = split_dir / "training"
+        for directory in (designers, training / "customers"):
+            directory.mkdir(parents=True, exist_ok=True)
+        for path in DESIGNERS_DATA.glob("*.yml"):
+            shutil.copy(path, designers / path.name)
+        for path in (DESIGNERS_DATA / "customers").glob("*.yml"):
+            shutil.copy(path, training / "customers" / path.name)
         _run(
             "data",
             "split",
             "nlu",
             "--nlu",
-            "data/nlu",
+            str(designers),
             "--out",
             str(split_dir),
             "--training-fraction",
@@ -62,6 +74,7 @@ def _train_on_split(fingerprint: str, fresh: bool) -> tuple[Path, Path, float | 
             SPLIT_SEED,
             log_name="split.log",
         )
+        shutil.move(split_dir / "training_data.yml", training / "training_data.yml")
     if model.exists():
         return model, split_dir / "test_data.yml", None
     started = time.monotonic()
@@ -71,7 +84,7 @@ def _train_on_split(fingerprint: str, fresh: bool) -> tuple[Path, Path, float | 
         "--config",
         "config.yml",
         "--nlu",
-        str(split_dir / "training_data.yml"),
+        str(split_dir / "training"),
         "--out",
         str(model.parent),
         "--fixed-model-name",
