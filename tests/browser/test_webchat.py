@@ -66,19 +66,43 @@ def test_a_customer_freezes_their_card_reading_the_security_code_off_the_phone_p
     say(page, "please freeze my debit card")
     go_ahead = page.locator(".rw-reply", has_text="Yes, go ahead")
     expect(go_ahead).to_be_visible(timeout=FIRST_REPLY_MS)
+    # The widget renders Markdown: the masked card must show as the assistant wrote it (once
+    # "**** **** **** 4464" showed as "** ** **** 4464", half of it taken for bold).
+    shown_card = f"•••• {card['card_number_masked'][-4:]}"
+    confirmation = page.locator(".rw-response", has_text="freeze your card")
+    expect(confirmation).to_contain_text(f"I'll freeze your card {shown_card}: payments")
+    written = [
+        event["text"]
+        for event in chat_site.assistant.tracker("customer:C00003")["events"]
+        if event["event"] == "bot" and "freeze your card" in (event.get("text") or "")
+    ]
+    expect(confirmation).to_contain_text(written[-1])
+    expect(confirmation.locator("strong, em")).to_have_count(0)
     go_ahead.click()
     expect(bot_messages.last).to_contain_text("6-digit code", timeout=REPLY_MS)
     expect(page.locator("#phone-latest")).to_contain_text("Your code", timeout=REPLY_MS)
     code = re.search(r"\b(\d{6})\b", page.locator("#phone-latest").inner_text()).group(1)
     say(page, code)
 
-    expect(bot_messages.last).to_contain_text("is frozen", timeout=REPLY_MS)
+    expect(bot_messages.last).to_contain_text(f"Your card {shown_card} is frozen", timeout=REPLY_MS)
     assert (
         chat_site.assistant.backend(
             "GET", f"/v1/customers/me/cards/{card['card_id']}", customer_id="C00003"
         )["status"]
         == "frozen"
     )
+
+
+def test_a_message_in_chinese_is_answered_in_chinese_and_english_with_a_person_button(
+    chat_site, page
+):
+    sign_in(page, chat_site, "C00001", DEFAULT_DEMO_PASSCODE)
+
+    say(page, "我的银行卡余额是多少")
+
+    answer = page.locator(".rw-response", has_text="只能读懂英文")
+    expect(answer).to_contain_text("I can only read English for now", timeout=FIRST_REPLY_MS)
+    expect(page.locator(".rw-reply", has_text="Talk to a person")).to_be_visible()
 
 
 def test_a_wrong_passcode_does_not_sign_in(chat_site, page):

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from common.customer_binding import issue_sign_in_token
+from common.environment import DEV_SIGNING_SECRET
 from tests.e2e.servers import RunningAssistant, assistant_in
 
 pytestmark = pytest.mark.e2e
@@ -94,6 +96,31 @@ def test_a_message_over_the_size_limit_gets_a_clear_reply_and_the_next_one_is_an
     assert "too long" in texts(replies).lower()
     status, replies = assistant.say("rest-huge", "hi")
     assert "How can I help" in texts(replies)
+
+
+def test_a_chinese_speaking_customer_is_answered_in_chinese_and_english_and_offered_a_person(
+    assistant,
+):
+    customer = next(
+        customer_id
+        for customer_id in (f"C{index:05d}" for index in range(1, 100))
+        if assistant.backend("GET", "/v1/customers/me", customer_id=customer_id)[
+            "preferred_language"
+        ]
+        == "zh"
+    )
+    token = issue_sign_in_token(customer, DEV_SIGNING_SECRET.encode())
+
+    status, replies = assistant.say("ignored", "我的银行卡余额是多少", sign_in_token=token)
+
+    assert status == 200
+    assert "只能读懂英文" in texts(replies) and "only read English" in texts(replies)
+    assert "not something I can help with" not in texts(replies)
+    buttons = [button for reply in replies for button in reply.get("buttons", [])]
+    assert [button["payload"] for button in buttons] == ["/request_human"]
+
+    _, replies = assistant.say("ignored", buttons[0]["payload"], sign_in_token=token)
+    assert "call you back" in texts(replies)
 
 
 def test_entities_are_extracted_by_the_project_spacy_pipeline(assistant):
