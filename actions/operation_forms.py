@@ -15,6 +15,7 @@ import json
 import re
 from abc import abstractmethod
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -26,10 +27,12 @@ from actions.operation_runner import (
     OperationAction,
     OperationRunner,
     OperationStopped,
+    button_payload,
+    option_in_words,
     request_snapshot,
 )
 from actions.operations import FormCancelled, latest_intent
-from actions.rendering import context_values, display_values, response_text
+from actions.rendering import context_values, customer_zone, display_values, response_text
 from actions.slot_values import (
     match_choice,
     match_option,
@@ -37,6 +40,8 @@ from actions.slot_values import (
     parse_date,
     parse_future_date,
     parse_money,
+    parse_share,
+    share_of,
 )
 from clients.backend import BackendError
 from common.one_time_code import ONE_TIME_CODE_PLACEHOLDER, SEALED_CODE_KEY, open_one_time_code
@@ -56,16 +61,29 @@ from registry.slots import (
 
 # A mid-form message is taken as a question of its own only when the NLU is this sure.
 DIGRESSION_CONFIDENCE = 0.6
+# A message asking a question cannot be an answer: a question the assistant can answer on the
+# way is taken when the NLU ranks it this high, even below its fallback threshold.
+QUESTION_DIGRESSION_CONFIDENCE = 0.3
 CANCEL_CONFIDENCE = 0.5
 CANCEL_WORDS = re.compile(r"^\s*(cancel|stop|quit|abort|exit|forget it|never ?mind)\W*$", re.I)
 MAX_TEXT_ANSWER = 500
 VERIFICATION_CODE = re.compile(r"\b(\d{6})\b")
+ACCOUNT_NUMBER = re.compile(r"[A-Z0-9]{8,34}")
 FAILURES_BEFORE_EXPLAINING = 2
 FAILURES_BEFORE_OFFERING_TO_CANCEL = 3
 
 
 def _printable(text: str) -> str:
     return "".join(char for char in text if char.isprintable()).strip()
+
+
+def account_number(text: str) -> str | None:
+    """An account number or IBAN as typed ("GB29 NWBK 6016 1331 9268 19"), in the compact form
+    banks take; None for anything else, words included ("where do I find it")."""
+    compact = re.sub(r"[\s-]", "", text.strip().strip(".,;:!")).upper()
+    if not ACCOUNT_NUMBER.fullmatch(compact) or sum(char.isdigit() for char in compact) < 6:
+        return None
+    return compact
 
 
 def asks_a_question(tracker: Tracker) -> bool:
@@ -82,6 +100,14 @@ def value_before_this_turn(tracker: Tracker, name: str) -> Any:
         elif seen_user_message and event.get("event") == "slot" and event.get("name") == name:
             return event.get("value")
     return None
+
+
+def typed_option_title(spec: SlotSpec | None, tracker: Tracker) -> bool:
+    """Whether the latest message is word for word one of the options offered for ``spec``."""
+    if spec is None or spec.kind != "option":
+        return False
+    text = _printable(tracker.latest_message.get("text") or "").lower()
+    return text in {title.lower() for title in spec.choices.values()}
 
 
 def shown_slots(tracker: Tracker) -> dict[str, Any]:
@@ -134,15 +160,28 @@ class OperationFormValidator(OperationAction):
         if requested == VERIFICATION_CODE_SLOT and tracker.get_slot(CONFIRMATION_SLOT) == "yes":
             return await self._while_code_awaited(runner, operation, candidates)
         events: list[EventType] = []
+        # An option's title typed back ("Instant (today, up to 10,000 CNY a day)") answers
+        # that question only; the amount in its words is not the customer's.
+        title_typed = typed_option_title(runner.catalogue.slots.get(requested), tracker)
         for name, value in candidates.items():
             if name != requested and name in operation.slots:
-                events += await self._validated(runner, operation, name, value) or [
-                    SlotSet(name, value_before_this_turn(tracker, name))
-                ]
+                accepted = (
+                    [] if title_typed else await self._validated(runner, operation, name, value)
+                )
+                events += accepted or [SlotSet(name, value_before_this_turn(tracker, name))]
         if requested == CONFIRMATION_SLOT and self._changes_shown_request(tracker, events):
             # "Yes, but make it 1000": the yes was for another request; show the new one.
             dispatcher.utter_message(response="utter_request_changed")
             return [*events, SlotSet(CONFIRMATION_SLOT, None), SlotSet(REQUEST_SLOT, None)]
+        requested_spec = runner.catalogue.slots.get(requested)
+        if (
+            requested_spec is not None
+            and requested_spec.kind == "text"
+            and await self._answered_digression(runner, operation)
+        ):
+            # Free words would take any message as the answer: another request or a question
+            # typed here is answered, and the question is asked again.
+            return [*events, SlotSet(requested, None)]
         try:
             accepted = await self._validated(
                 runner, operation, requested, candidates.get(requested)
@@ -155,7 +194,12 @@ class OperationFormValidator(OperationAction):
             ]
         if accepted:
             return [*events, *accepted, SlotSet(FAILED_ANSWERS_SLOT, 0.0)]
-        if await self._answered_digression(runner):
+        if await self._answered_digression(runner, operation):
+            return [*events, SlotSet(requested, None)]
+        if asks_a_question(tracker):
+            # "Where do I find his account number?" is not a wrong answer: it is told what
+            # the question needs, and nothing is counted.
+            self._explain(runner, requested)
             return [*events, SlotSet(requested, None)]
         return [*events, *self._count_failure(runner, requested)]
 
@@ -190,7 +234,7 @@ class OperationFormValidator(OperationAction):
             tracker.slots[event["name"]] = event["value"]
         code = self.typed_code(tracker)
         if changes and code is None:
-            if await self._answered_digression(runner):
+            if await self._answered_digression(runner, operation):
                 return [*reverts, SlotSet(VERIFICATION_CODE_SLOT, None)]
             if asks_a_question(tracker):
                 # "My other card will keep working, right?" names a card but asks; it does
@@ -218,7 +262,7 @@ class OperationFormValidator(OperationAction):
                 ]
             if done:
                 return [*reverts, *done, SlotSet(FAILED_ANSWERS_SLOT, 0.0)]
-        elif await self._answered_digression(runner):
+        elif await self._answered_digression(runner, operation):
             return [*reverts, SlotSet(VERIFICATION_CODE_SLOT, None)]
         elif (tracker.latest_message.get("text") or "").strip():
             dispatcher.utter_message(response="utter_waiting_for_code")
@@ -232,12 +276,24 @@ class OperationFormValidator(OperationAction):
         for name, value in candidates.items():
             if name in operation.slots and value is not None:
                 try:
-                    events += await self._validated(runner, operation, name, value) or [
-                        SlotSet(name, None)
-                    ]
+                    accepted = await self._validated(runner, operation, name, value)
                 except OperationStopped:
-                    events.append(SlotSet(name, None))
+                    accepted = []
+                if not accepted:
+                    self._explain_unusable_request_value(runner, name)
+                events += accepted or [SlotSet(name, None)]
         return events
+
+    @staticmethod
+    def _explain_unusable_request_value(runner: OperationRunner, name: str) -> None:
+        """Something the request named that is none of the customer's ("send 200 yuan to 林"
+        with no such recipient) is explained before the question, never replaced by another
+        of theirs; other unusable values are simply asked for."""
+        explanation = f"utter_explain_{name}"
+        if runner.catalogue.slots[name].kind == "choice" and explanation in (
+            runner.domain.get("responses") or {}
+        ):
+            runner.dispatcher.utter_message(response=explanation)
 
     def _wants_to_cancel(self, tracker: Tracker, requested: str) -> bool:
         intent = tracker.latest_message.get("intent") or {}
@@ -282,7 +338,7 @@ class OperationFormValidator(OperationAction):
             labels = {str(item.get(spec.item_id)): runner.label(spec, item) for item in items}
             chosen = match_choice(
                 text,
-                runner.latest_entity_values(spec.entity),
+                runner.latest_entity_values(spec.button_entity),
                 items,
                 spec.item_id or "",
                 spec.match,
@@ -297,11 +353,18 @@ class OperationFormValidator(OperationAction):
                 )
             home = await self._home_currency(runner)
             found = parse_money(text, spec.currencies[0] if spec.currencies else home)
+            share = parse_share(text)
+            if found is None and share is not None:
+                found = await self._share_of_figure(runner, operation, share)
             if found is None or (spec.currencies and found[1] not in spec.currencies):
                 return None
             return money_slot_value(*found)
         if spec.kind == "option":
-            return match_option(text, spec.choices)
+            pressed = runner.latest_entity_values(spec.button_entity)
+            return next(
+                (value for value in pressed if value in spec.choices),
+                match_option(text, spec.choices) or option_in_words(text, spec),
+            )
         if spec.kind == "date":
             found_date = (
                 parse_future_date(text, date.today(), spec.max_days)
@@ -312,8 +375,33 @@ class OperationFormValidator(OperationAction):
         if spec.kind == "text":
             if text.startswith("/") or len(text) < spec.min_length:
                 return None
+            if spec.text_format == "account_number":
+                return account_number(text)
             return text[:MAX_TEXT_ANSWER]
         return None
+
+    async def _share_of_figure(
+        self, runner: OperationRunner, operation: Operation, share: str
+    ) -> tuple[Decimal, str] | None:
+        """ "Half of it", "the minimum": that part of the figure the operation's
+        ``amount_shares`` name (the bill's remaining amount); None where it names none, so
+        the customer is asked for a figure rather than given a guess."""
+        shares = operation.amount_shares
+        figure_key = shares.get("minimum" if share == "minimum" else "all")
+        spec = runner.catalogue.slots.get(shares.get("of", ""))
+        if spec is None or not figure_key:
+            return None
+        chosen = str(runner.tracker.get_slot(spec.name))
+        try:
+            items = await runner.options(spec, operation)
+        except BackendError:
+            return None
+        item = next((i for i in items if str(i.get(spec.item_id)) == chosen), {})
+        figure = item.get(figure_key)
+        if not isinstance(figure, dict):
+            return None
+        amount = share_of(Decimal(str(figure["amount"])), share)
+        return (amount, str(figure["currency"])) if amount > 0 else None
 
     async def _home_currency(self, runner: OperationRunner) -> str:
         try:
@@ -379,24 +467,70 @@ class OperationFormValidator(OperationAction):
             *events,
         ]
 
-    async def _answered_digression(self, runner: OperationRunner) -> bool:
+    @staticmethod
+    def _digression_intent(runner: OperationRunner, operation: Operation) -> str | None:
+        """The request or question the latest message is instead of an answer, if any: the
+        NLU's top intent when it is sure; for a message asking a question, also the best-ranked
+        question the assistant can answer on the way when the NLU is less sure ("what's my
+        bill?", which the repayment question itself suggests). The form's own request is an
+        answer to it, never a digression."""
+        catalogue = runner.catalogue
+        message = runner.tracker.latest_message
+
+        def another_request(name: str) -> bool:
+            return name != operation.name and (
+                name in catalogue.digression_replies or name in catalogue.operations
+            )
+
+        top = message.get("intent") or {}
+        if top.get("confidence", 0) >= DIGRESSION_CONFIDENCE and another_request(
+            top.get("name") or ""
+        ):
+            return str(top["name"])
+        if not asks_a_question(runner.tracker):
+            return None
+        for ranked in [top, *(message.get("intent_ranking") or [])]:
+            name = ranked.get("name") or ""
+            answerable = name in catalogue.digression_replies or (
+                name in catalogue.operations and not catalogue.operations[name].is_form
+            )
+            if (
+                ranked.get("confidence", 0) >= QUESTION_DIGRESSION_CONFIDENCE
+                and another_request(name)
+                and answerable
+            ):
+                return str(name)
+        return None
+
+    async def _answered_digression(self, runner: OperationRunner, operation: Operation) -> bool:
         catalogue, dispatcher = runner.catalogue, runner.dispatcher
-        intent = runner.tracker.latest_message.get("intent") or {}
-        name = intent.get("name") or ""
-        if intent.get("confidence", 0) < DIGRESSION_CONFIDENCE:
+        name = self._digression_intent(runner, operation)
+        if name is None:
             return False
         if name in catalogue.digression_replies:
             dispatcher.utter_message(response=catalogue.digression_replies[name])
             return True
-        operation = catalogue.operations.get(name)
-        if operation is None:
-            return False
-        if operation.is_form:
+        other = catalogue.operations[name]
+        if other.is_form:
             dispatcher.utter_message(response="utter_one_request_at_a_time")
             return True
-        await runner.answer(operation)
+        await runner.answer(other)
         dispatcher.utter_message(response="utter_back_to_form")
         return True
+
+    @staticmethod
+    def _explain(runner: OperationRunner, requested: str) -> None:
+        explanation = f"utter_explain_{requested}"
+        runner.dispatcher.utter_message(
+            response=explanation
+            if explanation in (runner.domain.get("responses") or {})
+            else "utter_explain_generic"
+        )
+
+    @staticmethod
+    def _has_format(runner: OperationRunner, requested: str) -> bool:
+        spec = runner.catalogue.slots.get(requested)
+        return spec is not None and spec.text_format is not None
 
     def _count_failure(self, runner: OperationRunner, requested: str) -> list[EventType]:
         tracker, dispatcher = runner.tracker, runner.dispatcher
@@ -408,13 +542,9 @@ class OperationFormValidator(OperationAction):
             dispatcher.utter_message(response="utter_verification_code_wrong")
         elif failures >= FAILURES_BEFORE_OFFERING_TO_CANCEL:
             dispatcher.utter_message(response="utter_continue_or_cancel")
-        elif failures >= FAILURES_BEFORE_EXPLAINING:
-            explanation = f"utter_explain_{requested}"
-            dispatcher.utter_message(
-                response=explanation
-                if explanation in (runner.domain.get("responses") or {})
-                else "utter_explain_generic"
-            )
+        elif failures >= FAILURES_BEFORE_EXPLAINING or self._has_format(runner, requested):
+            # An answer in the wrong form is told at once what form is expected.
+            self._explain(runner, requested)
         else:
             dispatcher.utter_message(response="utter_answer_not_usable")
         return [SlotSet(requested, None), SlotSet(FAILED_ANSWERS_SLOT, float(failures))]
@@ -455,7 +585,9 @@ class OperationSlotQuestion(OperationAction):
                     buttons=[
                         {
                             "title": runner.label(spec, item),
-                            "payload": f'/inform{{"{spec.entity}": "{item.get(spec.item_id)}"}}',
+                            "payload": button_payload(
+                                "inform", spec.button_entity, item.get(spec.item_id)
+                            ),
                         }
                         for item in items[:6]
                     ],
@@ -463,7 +595,13 @@ class OperationSlotQuestion(OperationAction):
             elif spec is not None and spec.kind == "option":
                 dispatcher.utter_message(
                     response=response,
-                    buttons=[{"title": title, "payload": title} for title in spec.choices.values()],
+                    buttons=[
+                        {
+                            "title": title,
+                            "payload": button_payload("inform", spec.button_entity, key),
+                        }
+                        for key, title in spec.choices.items()
+                    ],
                 )
             else:
                 dispatcher.utter_message(response=response)
@@ -495,12 +633,25 @@ class OperationSlotQuestion(OperationAction):
             )
             runner.dispatcher.utter_message(response=self._question_for(short, domain))
             return [SlotSet(short, None), SlotSet(REQUESTED_SLOT, short)]
+        foreign = runner.foreign_amount(operation, context)
+        if foreign is not None:
+            slot, held = foreign
+            runner.dispatcher.utter_message(
+                response="utter_operation_refused",
+                reason=(
+                    f"The account it would come from holds {held}, and I won't change the "
+                    f"currency of {runner.tracker.get_slot(slot)} for you. Please give "
+                    f"the amount in {held}."
+                ),
+            )
+            runner.dispatcher.utter_message(response=self._question_for(slot, domain))
+            return [SlotSet(slot, None), SlotSet(REQUESTED_SLOT, slot)]
         events: list[EventType] = []
         values = context_values(context)
         quote_json = runner.tracker.get_slot(QUOTE_SLOT)
         if operation.quote is not None:
             quote = await runner.quote(operation, context)
-            values.update(display_values(quote, "quote"))
+            values.update(display_values(quote, "quote", customer_zone(context.get("profile"))))
             quote_json = json.dumps(quote)
             events.append(SlotSet(QUOTE_SLOT, quote_json))
         assert operation.confirm is not None

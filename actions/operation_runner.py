@@ -11,8 +11,10 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import uuid
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from enum import Enum
 from typing import Any
@@ -30,12 +32,13 @@ from actions.base import AssistantAction
 from actions.handoff import hand_off
 from actions.rendering import (
     UnfilledPlaceholder,
+    customer_zone,
     fill_body,
     fill_path,
     item_label,
     render_answer,
 )
-from actions.slot_values import match_choice, money_from_slot
+from actions.slot_values import match_choice, money_from_slot, parse_date, parse_money
 from clients.backend import BackendClient, BackendError
 from registry.catalogue import Call, Catalogue, Operation, SlotSpec, default_catalogue
 from registry.slots import (
@@ -115,6 +118,80 @@ def _pending_attempt(request: str, key: str) -> str:
     return json.dumps({"request": hashlib.sha256(request.encode()).hexdigest(), "key": key})
 
 
+def button_payload(intent: str, entity: str, value: Any) -> str:
+    """What a button sends: an intent with the chosen value as an entity, never its title,
+    whose words ("up to 10,000 CNY a day") the NLU would read as the customer's own."""
+    return f"/{intent}{json.dumps({entity: str(value)}, ensure_ascii=False)}"
+
+
+# Someone a customer sends money to, named by who they are rather than their name.
+PERSON_WORDS = re.compile(
+    r"\b(brother|sister|mum|mom|mother|dad|father|son|daughter|wife|husband|partner|"
+    r"friend|landlord|landlady|uncle|aunt|cousin|parents?|grandma|grandpa|boss|colleague)\b"
+)
+
+
+def _within_a_day(moment: Any, day: date) -> bool:
+    """Whether a back-end timestamp falls on ``day`` give or take one (time zones, and
+    customers counting days loosely)."""
+    try:
+        found = datetime.fromisoformat(str(moment).replace("Z", "+00:00")).date()
+    except ValueError:
+        return False
+    return abs((found - day).days) <= 1
+
+
+def _same_amount(item: dict[str, Any], key: str, amount: tuple[Decimal, str]) -> bool:
+    """Whether the item's amount is the one named: ``{key: {amount, currency}}``, or ``key``
+    beside the item's own ``currency``."""
+    value = item.get(key)
+    figure, currency = (
+        (value.get("amount"), value.get("currency"))
+        if isinstance(value, dict)
+        else (value, item.get("currency"))
+    )
+    try:
+        return Decimal(str(figure)) == amount[0] and currency in (None, amount[1])
+    except InvalidOperation:
+        return False
+
+
+def option_in_words(text: str, spec: SlotSpec) -> str | None:
+    """The one choice of ``spec`` that ``text`` names in customers' words ("someone nicked my
+    purse": stolen); None when it names none, or more than one."""
+    lowered = text.lower()
+    named = {
+        choice
+        for choice, words in spec.words.items()
+        if any(re.search(rf"\b{re.escape(word.lower())}\b", lowered) for word in words)
+    }
+    return named.pop() if len(named) == 1 else None
+
+
+def carried_over(operation: Operation, tracker: Tracker) -> dict[str, str]:
+    """The answers this request takes from the latest confirmed request, when it follows that
+    one (registry ``follows``): the card just blocked, and why, for its replacement."""
+    if not operation.follows:
+        return {}
+    for event in reversed(tracker.events):
+        if event.get("event") != "slot" or event.get("name") != REQUEST_SLOT:
+            continue
+        if not event.get("value"):
+            continue
+        try:
+            shown = json.loads(event["value"])
+        except ValueError:
+            return {}
+        answers = shown.get("slots") or {}
+        mapping = operation.follows.get(shown.get("operation"), {})
+        return {
+            mine: str(answers[theirs])
+            for mine, theirs in mapping.items()
+            if answers.get(theirs) is not None
+        }
+    return {}
+
+
 class OperationStopped(Exception):
     """The operation cannot go on; the customer has already been told why."""
 
@@ -159,7 +236,9 @@ class OperationRunner:
         raise OperationStopped
 
     def label(self, spec: SlotSpec, item: dict[str, Any]) -> str:
-        return item_label(spec.label, item, str(item.get(spec.item_id or "", "")))
+        return item_label(
+            spec.label, item, str(item.get(spec.item_id or "", "")), customer_zone(self._profile)
+        )
 
     async def options(self, spec: SlotSpec, operation: Operation) -> list[dict[str, Any]]:
         assert spec.options_call is not None and spec.items is not None
@@ -173,7 +252,8 @@ class OperationRunner:
             items = [result] if isinstance(result, dict) and result else []
         else:
             items = list(result.get(spec.items) or []) if isinstance(result, dict) else []
-        if operation.target == spec.name or spec.name in operation.slots:
+        if operation.target == spec.name:
+            # The target's filter only: the account paying a bill is not filtered as the bill.
             for key, allowed in operation.target_filter.items():
                 items = [item for item in items if str(item.get(key)) in allowed]
         return items
@@ -213,12 +293,18 @@ class OperationRunner:
             self.dispatcher.utter_message(response=operation.no_target or "utter_nothing_found")
             raise OperationStopped
         labels = {str(item.get(spec.item_id or "")): self.label(spec, item) for item in items}
-        asked = self.latest_entity_values(spec.entity)
+        asked = self.latest_entity_values(spec.button_entity)
         if asked:
             chosen = match_choice("", asked, items, spec.item_id or "", spec.match, labels)
             if chosen is not None:
                 return chosen
-        if len(items) == 1 or operation.pick_latest:
+        described = await self._described_in_message(spec, items)
+        if described is not None:
+            if len(described) == 1:
+                return described[0]
+            # What the customer said fits none of them, or several: ask, never guess.
+            items = described or items
+        elif len(items) == 1 or operation.pick_latest:
             preferred = [
                 item
                 for item in items
@@ -233,12 +319,55 @@ class OperationRunner:
             buttons=[
                 {
                     "title": labels[str(item.get(spec.item_id))],
-                    "payload": f'/{operation.name}{{"{spec.entity}": "{item.get(spec.item_id)}"}}',
+                    "payload": button_payload(
+                        operation.name, spec.button_entity, item.get(spec.item_id)
+                    ),
                 }
                 for item in items[:MAX_BUTTONS]
             ],
         )
         raise OperationStopped
+
+    async def _described_in_message(
+        self, spec: SlotSpec, items: list[dict[str, Any]]
+    ) -> list[dict[str, Any]] | None:
+        """The items that fit what the request says about the one it means: a name (of its
+        ``match`` keys), a date (``date_key``, a day either side) and an amount (``amount_key``).
+        None when the request says none of these ("my transfer hasn't arrived"); empty when
+        it describes one that is not there. A person the back end has no name for ("my
+        brother") describes one without narrowing the list."""
+        text = (self.tracker.latest_message.get("text") or "").strip()
+        if not text or text.startswith("/"):
+            return None
+        lowered = text.lower()
+        described = False
+        fitting = list(items)
+        named = [
+            item
+            for item in items
+            if any(
+                len(str(item.get(key) or "")) >= 2 and str(item.get(key)).lower() in lowered
+                for key in spec.match
+            )
+        ]
+        if named:
+            described, fitting = True, named
+        elif PERSON_WORDS.search(lowered):
+            described = True
+        day = parse_date(lowered, date.today()) if spec.date_key else None
+        if day is not None:
+            described = True
+            fitting = [item for item in fitting if _within_a_day(item.get(spec.date_key), day)]
+        amount = await self._amount_in_message(text) if spec.amount_key and day is None else None
+        if amount is not None:
+            described = True
+            fitting = [item for item in fitting if _same_amount(item, spec.amount_key, amount)]
+        return fitting if described else None
+
+    async def _amount_in_message(self, text: str) -> tuple[Decimal, str] | None:
+        given = self.latest_entity_values("amount")
+        home = str((await self.profile()).get("home_currency") or "CNY")
+        return parse_money(given[0] if given else text, home)
 
     # -- transactions ---------------------------------------------------------------------
     async def slot_context(self, operation: Operation) -> dict[str, Any]:
@@ -293,6 +422,25 @@ class OperationRunner:
                     return name
             except (InvalidOperation, KeyError):
                 continue
+        return None
+
+    def foreign_amount(
+        self, operation: Operation, context: dict[str, Any]
+    ) -> tuple[str, str] | None:
+        """The money slot written in another currency than the paying account holds ("$500"
+        from a yuan account), with the account's currency: it is asked for again, never
+        converted or relabelled."""
+        if not operation.pays_from:
+            return None
+        balance = (context.get(operation.pays_from) or {}).get("balance")
+        if not isinstance(balance, dict) or not balance.get("currency"):
+            return None
+        for name in operation.slots:
+            if self.catalogue.slots[name].kind != "money":
+                continue
+            currency = (context.get(name) or {}).get("currency")
+            if currency and currency != balance["currency"]:
+                return name, str(balance["currency"])
         return None
 
     async def execute(

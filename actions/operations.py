@@ -20,6 +20,8 @@ from actions.operation_runner import (
     OperationAction,
     OperationStopped,
     Outcome,
+    carried_over,
+    option_in_words,
 )
 from clients.backend import BackendError
 from registry.catalogue import Catalogue, Operation, default_catalogue
@@ -74,14 +76,44 @@ class ActionRunOperation(OperationAction):
         return await self.policy_handoff(runner, operation)
 
 
+def said_before(
+    operation: Operation, catalogue: Catalogue, tracker: Tracker, given_now: set[str]
+) -> dict[str, str]:
+    """Answers the customer has already given without an entity: an option named in the
+    request's own words ("someone nicked my purse": stolen), what the request it follows was
+    about (the replacement of the card just blocked), or else an option's default."""
+    text = tracker.latest_message.get("text") or ""
+    carried = carried_over(operation, tracker)
+    said: dict[str, str] = {}
+    for name in operation.slots:
+        spec = catalogue.slots[name]
+        if name in given_now:
+            continue
+        named = option_in_words(text, spec) if spec.kind == "option" else None
+        value = named or carried.get(name) or spec.default
+        if value is not None:
+            said[name] = value
+    return said
+
+
+def nothing_to_choose(operation: Operation, slot: str, domain: dict[str, Any]) -> str:
+    """What a customer with nothing to pick for ``slot`` is told: the target's ``none``, or
+    ``utter_<operation>_no_<slot>`` for another choice (no account to repay a bill from)."""
+    if slot == operation.target and operation.no_target:
+        return operation.no_target
+    own = f"utter_{operation.name}_no_{slot}"
+    return own if own in (domain.get("responses") or {}) else "utter_nothing_found"
+
+
 class ActionPrepareOperation(OperationAction):
     """Checks a transactional request can go ahead before its form starts (the rules run
     the form next).
 
-    Answers this message gave (an amount, a card's last digits) are kept; older ones are
-    cleared. A choice with a single possible answer (the customer's only account) is made
-    for them. When the request cannot go ahead (not signed in, product not held, nothing to
-    act on) the customer is told why and the form does not start.
+    Answers this message gave (an amount, a card's last digits, "nicked" for stolen) and those
+    of the request it follows are kept; older ones are cleared. A choice with a single
+    possible answer (the customer's only account) is made for them. When the request cannot
+    go ahead (not signed in, product not held, nothing to act on) the customer is told why
+    and the form does not start.
     """
 
     def name(self) -> str:
@@ -103,6 +135,9 @@ class ActionPrepareOperation(OperationAction):
             if catalogue.slots[name].entity in entities or name in entities
         }
         events = form_slot_resets(operation, catalogue, keep=given_now)
+        said = said_before(operation, catalogue, tracker, given_now)
+        events += [SlotSet(name, value) for name, value in said.items()]
+        given_now |= set(said)
         try:
             runner.customer_id()
             await runner.ensure_held(operation)
@@ -116,7 +151,7 @@ class ActionPrepareOperation(OperationAction):
                     continue
                 items = await runner.options(spec, operation)
                 if not items:
-                    dispatcher.utter_message(response=operation.no_target or "utter_nothing_found")
+                    dispatcher.utter_message(response=nothing_to_choose(operation, name, domain))
                     return [*events, STOP_HERE]
                 if len(items) == 1:
                     events.append(SlotSet(name, str(items[0].get(spec.item_id))))
@@ -126,6 +161,13 @@ class ActionPrepareOperation(OperationAction):
             runner.explain_failure(operation, error)
             return [*events, STOP_HERE]
         return [*events, SlotSet(OPERATION_REFUSED_SLOT, False)]
+
+
+def dropped_response(operation: Operation, domain: dict[str, Any]) -> str:
+    """What a customer who stopped a request is told: ``utter_<operation>_dropped`` where
+    "cancelled" would read as done (stopping a policy cancellation), else the general words."""
+    own = f"utter_{operation.name}_dropped"
+    return own if own in (domain.get("responses") or {}) else "utter_operation_cancelled"
 
 
 def finished_form(tracker: Tracker) -> str | None:
@@ -166,13 +208,13 @@ class ActionFinishOperation(OperationAction):
             ]
         if cancelled or tracker.get_slot(CONFIRMATION_SLOT) == "no":
             if cancelled != FormCancelled.TOLD.value:
-                dispatcher.utter_message(response="utter_operation_cancelled")
+                dispatcher.utter_message(response=dropped_response(operation, domain))
             return resets
         runner = self.runner(tracker, dispatcher, domain)
         outcome = tracker.get_slot(OUTCOME_SLOT)
         if outcome is None and operation.verification:
             # Only the form, with a code verified in this conversation, carries these out.
-            dispatcher.utter_message(response="utter_operation_cancelled")
+            dispatcher.utter_message(response=dropped_response(operation, domain))
             return resets
         events: list[EventType] = []
         if outcome is None:

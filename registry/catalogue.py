@@ -172,8 +172,9 @@ class SlotSpec:
     choice: one of the customer's own things, listed by ``options_call`` (a card, an account,
     a saved recipient; ``items: "."`` when the call answers with the one thing itself, like the
     current bill); the answer must match one of them. money: a positive amount with a
-    currency, one of ``currencies`` when given. option: one of fixed ``choices``. text: free
-    words of at least ``min_length`` characters. date: a calendar date, in the past unless
+    currency, one of ``currencies`` when given. option: one of fixed ``choices``, also named
+    by its ``words``. text: free words of at least ``min_length`` characters, in the
+    ``text_format`` when one is given. date: a calendar date, in the past unless
     ``future`` (then up to ``max_days`` ahead).
     """
 
@@ -185,12 +186,27 @@ class SlotSpec:
     item_id: str | None = None
     match: tuple[str, ...] = ()
     label: str = "{id}"
+    # An item's date and amount keys: "the transfer two days ago", "the 500 one".
+    date_key: str | None = None
+    amount_key: str | None = None
     choices: dict[str, str] = field(default_factory=dict)
+    # The words customers use for each choice ("nicked" for stolen).
+    words: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # The choice taken when the request names none: the question is then not asked.
+    default: str | None = None
     min_length: int = 1
+    # The form a text answer must have (``account_number``), checked as the customer answers.
+    text_format: str | None = None
     currencies: tuple[str, ...] = ()
     future: bool = False
     max_days: int = 365
     source: str = ""
+
+    @property
+    def button_entity(self) -> str:
+        """The entity a button for this slot's answer carries: its own entity, else its name
+        (the importer declares it, so Rasa keeps it in the payload)."""
+        return self.entity or self.name
 
 
 @dataclass(frozen=True)
@@ -220,6 +236,12 @@ class Operation:
     # The choice slot whose item (an account) pays the money slot: its balance is checked
     # before the customer is asked to confirm, not after the code.
     pays_from: str | None = None
+    # Requests this one continues: ``{operation: {this slot: that slot}}``. Their answers are
+    # carried over, not asked again (the card just blocked, and why, for its replacement).
+    follows: dict[str, dict[str, str]] = field(default_factory=dict)
+    # What "all of it", "half of it" and "the minimum" are of: ``of`` names the choice slot
+    # (the bill), ``all`` and ``minimum`` its item's money fields.
+    amount_shares: dict[str, str] = field(default_factory=dict)
     source: str = ""
 
     @property
@@ -437,8 +459,13 @@ def _slot_spec(name: str, content: dict[str, Any], source: str) -> SlotSpec:
         item_id=content.get("id"),
         match=tuple(content.get("match") or ()),
         label=str(content.get("label", "{id}")),
+        date_key=content.get("date_key"),
+        amount_key=content.get("amount_key"),
         choices={str(k): str(v) for k, v in (content.get("choices") or {}).items()},
+        words={str(k): _as_tuple(v) for k, v in (content.get("words") or {}).items()},
+        default=content.get("default"),
         min_length=int(content.get("min_length", 1)),
+        text_format=content.get("format"),
         currencies=tuple(str(code).upper() for code in content.get("currencies") or ()),
         future=bool(content.get("future", False)),
         max_days=int(content.get("max_days", 365)),
@@ -475,6 +502,11 @@ def _operation(name: str, line: str, content: dict[str, Any], source: str) -> Op
         quote=Call.parse(quote["call"]) if quote else None,
         quote_body=dict(quote.get("body") or {}),
         pays_from=content.get("pays_from"),
+        follows={
+            str(earlier): {str(k): str(v) for k, v in slots.items()}
+            for earlier, slots in (content.get("follows") or {}).items()
+        },
+        amount_shares={str(k): str(v) for k, v in (content.get("amount_shares") or {}).items()},
         source=source,
     )
 
@@ -675,6 +707,48 @@ def _slot_reference_problems(catalogue: Catalogue, operation: Operation) -> list
                 or f"One of: {', '.join(choices) or 'none (add a choice slot under slots:)'}.",
             )
         )
+    shares_of = operation.amount_shares.get("of")
+    if shares_of and shares_of not in choices:
+        problems.append(
+            catalogue.problem(
+                operation.source,
+                (*at, "amount_shares", "of"),
+                "amount_shares.of must name one of its choice slots",
+                did_you_mean(shares_of, choices)
+                or f"One of: {', '.join(choices) or 'none (add a choice slot under slots:)'}.",
+            )
+        )
+    return problems + _follows_problems(catalogue, operation)
+
+
+def _follows_problems(catalogue: Catalogue, operation: Operation) -> list[Problem]:
+    """``follows`` names an operation, and slots of this one and of that one."""
+    problems: list[Problem] = []
+    at = ("operations", operation.name, "follows")
+    for earlier, slots in operation.follows.items():
+        before = catalogue.operations.get(earlier)
+        if before is None:
+            problems.append(
+                catalogue.problem(
+                    operation.source,
+                    (*at, earlier),
+                    f"unknown operation {earlier!r}",
+                    did_you_mean(earlier, catalogue.operations),
+                )
+            )
+            continue
+        for mine, theirs in slots.items():
+            for name, owner in ((mine, operation), (theirs, before)):
+                if name not in owner.slots:
+                    problems.append(
+                        catalogue.problem(
+                            operation.source,
+                            (*at, earlier, mine),
+                            f"{name!r} is not a slot of {owner.name}",
+                            did_you_mean(name, owner.slots)
+                            or f"Its slots: {', '.join(owner.slots) or 'none'}.",
+                        )
+                    )
     return problems
 
 

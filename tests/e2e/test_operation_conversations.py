@@ -104,8 +104,9 @@ def test_a_stolen_card_is_blocked_after_confirmation_and_verification(assistant)
     chat = Chat(assistant, "C00003")
     card = chat.backend("/cards")["cards"][0]
 
-    assert chat.say("someone stole my debit card") == ["Was the card lost, or stolen?"]
-    assert "block your card" in chat.say("it was stolen")[0]
+    # "Stole" says which: the customer is not asked whether it was lost or stolen.
+    confirmation = chat.say("someone stole my debit card")
+    assert "block your card" in confirmation[0] and "(It was stolen)" in confirmation[0]
     chat.say("yes")
     done = chat.say(chat.sms_code())
 

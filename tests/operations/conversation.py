@@ -75,13 +75,20 @@ class Conversation:
         intent: str,
         confidence: float = 0.95,
         metadata: dict[str, Any] | None = None,
+        ranking: dict[str, float] | None = None,
         **entities: str,
     ) -> list[str]:
-        """The customer's message (with what the channel added as metadata); returns what the
-        assistant answers."""
+        """The customer's message (with what the channel added as metadata, and the NLU's
+        other guesses as ``ranking``); returns what the assistant answers."""
         self.latest = {
             "text": text,
             "intent": {"name": intent, "confidence": confidence},
+            "intent_ranking": [
+                {"name": name, "confidence": score}
+                for name, score in sorted(
+                    {intent: confidence, **(ranking or {})}.items(), key=lambda item: -item[1]
+                )
+            ],
             "entities": [{"entity": name, "value": value} for name, value in entities.items()],
             "metadata": metadata or {},
         }

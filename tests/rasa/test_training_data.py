@@ -36,8 +36,9 @@ def back_end_states() -> set[str]:
 def responses_sent_by_custom_actions() -> set[str]:
     """Exactly the responses the generic actions can send, by name, from the registry: each
     operation's answer, its variants for the states the back end returns and its list rows,
-    its confirmation, empty, then and nothing-to-act-on replies; the lines' not-held replies;
-    each form question, its explanation and the digression replies; the handoff's lead-ins;
+    its confirmation, empty, then and nothing-to-act-on replies, what stopping it says; the
+    lines' not-held replies; each form question, its explanation and the digression replies;
+    the handoff's lead-ins;
     and the names the actions' code sends as they are. A response outside this set that no
     story or rule uses (a misspelled variant) is never sent, and the test says so."""
     catalogue = default_catalogue()
@@ -61,6 +62,9 @@ def responses_sent_by_custom_actions() -> set[str]:
         if operation.answer_by:
             sent |= {f"{operation.answer}_{state}" for state in states}
         if operation.is_form:
+            # Said when the customer stops the request, and when there is nothing to pick.
+            sent.add(f"utter_{operation.name}_dropped")
+            sent |= {f"utter_{operation.name}_no_{slot}" for slot in operation.slots}
             for slot in operation.required_slots:
                 sent |= {
                     f"utter_ask_{slot}",

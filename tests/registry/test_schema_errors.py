@@ -92,3 +92,15 @@ def test_broken_yaml_names_the_line(tmp_path):
     [problem] = problems_of(tmp_path)
 
     assert problem.startswith(f"{tmp_path}/line.yml:3: is not valid YAML")
+
+
+def test_a_follows_naming_a_slot_the_earlier_request_lacks_is_named_with_its_line(project_copy):
+    bank = project_copy / "capabilities" / "bank.yml"
+    edit(bank, "replacement_reason: loss_kind\n", "replacement_reason: loss_kinds\n")
+
+    [problem] = problems_of(project_copy / "capabilities")
+
+    assert f"bank.yml:{line_of(bank, 'replacement_reason: loss_kinds')}" in problem
+    assert "'loss_kinds' is not a slot of bank_report_lost_card. Did you mean 'loss_kind'?" in (
+        problem
+    )

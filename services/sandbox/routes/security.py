@@ -8,10 +8,11 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, constr
+from sqlalchemy import select
 
 from common.clock import new_id, utcnow
 from services.sandbox.auth import CurrentCustomer, StepUpPurpose, get_db, step_up
-from services.sandbox.models import DeviceMessage, FraudCase
+from services.sandbox.models import Card, DeviceMessage, FraudCase
 from services.sandbox.routes.common import ME
 
 router = APIRouter(prefix=ME, tags=["security"])
@@ -44,6 +45,9 @@ UNLOCK_PATHS = {
 class FraudReport(BaseModel):
     description: constr(min_length=5, max_length=2000)  # type: ignore[valid-type]
     related_reference: constr(max_length=40) | None = None  # type: ignore[valid-type]
+    # Freezing is protective and undone only with step-up (unfreeze), so it needs none here:
+    # a card used without permission stops at once, with the report.
+    freeze_cards: bool = False
 
 
 class PasswordChange(BaseModel):
@@ -78,13 +82,25 @@ async def report_fraud(
         needs_human=True,
         created_at=utcnow(),
     )
+    frozen: list[str] = []
     async with get_db(request).writing() as session:
         session.add(case)
+        if body.freeze_cards:
+            active = select(Card).where(Card.customer_id == customer.id, Card.status == "active")
+            for card in (await session.execute(active)).scalars():
+                card.status = "frozen"
+                frozen.append(f"**** **** **** {card.card_number[-4:]}")
+    if not body.freeze_cards:
+        cards = "left_as_they_are"
+    else:
+        cards = "frozen" if frozen else "none_to_freeze"
     return {
         "case_id": case.id,
         "status": case.status,
         "needs_human": True,
         "created_at": case.created_at.isoformat(),
+        "cards": cards,
+        "frozen_cards": ", ".join(frozen),
         "advice": "Do not share codes; consider freezing your cards.",
     }
 
