@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import unicodedata
+from dataclasses import dataclass
 from typing import Any
 
 from rasa_sdk import Tracker
@@ -11,9 +11,14 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import AssistantAction
 from actions.handoff import REASON_DETAILS, hand_off
+from common.writing_system import is_written_in_another_script
 from registry.catalogue import Catalogue, default_catalogue
 
 FALLBACK_INTENT = "nlu_fallback"
+# Below this confidence in its best guess the classifier is taken to be reading a request we
+# do not serve. Chosen on validation queries with bench/customer_words.py (calibrate), beside
+# config.yml's FallbackClassifier threshold, above which no question is asked at all.
+OUT_OF_SCOPE_BELOW = 0.25
 MAX_GUESSES = 3
 # Guesses below this confidence are noise; offering them would confuse more than help.
 MIN_GUESS_CONFIDENCE = 0.05
@@ -70,12 +75,33 @@ def top_guesses(
     return guesses
 
 
-def is_written_in_another_script(text: str) -> bool:
-    """True when the message has letters but none of them Latin (e.g. Chinese, Arabic)."""
-    letters = [char for char in text if char.isalpha()]
-    if not letters:
-        return False
-    return not any("LATIN" in unicodedata.name(char, "") for char in letters)
+@dataclass(frozen=True)
+class Clarification:
+    """What the customer gets for one message: an intent, buttons to choose from, or neither."""
+
+    intent: str | None = None
+    buttons: tuple[str, ...] = ()
+    out_of_scope: bool = False
+
+
+def clarify(
+    intent_ranking: list[dict[str, Any]],
+    catalogue: Catalogue,
+    out_of_scope_below: float = OUT_OF_SCOPE_BELOW,
+) -> Clarification:
+    """The answer to a message the NLU was not sure of.
+
+    When the classifier's best guess is still "out of scope", or no request of ours is even
+    a fair guess, the customer gets the out-of-scope answer rather than buttons for requests
+    they never made.
+    """
+    ranking = [entry for entry in intent_ranking if entry.get("name") != FALLBACK_INTENT]
+    if not ranking:
+        return Clarification()
+    best = ranking[0]
+    if best.get("name") == "out_of_scope" or best.get("confidence", 0.0) < out_of_scope_below:
+        return Clarification(out_of_scope=True)
+    return Clarification(buttons=tuple(intent for intent, _ in top_guesses(ranking, catalogue)))
 
 
 class ActionClarifyRequest(AssistantAction):
@@ -89,6 +115,11 @@ class ActionClarifyRequest(AssistantAction):
         domain: dict[str, Any],
     ) -> list[EventType]:
         text = tracker.latest_message.get("text") or ""
+        # First, so that a customer who cannot write English is always told why, in Chinese
+        # as well as in English, and offered a person, however many messages they have sent.
+        if is_written_in_another_script(text):
+            dispatcher.utter_message(response="utter_english_only")
+            return []
         failures = consecutive_failures(tracker.events)
         if failures >= FAILURES_BEFORE_HANDING_OFF:
             return await hand_off(
@@ -103,17 +134,17 @@ class ActionClarifyRequest(AssistantAction):
         if failures >= FAILURES_BEFORE_OFFERING_A_PERSON:
             dispatcher.utter_message(response="utter_offer_person_after_failures")
             return []
-        if is_written_in_another_script(text):
-            dispatcher.utter_message(response="utter_english_only")
+        catalogue = default_catalogue()
+        answer = clarify(tracker.latest_message.get("intent_ranking") or [], catalogue)
+        if answer.out_of_scope:
+            dispatcher.utter_message(response="utter_out_of_scope")
             return []
-        guesses = top_guesses(
-            tracker.latest_message.get("intent_ranking") or [], default_catalogue()
-        )
-        if not guesses:
+        if not answer.buttons:
             dispatcher.utter_message(response="utter_ask_rephrase")
             return []
         buttons = [
-            {"title": description, "payload": f"/{intent}"} for intent, description in guesses
+            {"title": catalogue.describe(intent), "payload": f"/{intent}"}
+            for intent in answer.buttons
         ]
         buttons.append({"title": "None of these", "payload": "/deny"})
         dispatcher.utter_message(response="utter_ask_which_request", buttons=buttons)

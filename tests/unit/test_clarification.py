@@ -62,6 +62,32 @@ async def test_a_message_in_another_script_is_asked_for_in_english(dispatcher, d
     assert messages[0]["response"] == "utter_english_only"
 
 
+def test_the_english_only_answer_is_in_chinese_and_english_and_offers_a_person(domain_dict):
+    answer = domain_dict["responses"]["utter_english_only"][0]
+
+    assert "只能读懂英文" in answer["text"]
+    assert "I can only read English for now" in answer["text"]
+    assert [button["payload"] for button in answer["buttons"]] == ["/request_human"]
+
+
+async def test_chinese_after_failures_is_still_answered_in_chinese_not_handed_off(
+    dispatcher, domain_dict
+):
+    earlier = [
+        user_event("blah", "nlu_fallback"),
+        bot_event("Did you mean one of these?"),
+        user_event("我的卡丢了", "nlu_fallback"),
+        bot_event("Sorry, I can only read English for now."),
+    ]
+    messages = await run(
+        tracker_after("我的银行卡余额是多少", intent_ranking=RANKING, earlier_events=earlier),
+        dispatcher,
+        domain_dict,
+    )
+
+    assert [message["response"] for message in messages] == ["utter_english_only"]
+
+
 async def test_a_second_failure_in_a_row_offers_a_person(dispatcher, domain_dict):
     earlier = [user_event("blah", "nlu_fallback"), bot_event("Did you mean one of these?")]
     messages = await run(
@@ -91,3 +117,18 @@ def test_saying_none_of_these_keeps_the_streak_going():
         user_event("blah again", "nlu_fallback"),
     ]
     assert consecutive_failures(events) == 2
+
+
+async def test_a_message_most_like_nothing_we_do_gets_the_out_of_scope_answer(
+    dispatcher, domain_dict
+):
+    ranking = [
+        {"name": "nlu_fallback", "confidence": 0.35},
+        {"name": "out_of_scope", "confidence": 0.3},
+        {"name": "bank_balance", "confidence": 0.2},
+    ]
+    messages = await run(
+        tracker_after("how do I cook rice", intent_ranking=ranking), dispatcher, domain_dict
+    )
+
+    assert [message["response"] for message in messages] == ["utter_out_of_scope"]
