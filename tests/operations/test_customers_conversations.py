@@ -59,6 +59,26 @@ async def test_a_question_asked_for_a_fraud_description_is_answered_not_reported
     assert "tell me briefly what happened" in replies[-1]
 
 
+async def test_a_question_asked_for_the_claim_details_is_answered_and_the_details_asked_again(
+    client, domain_dict
+):
+    customer = await with_active_policy(client)
+    chat = Conversation(customer, client, domain_dict)
+    await chat.say("I want to make an insurance claim", "insurance_file_claim")
+    if chat.slots.get("requested_slot") == "policy":
+        await chat.say(chat.last_buttons[0]["payload"], "inform")
+    await answer_until(chat, "claim_description", {"incident_date": ("yesterday", "inform")})
+
+    replies = await chat.say(
+        "which documents do I need for a claim?", "insurance_claim_documents", 0.9
+    )
+
+    assert chat.slots.get("claim_description") is None
+    assert "utter_confirm_insurance_file_claim" not in chat.last_responses
+    assert replies[-2] == "Now, back to your request."
+    assert chat.slots.get("requested_slot") == "claim_description"
+
+
 # -- answers that are not answers ----------------------------------------------------------------
 async def sender_abroad(client: BackendClient) -> str:
     async def fits(customer: str, profile: dict[str, Any]) -> bool:
