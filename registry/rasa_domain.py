@@ -53,12 +53,18 @@ def registry_domain(catalogue: Catalogue, base: dict[str, Any]) -> dict[str, Any
         for slot in operation.required_slots:
             _add_form_mappings(slots, form, slot)
     actions += [action.name for action in form_actions(catalogue)]
+    entities = list(domain.get("entities") or [])
     for spec in catalogue.slots.values():
         entry = slots.setdefault(
             spec.name, {"type": "text", "influence_conversation": False, "mappings": []}
         )
-        if spec.entity:
-            _prepend_entity_mapping(entry, spec.entity)
+        entity = spec.button_entity if spec.kind in ("choice", "option") else spec.entity
+        if entity:
+            _prepend_entity_mapping(entry, entity)
+            # Rasa drops the entities the domain does not declare (a button's too).
+            if entity not in entities:
+                entities.append(entity)
+    domain["entities"] = entities
     domain["actions"] = list(dict.fromkeys(actions + GENERIC_ACTIONS))
     domain["forms"] = forms
     domain["slots"] = slots
