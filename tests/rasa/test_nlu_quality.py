@@ -13,7 +13,9 @@ ENTITIES_HELD_TO_THE_BAR = ("amount", "date", "card_last_four", "account_ref", "
 
 
 def test_held_out_intents_and_entities_are_recognised():
-    scores = evaluate_heldout()
+    # The designers' examples alone: the customers' words would add minutes of training to
+    # every run; bench.assistant_quality measures the assistant trained on both.
+    scores = evaluate_heldout(with_customers_words=False)
 
     summary = f"{scores} (worst intents and confusions above)"
     assert scores.test_examples >= 500, summary
