@@ -95,7 +95,7 @@ def test_the_smoke_run_scores_the_trained_assistant_on_test_queries_of_every_kin
     assert int(rows["in-scope test queries"]) > 0
     for figure in (
         "right intent at once (top-1)",
-        "fallback fired (in scope)",
+        "no intent chosen at once (in scope)",
         "out-of-scope recall, CLINC150 oos_test",
         "out-of-scope recall, unserved categories",
     ):
