@@ -1,7 +1,10 @@
 """Runs the whole assistant on this machine: what `scripts/run` starts after setup.
 
-Trains if the training data or configuration changed, starts every server on loopback,
-prints how to talk to the assistant, and stops everything it started on Ctrl-C.
+Checks every configured store first (common/store_checks.py: the project's PostgreSQL
+databases and, on this machine, its RabbitMQ virtual host are created; a store that cannot be
+used stops the start, naming it), trains if the training data or configuration changed, starts
+every server on loopback, prints how to talk to the assistant, and stops everything it started
+on Ctrl-C.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import sys
 import threading
 
 from common.environment import process_environment
+from common.store_checks import StoreSettings, StoreUnavailable, check_backend, check_databases
 from services.desk.settings import DEFAULT_DEMO_PASSWORD as DESK_DEMO_PASSWORD
 from services.webchat.settings import DEFAULT_DEMO_PASSCODE
 from tooling.model_cache import ensure_model
@@ -58,8 +62,20 @@ Logs are in .data/logs/. Press Ctrl-C to stop everything.
 """
 
 
+def check_stores(settings: StoreSettings) -> None:
+    """Every store the servers will write to can be used, before anything starts."""
+    print("Checking the stores ...", flush=True)
+    for line in check_databases(settings, create_virtual_host=True):
+        print(f"  {line}", flush=True)
+
+
 def main() -> None:
     environment = process_environment()
+    stores = StoreSettings.from_environment(environment)
+    try:
+        check_stores(stores)
+    except StoreUnavailable as error:
+        raise SystemExit(f"Not started: {error}") from None
     servers = servers_to_start()
     stop_requested = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop_requested.set())
@@ -70,6 +86,10 @@ def main() -> None:
             server.start()
         for server in servers:
             server.wait_until_ready()
+        try:
+            print(f"  {check_backend(stores)}", flush=True)
+        except StoreUnavailable as error:
+            raise SystemExit(f"Stopped: {error}") from None
         print(how_to_talk(environment), flush=True)
         while not stop_requested.wait(1):
             crashed = [s for s in servers if s.process and s.process.poll() is not None]

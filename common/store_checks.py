@@ -1,0 +1,433 @@
+"""Every store the assistant writes to is reached at start, or the start stops, naming it.
+
+Rasa keeps chatting when its tracker store cannot be used: it logs an error and keeps the
+conversations in memory, where the next restart loses them. Nothing of the project starts that
+way. `scripts/run` (tooling/launcher.py) checks every configured store here before it starts a
+server, creating the project's PostgreSQL databases and, on this machine, its RabbitMQ virtual
+host; the Rasa server's own tracker store (common/tracker_store.py) checks its database again,
+so a `rasa run` started any other way stops too. A store is kept in memory only where the
+configuration says `in_memory`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import shutil
+import subprocess
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.pool import NullPool
+
+from common.settings import Environment, EnvironmentSettings
+
+IN_MEMORY = "in_memory"
+# The Rasa server's tracker store: Rasa's SQL store that stops instead of falling back.
+PROJECT_TRACKER_STORE = "common.tracker_store.StrictSQLTrackerStore"
+SQL_TRACKER_STORES = frozenset({"sql", PROJECT_TRACKER_STORE})
+CONNECT_TIMEOUT_SECONDS = 5
+# PostgreSQL's own database, there on every server: where the project's databases are created.
+POSTGRES_MAINTENANCE_DATABASE = "postgres"
+RABBITMQ_DEFAULT_PORT = 5672
+
+
+class StoreUnavailable(RuntimeError):
+    """A configured store cannot be used: the message names it, and its URL with the password
+    masked, or the variable that configures it wrongly."""
+
+    def __init__(self, message: str, reason: str = "") -> None:
+        super().__init__(message)
+        self.reason = reason or message
+
+    @classmethod
+    def at(cls, store: str, url: str, reason: str) -> StoreUnavailable:
+        return cls(f"{store} cannot be used at {masked_url(url)}: {reason}", reason)
+
+    @classmethod
+    def misconfigured(cls, store: str, variable: str, problem: str) -> StoreUnavailable:
+        return cls(f"{store}: {variable} {problem}")
+
+
+def masked_url(url: str) -> str:
+    """``url`` with its password, if any, replaced by ``***``."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user_info, _, host = parts.netloc.rpartition("@")
+    user = user_info.partition(":")[0]
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+
+
+def _first_line(error: BaseException) -> str:
+    cause = getattr(error, "orig", None) or error
+    lines = str(cause).strip().splitlines()
+    return lines[0].strip() if lines else type(cause).__name__
+
+
+# --- SQL databases: the tracker store, an SQL event broker, the desk's and the sandbox's ------
+
+
+def sync_sql_url(url: str) -> URL:
+    """The URL with the synchronous driver: the services name async ones (asyncpg, aiosqlite)."""
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    if backend == "postgresql":
+        return parsed.set(drivername="postgresql+psycopg2")
+    if backend == "sqlite":
+        return parsed.set(drivername="sqlite")
+    return parsed
+
+
+def ensure_sql_database(store: str, url: str) -> str:
+    """Connects to the SQL database at ``url``, creating it first where that is the project's
+    job: a PostgreSQL database missing on its server, an SQLite file's directory. Returns what
+    was done, for the start-up report; raises StoreUnavailable when it cannot be used."""
+    sync_url = sync_sql_url(url)
+    backend = sync_url.get_backend_name()
+    if backend == "sqlite" and sync_url.database and sync_url.database != ":memory:":
+        try:
+            Path(sync_url.database).parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise StoreUnavailable.at(store, url, str(error)) from error
+    try:
+        _connect(sync_url)
+        return "reached"
+    except SQLAlchemyError as error:
+        if backend != "postgresql":
+            raise StoreUnavailable.at(store, url, _first_line(error)) from error
+        first_error = error
+    _create_postgres_database(store, url, sync_url, first_error)
+    try:
+        _connect(sync_url)
+    except SQLAlchemyError as error:
+        raise StoreUnavailable.at(store, url, _first_line(error)) from error
+    return f"database {sync_url.database!r} created"
+
+
+def _engine_options(url: URL) -> dict[str, object]:
+    if url.get_backend_name() == "postgresql":
+        return {"connect_args": {"connect_timeout": CONNECT_TIMEOUT_SECONDS}}
+    return {}
+
+
+def _connect(url: URL) -> None:
+    engine = create_engine(url, poolclass=NullPool, future=True, **_engine_options(url))
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    finally:
+        engine.dispose()
+
+
+def _create_postgres_database(
+    store: str, url: str, sync_url: URL, first_error: SQLAlchemyError
+) -> None:
+    """Creates the missing database through the server's maintenance database. When the
+    server cannot be reached, or the database is there after all (a wrong password, say), the
+    first error stands."""
+    name = sync_url.database
+    unusable = StoreUnavailable.at(store, url, _first_line(first_error))
+    if not name:
+        raise StoreUnavailable.at(store, url, "the URL names no database") from first_error
+    maintenance = create_engine(
+        sync_url.set(database=POSTGRES_MAINTENANCE_DATABASE),
+        poolclass=NullPool,
+        future=True,
+        isolation_level="AUTOCOMMIT",
+        **_engine_options(sync_url),
+    )
+    try:
+        try:
+            connection = maintenance.connect()
+        except SQLAlchemyError:
+            raise unusable from first_error
+        with connection:
+            if _postgres_database_exists(connection, name):
+                raise unusable from first_error
+            quoted = connection.dialect.identifier_preparer.quote(name)
+            try:
+                connection.execute(text(f"CREATE DATABASE {quoted}"))
+            except SQLAlchemyError as error:
+                # Another process starting at the same time may have created it first.
+                if not _postgres_database_exists(connection, name):
+                    raise StoreUnavailable.at(
+                        store, url, f"{unusable.reason}; creating it failed: {_first_line(error)}"
+                    ) from error
+    finally:
+        maintenance.dispose()
+
+
+def _postgres_database_exists(connection: Connection, name: str) -> bool:
+    found = connection.execute(
+        text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
+    ).first()
+    return found is not None
+
+
+# --- Redis: the lock store, shared rate limits and revoked sign-ins ---------------------------
+
+
+def check_redis(store: str, url: str) -> str:
+    import redis
+
+    client = redis.Redis.from_url(
+        url, socket_connect_timeout=CONNECT_TIMEOUT_SECONDS, socket_timeout=CONNECT_TIMEOUT_SECONDS
+    )
+    try:
+        client.ping()
+    except redis.RedisError as error:
+        raise StoreUnavailable.at(store, url, _first_line(error)) from error
+    finally:
+        client.close()
+    return "reached"
+
+
+# --- RabbitMQ: the event broker ----------------------------------------------------------------
+
+
+def amqp_url(url: str, username: str | None, password: str | None) -> str:
+    """The broker's URL with the credentials given beside it, as Rasa's Pika broker joins them."""
+    parts = urlsplit(url)
+    if parts.username or not username:
+        return url
+    credentials = quote(username, safe="")
+    if password:
+        credentials += ":" + quote(password, safe="")
+    return urlunsplit(parts._replace(netloc=f"{credentials}@{parts.netloc}"))
+
+
+def virtual_host(url: str) -> str:
+    path = urlsplit(url).path
+    return unquote(path[1:]) if len(path) > 1 else "/"
+
+
+def check_rabbitmq(store: str, url: str, *, create_virtual_host: bool = False) -> str:
+    """Opens a connection to the broker at ``url``. With ``create_virtual_host``, a broker on
+    this machine whose virtual host is missing gets it through rabbitmqctl (as on a developer's
+    or a single-server machine); elsewhere creating it is the operator's job."""
+    try:
+        _open_amqp(url)
+        return "reached"
+    except Exception as error:  # aio_pika raises assorted types; every one means "not usable"
+        reason = _amqp_reason(error)
+        first_error = error
+    if not (create_virtual_host and _broker_is_here(url)) or _virtual_host_exists(url):
+        raise StoreUnavailable.at(store, url, reason) from first_error
+    name = virtual_host(url)
+    _create_virtual_host(store, url, name)
+    try:
+        _open_amqp(url)
+    except Exception as error:
+        raise StoreUnavailable.at(store, url, _amqp_reason(error)) from error
+    return f"virtual host {name!r} created"
+
+
+def _open_amqp(url: str) -> None:
+    import aio_pika
+
+    async def open_and_close() -> None:
+        connection = await asyncio.wait_for(
+            aio_pika.connect(url, timeout=CONNECT_TIMEOUT_SECONDS), CONNECT_TIMEOUT_SECONDS + 1
+        )
+        await connection.close()
+
+    asyncio.run(open_and_close())
+
+
+def _amqp_reason(error: BaseException) -> str:
+    # A refused virtual host arrives as the broker's Connection.Close frame, its text inside.
+    for argument in getattr(error, "args", ()):
+        reply = getattr(argument, "reply_text", None)
+        if reply:
+            return str(reply)
+    return _first_line(error) if str(error) else type(error).__name__
+
+
+def _broker_is_here(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _rabbitmqctl(*arguments: str) -> subprocess.CompletedProcess[str] | None:
+    command = shutil.which("rabbitmqctl")
+    if command is None:
+        return None
+    return subprocess.run(
+        [command, *arguments], capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+def _virtual_host_exists(url: str) -> bool:
+    listing = _rabbitmqctl("list_vhosts", "--quiet", "--no-table-headers")
+    if listing is None or listing.returncode != 0:
+        return True  # cannot tell: the broker's own error stands
+    return virtual_host(url) in listing.stdout.split()
+
+
+def _create_virtual_host(store: str, url: str, name: str) -> None:
+    user = unquote(urlsplit(url).username or "guest")
+    for arguments in (("add_vhost", name), ("set_permissions", "-p", name, user, ".*", ".*", ".*")):
+        done = _rabbitmqctl(*arguments)
+        if done is None or done.returncode != 0:
+            output = (done.stderr or done.stdout).strip() if done else "rabbitmqctl not found"
+            raise StoreUnavailable.at(store, url, f"creating virtual host {name!r}: {output}")
+
+
+# --- HTTP services: the product back end ------------------------------------------------------
+
+
+def check_http(store: str, url: str) -> str:
+    """Anything that answers HTTP counts as reached; an error status is still an answer."""
+    try:
+        with urllib.request.urlopen(url, timeout=CONNECT_TIMEOUT_SECONDS):
+            pass
+    except urllib.error.HTTPError:
+        pass
+    except (urllib.error.URLError, OSError) as error:
+        reason = getattr(error, "reason", error)
+        raise StoreUnavailable.at(store, url, str(reason)) from error
+    return "reached"
+
+
+# --- What the environment configures ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StoreSettings(EnvironmentSettings):
+    """The stores endpoints.yml and the services read from the environment (the profiles)."""
+
+    tracker_store_type: str | None
+    tracker_store_url: str | None
+    lock_store_type: str | None
+    lock_store_url: str
+    event_broker_type: str | None
+    event_broker_url: str | None
+    # Unset: the desk and the sandbox keep their SQLite files under .data/.
+    desk_database_url: str | None
+    sandbox_database_url: str | None
+    rate_limit_redis_url: str | None
+    backend_url: str | None
+
+    @classmethod
+    def read(cls, env: Environment) -> StoreSettings:
+        lock_host = env.text("LOCK_STORE_URL", "localhost")
+        lock_port = env.integer("LOCK_STORE_PORT", 6379)
+        lock_db = env.integer("LOCK_STORE_DB", 1)
+        broker_url = env.optional("EVENT_BROKER_URL")
+        if broker_url and env.text("EVENT_BROKER_TYPE", "").lower() == "pika":
+            broker_url = amqp_url(
+                broker_url,
+                env.optional("EVENT_BROKER_USERNAME"),
+                env.optional("EVENT_BROKER_PASSWORD"),
+            )
+        return cls(
+            tracker_store_type=env.optional("TRACKER_STORE_TYPE"),
+            tracker_store_url=env.optional("TRACKER_STORE_URL"),
+            lock_store_type=env.optional("LOCK_STORE_TYPE"),
+            lock_store_url=f"redis://{lock_host}:{lock_port}/{lock_db}",
+            event_broker_type=env.optional("EVENT_BROKER_TYPE"),
+            event_broker_url=broker_url,
+            desk_database_url=env.optional("DESK_DATABASE_URL"),
+            sandbox_database_url=env.optional("SANDBOX_DATABASE_URL"),
+            rate_limit_redis_url=env.optional("RATE_LIMIT_REDIS_URL"),
+            backend_url=env.optional("BACKEND_URL"),
+        )
+
+
+def check_databases(settings: StoreSettings, *, create_virtual_host: bool = False) -> list[str]:
+    """Checks every store the servers need before they start (tracker store, lock store, event
+    broker, shared rate limits, the desk's and the sandbox's databases), creating what is the
+    project's to create. Returns one line per store for the start-up report; raises
+    StoreUnavailable for the first that cannot be used."""
+    report = [
+        _check_tracker_store(settings),
+        _check_lock_store(settings),
+        _check_event_broker(settings, create_virtual_host),
+    ]
+    if settings.rate_limit_redis_url:
+        store = "shared rate limits (RATE_LIMIT_REDIS_URL)"
+        report.append(
+            _line(
+                store,
+                settings.rate_limit_redis_url,
+                check_redis(store, settings.rate_limit_redis_url),
+            )
+        )
+    for store, url in (
+        ("desk database (DESK_DATABASE_URL)", settings.desk_database_url),
+        ("sandbox database (SANDBOX_DATABASE_URL)", settings.sandbox_database_url),
+    ):
+        if url:
+            report.append(_line(store, url, ensure_sql_database(store, url)))
+    return report
+
+
+def check_backend(settings: StoreSettings) -> str:
+    """The product back end answers at BACKEND_URL (once the sandbox, if it stands in, is up)."""
+    store = "product back end (BACKEND_URL)"
+    if not settings.backend_url:
+        raise StoreUnavailable.misconfigured(store, "BACKEND_URL", "is not set")
+    return _line(store, settings.backend_url, check_http(store, settings.backend_url))
+
+
+def _line(store: str, url: str, outcome: str) -> str:
+    return f"{store}: {masked_url(url)} {outcome}"
+
+
+def _check_tracker_store(settings: StoreSettings) -> str:
+    store = "tracker store (TRACKER_STORE_URL)"
+    kind = settings.tracker_store_type
+    if kind == IN_MEMORY:
+        return f"{store}: in memory, as configured (conversations are lost at every restart)"
+    if kind not in SQL_TRACKER_STORES:
+        raise StoreUnavailable.misconfigured(
+            store,
+            "TRACKER_STORE_TYPE",
+            f"is {kind or 'unset'}: the project runs on {PROJECT_TRACKER_STORE} (or sql), or "
+            f"{IN_MEMORY} when losing conversations at a restart is acceptable",
+        )
+    if not settings.tracker_store_url:
+        raise StoreUnavailable.misconfigured(store, "TRACKER_STORE_URL", "is not set")
+    url = settings.tracker_store_url
+    return _line(store, url, ensure_sql_database(store, url))
+
+
+def _check_lock_store(settings: StoreSettings) -> str:
+    store = "lock store (LOCK_STORE_URL)"
+    if settings.lock_store_type == IN_MEMORY:
+        return f"{store}: in memory, as configured (one Rasa server with one worker only)"
+    if settings.lock_store_type != "redis":
+        raise StoreUnavailable.misconfigured(
+            store,
+            "LOCK_STORE_TYPE",
+            f"is {settings.lock_store_type or 'unset'}: redis or {IN_MEMORY}",
+        )
+    url = settings.lock_store_url
+    return _line(store, url, check_redis(store, url))
+
+
+def _check_event_broker(settings: StoreSettings, create_virtual_host: bool) -> str:
+    store = "event broker (EVENT_BROKER_URL)"
+    kind = (settings.event_broker_type or "").lower()
+    url = settings.event_broker_url
+    if kind not in ("sql", "pika"):
+        raise StoreUnavailable.misconfigured(
+            store, "EVENT_BROKER_TYPE", f"is {kind or 'unset'}: sql or pika (RabbitMQ)"
+        )
+    if not url:
+        raise StoreUnavailable.misconfigured(store, "EVENT_BROKER_URL", "is not set")
+    if kind == "sql":
+        return _line(store, url, ensure_sql_database(store, url))
+    return _line(store, url, check_rabbitmq(store, url, create_virtual_host=create_virtual_host))

@@ -1,0 +1,158 @@
+"""The Rasa server's tracker store: Rasa's SQL tracker store that stops rather than forgets,
+configured for speed.
+
+endpoints.yml names it (``TRACKER_STORE_TYPE=common.tracker_store.StrictSQLTrackerStore``).
+Rasa's own SQLTrackerStore logs "Could not create tables" when its database is missing or
+unreachable and starts anyway; every save then fails and Rasa keeps the conversation in memory,
+to be lost at the next restart. This store connects at start, creating a missing PostgreSQL
+database (common/store_checks.py), and raises when the database cannot be used, which stops the
+Rasa server's start (Sanic exits non-zero) however the server was started.
+
+For speed: SQLite in WAL mode (readers do not wait for the writer) with a busy timeout, over a
+pool of open connections rather than a new one per read; on PostgreSQL a pool sized by
+TRACKER_STORE_POOL_SIZE and TRACKER_STORE_MAX_OVERFLOW, and an index for the query Rasa runs on
+every read and save, all created idempotently at start.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from rasa.core.brokers.broker import EventBroker
+from rasa.core.tracker_store import (
+    SQLTrackerStore,
+    TrackerStore,
+    create_engine_kwargs,
+    validate_port,
+)
+from rasa.shared.core.domain import Domain
+from sqlalchemy.engine import URL
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.pool import QueuePool
+
+from common.settings import Environment, EnvironmentSettings
+from common.store_checks import StoreUnavailable, ensure_sql_database, masked_url
+
+STORE_NAME = "tracker store (TRACKER_STORE_URL)"
+# Rasa's SQL calls run synchronously on the server's event loop, so one worker holds one
+# connection at a time; a few spare ones cover the API and the channels' side reads. Rasa's own
+# default (50 + 100 overflow per worker) would exhaust PostgreSQL's 100 connections with two
+# servers.
+DEFAULT_POOL_SIZE = 5
+DEFAULT_MAX_OVERFLOW = 5
+# How long a writer waits for another process's write to finish before SQLite reports busy.
+DEFAULT_SQLITE_BUSY_TIMEOUT_MS = 5000
+# Every read and save first looks up the conversation's latest session start (Rasa's
+# _event_query: max(timestamp) for the sender's session_started events); this index answers
+# that from the index alone. Rasa itself indexes sender_id only.
+SESSION_START_INDEX = (
+    "CREATE INDEX IF NOT EXISTS ix_events_sender_id_type_name_timestamp "
+    "ON events (sender_id, type_name, timestamp)"
+)
+# Several servers starting at once on a new database may race to create the tables; the
+# second attempt finds them.
+SCHEMA_ATTEMPTS = 2
+
+
+@dataclass(frozen=True)
+class TrackerStoreSettings(EnvironmentSettings):
+    pool_size: int
+    max_overflow: int
+    sqlite_busy_timeout_ms: int
+
+    @classmethod
+    def read(cls, env: Environment) -> TrackerStoreSettings:
+        return cls(
+            pool_size=env.integer("TRACKER_STORE_POOL_SIZE", DEFAULT_POOL_SIZE),
+            max_overflow=env.integer("TRACKER_STORE_MAX_OVERFLOW", DEFAULT_MAX_OVERFLOW),
+            sqlite_busy_timeout_ms=env.integer(
+                "TRACKER_STORE_SQLITE_BUSY_TIMEOUT_MS", DEFAULT_SQLITE_BUSY_TIMEOUT_MS
+            ),
+        )
+
+
+@functools.cache
+def tracker_store_settings() -> TrackerStoreSettings:
+    """The tracker store's settings, read from the process's environment once."""
+    return TrackerStoreSettings.from_environment()
+
+
+class StrictSQLTrackerStore(SQLTrackerStore):
+    """Rasa's SQLTrackerStore that refuses to start without a usable database."""
+
+    def __init__(
+        self,
+        domain: Domain | None = None,
+        dialect: str = "sqlite",
+        host: str | None = None,
+        port: int | None = None,
+        db: str = "rasa.db",
+        username: str | None = None,
+        password: str | None = None,
+        event_broker: EventBroker | None = None,
+        query: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        # Rasa's constructor would swallow the errors this one raises, so it is not called;
+        # the attributes its methods use (engine, sessionmaker) are set here.
+        address = self.get_db_url(
+            dialect, host, validate_port(port), db, username, password, None, query
+        )
+        url = address.render_as_string(hide_password=False) if isinstance(address, URL) else address
+        ensure_sql_database(STORE_NAME, url)
+        self.engine = tracker_engine(url, tracker_store_settings())
+        self._create_schema(url)
+        self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
+        TrackerStore.__init__(self, domain, event_broker, **kwargs)
+
+    def _create_schema(self, url: str) -> None:
+        for attempt in range(1, SCHEMA_ATTEMPTS + 1):
+            try:
+                self.Base.metadata.create_all(self.engine)
+                with self.engine.begin() as connection:
+                    connection.execute(sa.text(SESSION_START_INDEX))
+                return
+            except SQLAlchemyError as error:
+                if attempt == SCHEMA_ATTEMPTS:
+                    reason = str(getattr(error, "orig", error)).strip().splitlines()[0]
+                    raise StoreUnavailable.at(STORE_NAME, url, reason) from error
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({masked_url(str(self.engine.url))})"
+
+
+def tracker_engine(url: str, settings: TrackerStoreSettings) -> sa.engine.Engine:
+    """The engine: Rasa's options (the PostgreSQL schema), then the pool and SQLite's pragmas."""
+    options: dict[str, Any] = create_engine_kwargs(url)
+    parsed = sa.engine.make_url(url)
+    backend = parsed.get_backend_name()
+    if backend == "postgresql":
+        options.update(
+            pool_size=settings.pool_size,
+            max_overflow=settings.max_overflow,
+            # A connection dropped by a PostgreSQL restart is replaced, not handed out.
+            pool_pre_ping=True,
+        )
+    elif backend == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        # SQLAlchemy 1.4 opens a new SQLite connection per session; a pool keeps them open.
+        # QueuePool hands a connection to one user at a time, so sharing it across threads is
+        # safe (SQLAlchemy 2.0's default for SQLite files).
+        options.update(poolclass=QueuePool, connect_args={"check_same_thread": False})
+    engine = sa.create_engine(url, **options)
+    if backend == "sqlite":
+        sa.event.listen(
+            engine, "connect", functools.partial(_sqlite_pragmas, settings.sqlite_busy_timeout_ms)
+        )
+    return engine
+
+
+def _sqlite_pragmas(busy_timeout_ms: int, dbapi_connection: Any, _: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    # Readers no longer wait for the writer, and a commit appends to the log instead of
+    # rewriting pages; busy_timeout makes a second writer wait instead of failing at once.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+    cursor.close()

@@ -1,0 +1,137 @@
+"""What an operator reads when a store is set up wrong, and the SQLite tracker store's speed
+settings; no server needed (the stores are SQLite files)."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+
+import pytest
+from rasa.core.tracker_store import TrackerStore
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.utils.endpoints import EndpointConfig
+
+from common import tracker_store
+from common.environment import process_environment
+from common.store_checks import (
+    PROJECT_TRACKER_STORE,
+    StoreSettings,
+    StoreUnavailable,
+    amqp_url,
+    check_databases,
+    masked_url,
+)
+from common.tracker_store import StrictSQLTrackerStore
+
+
+def embedded_settings(tmp_path: Path, **overrides: str) -> StoreSettings:
+    files = {
+        "TRACKER_STORE_URL": f"sqlite:///{tmp_path / 'tracker.db'}",
+        "EVENT_BROKER_URL": f"sqlite:///{tmp_path / 'events.db'}",
+        "DESK_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'desk.db'}",
+        "SANDBOX_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'sandbox.db'}",
+    }
+    environment = process_environment("embedded", **{**files, **overrides})
+    return StoreSettings.from_environment(environment)
+
+
+def test_a_password_never_reaches_the_message() -> None:
+    assert (
+        masked_url("postgresql://fincs:s3cr%40t@db.example.com:5432/fincs_tracker")
+        == "postgresql://fincs:***@db.example.com:5432/fincs_tracker"
+    )
+    assert masked_url("redis://127.0.0.1:6379/1") == "redis://127.0.0.1:6379/1"
+    error = StoreUnavailable.at("tracker store", "postgresql://u:hunter2@h/db", "refused")
+    assert "hunter2" not in str(error) and "tracker store" in str(error)
+
+
+def test_the_brokers_credentials_join_its_url_as_rasa_joins_them() -> None:
+    joined = amqp_url("amqp://127.0.0.1:5672/fincs", "guest", "p@ss")
+    assert joined == "amqp://guest:p%40ss@127.0.0.1:5672/fincs"
+    assert amqp_url("amqp://me:pw@host/v", "guest", "guest") == "amqp://me:pw@host/v"
+
+
+def test_the_embedded_profile_passes_its_checks(tmp_path: Path) -> None:
+    report = check_databases(embedded_settings(tmp_path))
+    assert [line.split(" (")[0].split(":")[0] for line in report] == [
+        "tracker store",
+        "lock store",
+        "event broker",
+        "desk database",
+        "sandbox database",
+    ]
+    assert "in memory, as configured" in report[1]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "named"),
+    [
+        ({"TRACKER_STORE_TYPE": ""}, "TRACKER_STORE_TYPE is unset"),
+        ({"TRACKER_STORE_TYPE": "mongod"}, "TRACKER_STORE_TYPE is mongod"),
+        ({"TRACKER_STORE_URL": ""}, "TRACKER_STORE_URL is not set"),
+        ({"LOCK_STORE_TYPE": "memory"}, "LOCK_STORE_TYPE is memory"),
+        ({"EVENT_BROKER_TYPE": ""}, "EVENT_BROKER_TYPE is unset"),
+    ],
+)
+def test_a_store_set_up_wrong_stops_the_start_naming_the_variable(
+    tmp_path: Path, overrides: dict[str, str], named: str
+) -> None:
+    with pytest.raises(StoreUnavailable, match=named):
+        check_databases(embedded_settings(tmp_path, **overrides))
+
+
+def test_only_an_explicit_in_memory_tracker_store_is_kept_in_memory(tmp_path: Path) -> None:
+    report = check_databases(embedded_settings(tmp_path, TRACKER_STORE_TYPE="in_memory"))
+    assert "conversations are lost at every restart" in report[0]
+
+
+def test_an_sqlite_file_that_cannot_be_opened_stops_the_start(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("")
+    with pytest.raises(StoreUnavailable, match=r"^tracker store \(TRACKER_STORE_URL\)"):
+        StrictSQLTrackerStore(host=f"sqlite:///{blocker / 'tracker.db'}")
+
+
+def test_the_sqlite_tracker_store_runs_in_wal_mode_with_a_busy_timeout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TRACKER_STORE_SQLITE_BUSY_TIMEOUT_MS", "1234")
+    tracker_store.tracker_store_settings.cache_clear()
+    try:
+        store = TrackerStore.create(
+            EndpointConfig(type=PROJECT_TRACKER_STORE, url=f"sqlite:///{tmp_path / 't.db'}")
+        )
+        assert isinstance(store, StrictSQLTrackerStore)
+        with store.engine.connect() as connection:
+            busy_timeout = connection.exec_driver_sql("PRAGMA busy_timeout").scalar()
+    finally:
+        tracker_store.tracker_store_settings.cache_clear()
+    assert busy_timeout == 1234
+    # WAL is a property of the file: any other reader sees it.
+    with sqlite3.connect(tmp_path / "t.db") as other:
+        assert other.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_a_reader_is_not_held_up_by_a_writer_in_the_middle_of_a_transaction(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite:///{tmp_path / 't.db'}"
+    store = StrictSQLTrackerStore(host=url, domain=Domain.empty())
+    tracker = DialogueStateTracker.from_events(
+        "reader", [ActionExecuted("action_listen"), UserUttered("hello"), BotUttered("hi")]
+    )
+    asyncio.run(store.save(tracker))
+    writer = sqlite3.connect(tmp_path / "t.db", timeout=0, isolation_level=None)
+    writer.execute("BEGIN EXCLUSIVE")
+    writer.execute("INSERT INTO events (sender_id, type_name) VALUES ('other', 'user')")
+    try:
+        # In SQLite's default rollback journal an exclusive writer locks every reader out
+        # ("database is locked" once the busy timeout runs out); in WAL mode readers go on.
+        read = asyncio.run(store.retrieve("reader"))
+    finally:
+        writer.rollback()
+        writer.close()
+    assert read is not None and read.latest_message.text == "hello"
