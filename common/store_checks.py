@@ -216,10 +216,12 @@ def check_rabbitmq(store: str, url: str, *, create_virtual_host: bool = False) -
         _open_amqp(url)
         return "reached"
     except Exception as error:  # aio_pika raises assorted types; every one means "not usable"
-        reason = _amqp_reason(error)
+        reply = _broker_reply(error)
         first_error = error
-    if not (create_virtual_host and _broker_is_here(url)) or _virtual_host_exists(url):
-        raise StoreUnavailable.at(store, url, reason) from first_error
+    # Only a broker that answered can be missing the virtual host (it closes with its reason).
+    may_create = create_virtual_host and reply is not None and _broker_is_here(url)
+    if not may_create or _virtual_host_exists(url):
+        raise StoreUnavailable.at(store, url, _amqp_reason(first_error)) from first_error
     name = virtual_host(url)
     _create_virtual_host(store, url, name)
     try:
@@ -241,12 +243,20 @@ def _open_amqp(url: str) -> None:
     asyncio.run(open_and_close())
 
 
-def _amqp_reason(error: BaseException) -> str:
-    # A refused virtual host arrives as the broker's Connection.Close frame, its text inside.
+def _broker_reply(error: BaseException) -> str | None:
+    """The broker's reason when it closed the connection itself (a refused virtual host
+    arrives as its Connection.Close frame, the text inside); None when it never answered."""
     for argument in getattr(error, "args", ()):
         reply = getattr(argument, "reply_text", None)
         if reply:
             return str(reply)
+    return None
+
+
+def _amqp_reason(error: BaseException) -> str:
+    reply = _broker_reply(error)
+    if reply is not None:
+        return reply
     return _first_line(error) if str(error) else type(error).__name__
 
 
