@@ -12,11 +12,13 @@ configuration says `in_memory`.
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
 import shutil
 import subprocess
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
@@ -356,23 +358,29 @@ class StoreSettings(EnvironmentSettings):
         )
 
 
-def check_databases(settings: StoreSettings, *, create_virtual_host: bool = False) -> list[str]:
+def check_databases(
+    settings: StoreSettings,
+    *,
+    create_virtual_host: bool = False,
+    on_checked: Callable[[str], None] | None = None,
+) -> list[str]:
     """Checks every store the servers need before they start (tracker store, lock store, event
     broker, shared rate limits, the desk's and the sandbox's databases), creating what is the
-    project's to create. Returns one line per store for the start-up report; raises
-    StoreUnavailable for the first that cannot be used."""
-    report = [
-        _check_tracker_store(settings),
-        _check_lock_store(settings),
-        _check_event_broker(settings, create_virtual_host),
+    project's to create. Returns one line per store for the start-up report, each also given
+    to ``on_checked`` as soon as its store is checked; raises StoreUnavailable for the first
+    that cannot be used."""
+    checks: list[Callable[[], str]] = [
+        functools.partial(_check_tracker_store, settings),
+        functools.partial(_check_lock_store, settings),
+        functools.partial(_check_event_broker, settings, create_virtual_host),
     ]
     if settings.rate_limit_redis_url:
-        store = "shared rate limits (RATE_LIMIT_REDIS_URL)"
-        report.append(
-            _line(
-                store,
+        checks.append(
+            functools.partial(
+                _check_url,
+                "shared rate limits (RATE_LIMIT_REDIS_URL)",
                 settings.rate_limit_redis_url,
-                check_redis(store, settings.rate_limit_redis_url),
+                check_redis,
             )
         )
     for store, url in (
@@ -380,8 +388,31 @@ def check_databases(settings: StoreSettings, *, create_virtual_host: bool = Fals
         ("sandbox database (SANDBOX_DATABASE_URL)", settings.sandbox_database_url),
     ):
         if url:
-            report.append(_line(store, url, ensure_sql_database(store, url)))
+            checks.append(functools.partial(_check_url, store, url, ensure_sql_database))
+    report = []
+    for check in checks:
+        report.append(check())
+        if on_checked is not None:
+            on_checked(report[-1])
     return report
+
+
+def _check_url(store: str, url: str, check: Callable[[str, str], str]) -> str:
+    return _line(store, url, check(store, url))
+
+
+def check_stores_or_exit(settings: StoreSettings) -> None:
+    """The checks as a start runs them: one line per store, or an exit naming the first store
+    that cannot be used. A RabbitMQ on this machine gets its missing virtual host."""
+    print("Checking the stores ...", flush=True)
+    try:
+        check_databases(
+            settings,
+            create_virtual_host=True,
+            on_checked=lambda line: print(f"  {line}", flush=True),
+        )
+    except StoreUnavailable as error:
+        raise SystemExit(f"Not started: {error}") from None
 
 
 def check_backend(settings: StoreSettings) -> str:
@@ -441,3 +472,15 @@ def _check_event_broker(settings: StoreSettings, create_virtual_host: bool) -> s
     if kind == "sql":
         return _line(store, url, ensure_sql_database(store, url))
     return _line(store, url, check_rabbitmq(store, url, create_virtual_host=create_virtual_host))
+
+
+def main() -> None:
+    """`python -m common.store_checks`: the checks alone, for servers started some other way
+    than scripts/run (a Kubernetes init container, a service manager's pre-start step)."""
+    from common.environment import process_environment
+
+    check_stores_or_exit(StoreSettings.from_environment(process_environment()))
+
+
+if __name__ == "__main__":
+    main()

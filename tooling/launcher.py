@@ -12,9 +12,15 @@ from __future__ import annotations
 import signal
 import sys
 import threading
+from collections.abc import Sequence
 
 from common.environment import process_environment
-from common.store_checks import StoreSettings, StoreUnavailable, check_backend, check_databases
+from common.store_checks import (
+    StoreSettings,
+    StoreUnavailable,
+    check_backend,
+    check_stores_or_exit,
+)
 from services.desk.settings import DEFAULT_DEMO_PASSWORD as DESK_DEMO_PASSWORD
 from services.webchat.settings import DEFAULT_DEMO_PASSCODE
 from tooling.model_cache import ensure_model
@@ -62,21 +68,9 @@ Logs are in .data/logs/. Press Ctrl-C to stop everything.
 """
 
 
-def check_stores(settings: StoreSettings) -> None:
-    """Every store the servers will write to can be used, before anything starts."""
-    print("Checking the stores ...", flush=True)
-    for line in check_databases(settings, create_virtual_host=True):
-        print(f"  {line}", flush=True)
-
-
-def main() -> None:
-    environment = process_environment()
-    stores = StoreSettings.from_environment(environment)
-    try:
-        check_stores(stores)
-    except StoreUnavailable as error:
-        raise SystemExit(f"Not started: {error}") from None
-    servers = servers_to_start()
+def run_until_stopped(servers: Sequence[Server], banner: str, stores: StoreSettings) -> None:
+    """Starts the servers, checks the back end once they answer, prints the banner, and stops
+    every one on Ctrl-C, on SIGTERM or when one of them crashes."""
     stop_requested = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop_requested.set())
     signal.signal(signal.SIGTERM, lambda *_: stop_requested.set())
@@ -90,7 +84,7 @@ def main() -> None:
             print(f"  {check_backend(stores)}", flush=True)
         except StoreUnavailable as error:
             raise SystemExit(f"Stopped: {error}") from None
-        print(how_to_talk(environment), flush=True)
+        print(banner, flush=True)
         while not stop_requested.wait(1):
             crashed = [s for s in servers if s.process and s.process.poll() is not None]
             if crashed:
@@ -102,6 +96,14 @@ def main() -> None:
     finally:
         print("Stopping ...", flush=True)
         stop_all(servers)
+
+
+def main() -> None:
+    environment = process_environment()
+    stores = StoreSettings.from_environment(environment)
+    # Before training or starting anything: a store that cannot be used stops here.
+    check_stores_or_exit(stores)
+    run_until_stopped(servers_to_start(), how_to_talk(environment), stores)
 
 
 if __name__ == "__main__":
