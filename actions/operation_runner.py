@@ -24,6 +24,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.backend_access import (
+    PROFILE_LIKE_READS,
     apologise_for_unavailable_backend,
     shared_backend_client,
     signed_in_customer,
@@ -39,7 +40,7 @@ from actions.rendering import (
     render_answer,
 )
 from actions.slot_values import match_choice, money_from_slot, parse_date, parse_money
-from clients.backend import BackendClient, BackendError
+from clients.backend import PROFILE_PATH, BackendClient, BackendError
 from registry.catalogue import Call, Catalogue, Operation, SlotSpec, default_catalogue
 from registry.slots import (
     CONFIRMATION_SLOT,
@@ -217,7 +218,9 @@ class OperationRunner:
 
     async def profile(self) -> dict[str, Any]:
         if self._profile is None:
-            self._profile = await self._call(self.customer_id(), "GET", "/v1/customers/me", None)
+            self._profile = await self._call(
+                self.customer_id(), "GET", PROFILE_PATH, None, session_wide=True
+            )
         return self._profile
 
     async def ensure_held(self, operation: Operation) -> None:
@@ -242,11 +245,13 @@ class OperationRunner:
 
     async def options(self, spec: SlotSpec, operation: Operation) -> list[dict[str, Any]]:
         assert spec.options_call is not None and spec.items is not None
+        path = fill_path(spec.options_call.path, {})
         result = await self._call(
             self.customer_id(),
             spec.options_call.method,
-            fill_path(spec.options_call.path, {}),
+            path,
             None,
+            session_wide=path in PROFILE_LIKE_READS,
         )
         if spec.items == ".":
             items = [result] if isinstance(result, dict) and result else []
@@ -402,6 +407,7 @@ class OperationRunner:
             self.customer_id(),
             operation.quote.method,
             *self._filled(operation, operation.quote, operation.quote_body, context),
+            changes_holdings=False,
         )
 
     def shortfall(self, operation: Operation, context: dict[str, Any]) -> str | None:
@@ -498,15 +504,22 @@ class OperationRunner:
         body: Any,
         idempotency_key: str | None = None,
         verification_token: str | None = None,
+        changes_holdings: bool = True,
+        session_wide: bool = False,
     ) -> Any:
-        moves_state = method != "GET"
+        """A read, or a request that may change what the customer holds unless told it cannot.
+        A read is made at most once a turn; what the customer holds (``session_wide``) once a
+        session, while what answers a question or quotes is never older than the turn."""
+        if method == "GET":
+            return await self.client.call(customer_id, method, path, session_wide=session_wide)
         return await self.client.call(
             customer_id,
             method,
             path,
             json=body,
-            idempotency_key=idempotency_key if moves_state else None,
-            verification_token=verification_token if moves_state else None,
+            idempotency_key=idempotency_key,
+            verification_token=verification_token,
+            changes_holdings=changes_holdings,
         )
 
     def _say_answer(self, operation: Operation, context: dict[str, Any], result: Any) -> None:

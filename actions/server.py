@@ -5,6 +5,10 @@ port, trusting the tracker in the request. Here it binds loopback unless ACTION_
 says otherwise, and every call but the health check must carry ACTION_SERVER_TOKEN, which only
 the Rasa server has (endpoints.yml sends it), before any action runs. Errors answer without
 echoing the request: the request is the whole conversation.
+
+Rasa sends its domain only to the actions that need it from Rasa (``enable_selective_domain``
+in endpoints.yml); every other call gets the domain parts the actions read from the server's
+own copy (actions/assistant_domain.py).
 """
 
 from __future__ import annotations
@@ -18,6 +22,9 @@ from sanic.exceptions import InvalidUsage
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from actions.assistant_domain import action_domain
+from actions.backend_access import read_scope
+from clients.backend import keep_reads_for
 from common.assistant_settings import ActionServerSettings, action_server_settings
 from common.logging_setup import configure_logging, set_conversation_id
 
@@ -56,6 +63,28 @@ def create_action_app(settings: ActionServerSettings) -> Sanic:
             payload = None
         sender_id = payload.get("sender_id") if isinstance(payload, dict) else None
         set_conversation_id(sender_id if isinstance(sender_id, str) else None)
+        tracker = payload.get("tracker") if isinstance(payload, dict) else None
+        events = tracker.get("events") if isinstance(tracker, dict) else None
+        # The back-end reads this call may take from those kept (actions/backend_access.py).
+        keep_reads_for(
+            read_scope(sender_id, events)
+            if isinstance(sender_id, str) and isinstance(events, list)
+            else None
+        )
+
+    # Read now, so that a broken domain file stops the server at start, not a customer's call.
+    domain = action_domain()
+
+    @app.on_request
+    async def supply_the_domain(request: Request) -> None:
+        # rasa-sdk hands the actions the request's own parsed body: a call Rasa sent without
+        # its domain gets this server's copy of the parts the actions read.
+        try:
+            payload = request.json
+        except InvalidUsage:
+            return
+        if isinstance(payload, dict) and payload.get("next_action") and "domain" not in payload:
+            payload["domain"] = domain
 
     async def answer_without_echo(request: Request, exception: Exception) -> HTTPResponse:
         status = int(getattr(exception, "status_code", 500) or 500)

@@ -11,13 +11,27 @@ the event loop (httpx async), always have a timeout, and are retried only when a
 money twice: GETs and requests that carry an Idempotency-Key. Retries share one deadline, so a
 customer waits at most DEFAULT_DEADLINE_SECONDS for any call however the back end fails. The
 caller passes the address and secret from its own settings object.
+
+Reads may be kept, by a client given a ``ReadCache``, while its caller has said which kept
+reads may answer (``keep_reads_for``, set for each action call by the action server): within
+one turn no resource is fetched twice, and the customer's profile and what they hold (read
+with ``session_wide``) serve a whole session. Every call that may change what a customer holds
+drops all of that customer's kept reads, whatever its outcome (a write that timed out may
+still have happened). Reads are kept under the customer id the call was made for, the same id
+sent to the back end, so one customer's reads can never answer another's.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import httpx
 
@@ -28,6 +42,13 @@ DEFAULT_BACKOFF_SECONDS = 0.2
 # is left of this for a retry. Without it, three timed-out reads of 3 s would keep them ~9.6 s.
 DEFAULT_DEADLINE_SECONDS = 5.0
 RETRYABLE_STATUSES = frozenset({502, 503, 504})
+PROFILE_PATH = "/v1/customers/me"
+# How long a profile-like read serves a session when nothing the assistant did changed it: what
+# changes elsewhere (a card frozen in the banking app) shows after at most this.
+DEFAULT_SESSION_READ_SECONDS = 300.0
+# Customers whose reads are kept at once, least recently served dropped first: a few kilobytes
+# each (kept as JSON text), so some tens of megabytes at most.
+DEFAULT_CACHED_CUSTOMERS = 5000
 
 
 class BackendError(Exception):
@@ -72,6 +93,95 @@ def _kind_for(status: int, code: str) -> str:
     return "rejected"
 
 
+@dataclass(frozen=True)
+class ReadScope:
+    """Which kept reads a read may be answered from.
+
+    ``turn`` names the customer message being answered (with its conversation): everything
+    read while answering it is reused for the rest of it. ``holdings`` changes whenever what
+    the customer holds may have changed, as every process that answers the conversation can
+    tell (the caller derives it from the conversation): a read kept before is never reused.
+    """
+
+    turn: str
+    holdings: str
+
+
+@dataclass
+class _KeptRead:
+    body: str
+    turn: str
+    holdings: str
+    stored_at: float
+
+
+# Set for each action call; child tasks inherit it, and so do later requests of the same task
+# until it is set again.
+_read_scope: ContextVar[ReadScope | None] = ContextVar("backend_read_scope", default=None)
+
+
+def keep_reads_for(scope: ReadScope | None) -> None:
+    """Which kept reads may answer the calls made from here on in this task (None: none)."""
+    _read_scope.set(scope)
+
+
+class ReadCache:
+    """Reads kept per customer, bounded in customers (least recently served dropped) and age."""
+
+    def __init__(
+        self,
+        max_customers: int = DEFAULT_CACHED_CUSTOMERS,
+        session_seconds: float = DEFAULT_SESSION_READ_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.max_customers = max_customers
+        self.session_seconds = session_seconds
+        self._clock = clock
+        self._kept: OrderedDict[str, dict[str, _KeptRead]] = OrderedDict()
+        # Bumped whenever a customer's reads are dropped: a read that was under way then is
+        # not kept, as it may have been answered before the change.
+        self._generations: dict[str, int] = {}
+
+    def generation(self, customer_id: str) -> int:
+        return self._generations.get(customer_id, 0)
+
+    def get(
+        self, customer_id: str, resource: str, scope: ReadScope, session_wide: bool
+    ) -> tuple[bool, Any]:
+        """(True, a fresh copy of the kept body) when one may answer; (False, None) otherwise."""
+        kept = self._kept.get(customer_id, {}).get(resource)
+        if kept is None or kept.holdings != scope.holdings:
+            return False, None
+        fresh = session_wide and self._clock() - kept.stored_at < self.session_seconds
+        if kept.turn != scope.turn and not fresh:
+            return False, None
+        self._kept.move_to_end(customer_id)
+        return True, json.loads(kept.body)
+
+    def put(
+        self, customer_id: str, resource: str, scope: ReadScope, body: Any, generation: int
+    ) -> None:
+        if generation != self.generation(customer_id):
+            return
+        now = self._clock()
+        reads = self._kept.setdefault(customer_id, {})
+        for name, kept in list(reads.items()):
+            if kept.holdings != scope.holdings or now - kept.stored_at >= self.session_seconds:
+                del reads[name]
+        reads[resource] = _KeptRead(json.dumps(body), scope.turn, scope.holdings, now)
+        self._kept.move_to_end(customer_id)
+        while len(self._kept) > self.max_customers:
+            dropped, _ = self._kept.popitem(last=False)
+            self._generations.pop(dropped, None)
+
+    def forget(self, customer_id: str) -> None:
+        self._kept.pop(customer_id, None)
+        self._generations[customer_id] = self.generation(customer_id) + 1
+
+    def __len__(self) -> int:
+        return len(self._kept)
+
+
 class BackendClient:
     def __init__(
         self,
@@ -83,8 +193,10 @@ class BackendClient:
         backoff_seconds: float = DEFAULT_BACKOFF_SECONDS,
         deadline_seconds: float = DEFAULT_DEADLINE_SECONDS,
         transport: httpx.AsyncBaseTransport | None = None,
+        read_cache: ReadCache | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.read_cache = read_cache
         self.max_retries = max_retries
         self.backoff_seconds = backoff_seconds
         self.deadline_seconds = deadline_seconds
@@ -114,10 +226,61 @@ class BackendClient:
         params: dict[str, Any] | None = None,
         idempotency_key: str | None = None,
         verification_token: str | None = None,
+        changes_holdings: bool | None = None,
+        session_wide: bool = False,
     ) -> Any:
+        """One request for ``customer_id``.
+
+        A GET is answered from a kept read where one may answer (``keep_reads_for``): one made
+        in the same turn, or with ``session_wide`` (the profile and what the customer holds) one
+        made since their holdings last changed, while it is young enough. ``changes_holdings``
+        (by default: any method but GET) drops the customer's kept reads once the request is
+        over, whatever its outcome.
+        """
         if not customer_id:
             raise ValueError("customer_id must come from the conversation's verified binding")
         method = method.upper()
+        scope = _read_scope.get()
+        if method == "GET" and scope is not None and self.read_cache is not None:
+            return await self._kept_read(customer_id, path, params, scope, session_wide)
+        if changes_holdings is None:
+            changes_holdings = method != "GET"
+        try:
+            return await self._request(
+                customer_id, method, path, json, params, idempotency_key, verification_token
+            )
+        finally:
+            if changes_holdings and self.read_cache is not None:
+                self.read_cache.forget(customer_id)
+
+    async def _kept_read(
+        self,
+        customer_id: str,
+        path: str,
+        params: dict[str, Any] | None,
+        scope: ReadScope,
+        session_wide: bool,
+    ) -> Any:
+        assert self.read_cache is not None
+        resource = f"{path}?{urlencode(sorted(params.items()))}" if params else path
+        found, body = self.read_cache.get(customer_id, resource, scope, session_wide)
+        if found:
+            return body
+        generation = self.read_cache.generation(customer_id)
+        body = await self._request(customer_id, "GET", path, None, params, None, None)
+        self.read_cache.put(customer_id, resource, scope, body, generation)
+        return body
+
+    async def _request(
+        self,
+        customer_id: str,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None,
+        params: dict[str, Any] | None,
+        idempotency_key: str | None,
+        verification_token: str | None,
+    ) -> Any:
         headers = {"X-Customer-Id": customer_id}
         if idempotency_key:
             headers["Idempotency-Key"] = idempotency_key
@@ -137,7 +300,7 @@ class BackendClient:
             remaining = deadline - asyncio.get_running_loop().time()
             try:
                 response = await asyncio.wait_for(
-                    self._http.request(method, path, json=json, params=params, headers=headers),
+                    self._http.request(method, path, json=body, params=params, headers=headers),
                     remaining,
                 )
             except (httpx.TimeoutException, asyncio.TimeoutError):
@@ -177,10 +340,16 @@ class BackendClient:
 
     # -- calls made by name in more than one place ----------------------------------------------
     async def get_profile(self, customer_id: str) -> dict[str, Any]:
-        return await self.call(customer_id, "GET", "/v1/customers/me")
+        return await self.call(customer_id, "GET", PROFILE_PATH, session_wide=True)
 
     async def start_verification(self, customer_id: str, purpose: str) -> dict[str, Any]:
-        return await self.call(customer_id, "POST", "/v1/verification", json={"purpose": purpose})
+        return await self.call(
+            customer_id,
+            "POST",
+            "/v1/verification",
+            json={"purpose": purpose},
+            changes_holdings=False,
+        )
 
     async def confirm_verification(self, customer_id: str, verification_id: str, code: str) -> str:
         body = await self.call(
@@ -188,6 +357,7 @@ class BackendClient:
             "POST",
             f"/v1/verification/{_segment(verification_id)}/confirm",
             json={"code": code},
+            changes_holdings=False,
         )
         return body["verification_token"]
 
