@@ -6,12 +6,24 @@ the tracker but does not answer them. The channels wrap their message handler wi
 desk gets it at once; the socket.io channel also tells the desk when the customer leaves or
 comes back. The tracker stays the record: if the desk is down, it reads the messages it
 missed from Rasa's HTTP API when it is back, so forwarding here may fail without loss.
+
+Whether a conversation is paused is read from the tracker Rasa has just handled the message
+with, not from another read of the tracker store: Rasa saves that tracker at the end of every
+message, and the save is noted (``note_saved_trackers``) in the task that handles the message,
+where the forwarding then finds it. The pause state thus stays where it was: in the tracker,
+in the shared tracker store, set by the handoff action and cleared by the desk's resume through
+Rasa's API on whichever server takes them, and read under the conversation's lock. Keeping the
+state in this process instead (from the events, or from the relay) would be wrong as soon as
+two Rasa servers share the conversations. Where no save was noted (an agent without a tracker
+store, a channel that handles the message in another task), the store is read as before.
+The socket.io presence notices, one per connect and disconnect, still read the store.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from typing import Any
 
 from rasa.core.channels.channel import UserMessage
@@ -24,6 +36,25 @@ from common.assistant_settings import ServiceLink
 logger = logging.getLogger(__name__)
 
 MessageHandler = Callable[[UserMessage], Awaitable[Any]]
+# The tracker Rasa saved last in this task: the one it handled the task's message with.
+_saved_tracker: ContextVar[DialogueStateTracker | None] = ContextVar(
+    "desk_forwarding_saved_tracker", default=None
+)
+_NOTING = "_desk_forwarding_notes_saves"
+
+
+def note_saved_trackers(tracker_store: Any) -> None:
+    """Makes ``tracker_store`` note each tracker it saves for the task saving it (once)."""
+    if getattr(tracker_store, _NOTING, False):
+        return
+    save = tracker_store.save
+
+    async def save_and_note(tracker: DialogueStateTracker) -> None:
+        await save(tracker)
+        _saved_tracker.set(tracker)
+
+    tracker_store.save = save_and_note
+    setattr(tracker_store, _NOTING, True)
 
 
 class DeskForwarding:
@@ -41,14 +72,28 @@ class DeskForwarding:
 
     def wrap(self, on_new_message: MessageHandler) -> MessageHandler:
         async def handle_then_forward(message: UserMessage) -> None:
+            agent = self._agent()
+            if agent is not None and agent.tracker_store is not None:
+                # The agent's store, which a new model's agent may bring: noted once each.
+                note_saved_trackers(agent.tracker_store)
+            _saved_tracker.set(None)
             await on_new_message(message)
             if message.sender_id:
-                await self.forward_latest_message(message.sender_id)
+                await self.forward_latest_message(message.sender_id, _saved_tracker.get())
 
         return handle_then_forward
 
-    async def paused_tracker(self, conversation_id: str) -> DialogueStateTracker | None:
-        agent = getattr(self.app.ctx, "agent", None) if self.app else None
+    def _agent(self) -> Any:
+        return getattr(self.app.ctx, "agent", None) if self.app else None
+
+    async def paused_tracker(
+        self, conversation_id: str, handled: DialogueStateTracker | None = None
+    ) -> DialogueStateTracker | None:
+        """The conversation's tracker if it is paused: ``handled``, the tracker Rasa has just
+        saved, when it is this conversation's; else read from the store."""
+        if handled is not None and handled.sender_id == conversation_id:
+            return handled if handled.is_paused() else None
+        agent = self._agent()
         if agent is None or agent.tracker_store is None:
             return None
         try:
@@ -58,8 +103,10 @@ class DeskForwarding:
             return None
         return tracker if tracker is not None and tracker.is_paused() else None
 
-    async def forward_latest_message(self, conversation_id: str) -> None:
-        tracker = await self.paused_tracker(conversation_id)
+    async def forward_latest_message(
+        self, conversation_id: str, handled: DialogueStateTracker | None = None
+    ) -> None:
+        tracker = await self.paused_tracker(conversation_id, handled)
         if tracker is None:
             return
         latest = tracker.latest_message
