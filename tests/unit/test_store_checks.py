@@ -16,6 +16,7 @@ from rasa.utils.endpoints import EndpointConfig
 
 from common import tracker_store
 from common.environment import process_environment
+from common.ports import free_port
 from common.store_checks import (
     PROJECT_TRACKER_STORE,
     StoreSettings,
@@ -86,6 +87,12 @@ def test_a_store_set_up_wrong_stops_the_start_naming_the_variable(
 def test_only_an_explicit_in_memory_tracker_store_is_kept_in_memory(tmp_path: Path) -> None:
     report = check_databases(embedded_settings(tmp_path, TRACKER_STORE_TYPE="in_memory"))
     assert "conversations are lost at every restart" in report[0]
+
+
+def test_rasas_own_factory_raises_rather_than_keeping_chats_in_memory() -> None:
+    unreachable = f"postgresql://postgres@127.0.0.1:{free_port()}/fincs_tracker"
+    with pytest.raises(StoreUnavailable, match=r"^tracker store \(TRACKER_STORE_URL\)"):
+        TrackerStore.create(EndpointConfig(type=PROJECT_TRACKER_STORE, url=unreachable))
 
 
 def test_an_sqlite_file_that_cannot_be_opened_stops_the_start(tmp_path: Path) -> None:
