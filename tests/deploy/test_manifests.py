@@ -9,11 +9,14 @@ exists.
 from __future__ import annotations
 
 import copy
+import dataclasses
+import json
 import re
 import secrets
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
+from importlib.resources import files
 from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
@@ -22,12 +25,15 @@ from urllib.parse import urlsplit
 import kubernetes_validate
 import pytest
 import yaml
+from jsonschema.validators import validator_for
+from kubernetes_validate.utils import all_versions
 from starlette.applications import Starlette
 
 from common.assistant_settings import ActionServerSettings, ChannelSettings
-from common.environment import PROJECT_ROOT, process_environment
+from common.environment import PROJECT_ROOT, process_environment, read_profile
 from common.secrets import PROFILE_VARIABLE, InsecureSetting
 from common.settings import Environment, EnvironmentSettings
+from common.store_checks import StoreSettings
 from services.desk.settings import DeskSettings
 from services.sandbox.config import Settings as SandboxSettings
 from services.webchat.settings import WebChatSettings
@@ -37,6 +43,7 @@ DEPLOY_README = PROJECT_ROOT / "deploy" / "README.md"
 # The oldest minor release whose schemas the validator bundles that has every API the
 # manifests use (autoscaling/v2, policy/v1); strict: an unknown field is an error.
 KUBERNETES_VERSION = "1.28"
+DEFINITIONS_FILE = "_definitions.json"
 SECRET_NAME = "fincs-secrets"
 SETTINGS_MAP = "fincs-settings"
 
@@ -78,6 +85,11 @@ LOOKS_SECRET = re.compile(r"SECRET|TOKEN|PASSWORD")
 URL_WITH_PASSWORD = re.compile(r"://[^/@\s]*:[^/@\s]+@")
 # The Rasa server's customer channels, the only paths of it the internet may reach.
 PUBLIC_RASA_PATHS = frozenset({"/socket.io/", "/webhooks/rest/", "/webhooks/signed_rest/"})
+# The processes that read profiles/<DEPLOYMENT_PROFILE>.env under their environment.
+MERGES_THE_PROFILE = frozenset(
+    {"services.sandbox", "services.desk", "services.webchat", "common.store_checks"}
+)
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 CPU = re.compile(r"^(\d+(?:\.\d+)?)(m?)$")
 MEMORY = re.compile(r"^(\d+)(Ki|Mi|Gi)$")
 MEMORY_UNITS = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30}
@@ -98,6 +110,39 @@ class Manifest:
 
     def __str__(self) -> str:
         return f"{self.file}: {self.kind}/{self.name}"
+
+
+def schema_dir() -> Path:
+    """The strict schemas of the newest Kubernetes patch release of KUBERNETES_VERSION that
+    kubernetes-validate bundles."""
+    release = [v for v in all_versions() if v.startswith(f"{KUBERNETES_VERSION}.")][-1]
+    return (
+        Path(str(files("kubernetes_validate")))
+        / "kubernetes-json-schema"
+        / f"v{release}-local-strict"
+    )
+
+
+@cache
+def schema_definitions() -> dict[str, Any]:
+    return json.loads((schema_dir() / DEFINITIONS_FILE).read_text())["definitions"]
+
+
+@cache
+def kubernetes_validator(kind: str, api_version: str) -> Any:
+    """The validator kubernetes-validate would use for this kind, built once: its schema for
+    the kind points into the shared definitions, which are put beside it in one document (the
+    package resolves them file by file for every manifest, fifty times slower)."""
+    group_version = re.sub(r"^([^./]*)(?:\.[^/]*)?/", r"\1-", api_version)
+    path = schema_dir() / f"{kind.lower()}-{group_version}.json"
+    assert path.exists(), f"no Kubernetes {KUBERNETES_VERSION} schema for {api_version} {kind}"
+    entry = json.loads(path.read_text())
+    schema = {
+        **entry,
+        "$ref": entry["$ref"].removeprefix(DEFINITIONS_FILE),
+        "definitions": schema_definitions(),
+    }
+    return validator_for(entry)(schema)
 
 
 def manifest_files() -> list[Path]:
@@ -127,8 +172,10 @@ def pod_spec(deployment: Manifest) -> dict[str, Any]:
 
 
 def containers() -> Iterator[tuple[Manifest, dict[str, Any]]]:
+    """Every container of every Deployment, init containers included."""
     for deployment in deployments().values():
-        for container in pod_spec(deployment)["containers"]:
+        spec = pod_spec(deployment)
+        for container in spec.get("initContainers", []) + spec["containers"]:
             yield deployment, container
 
 
@@ -169,6 +216,30 @@ def secret_keys() -> set[str]:
         for variable in container.get("env", [])
         if "secretKeyRef" in variable.get("valueFrom", {})
     }
+
+
+def environment_as_read(
+    container: dict[str, Any], secret_values: Mapping[str, str]
+) -> dict[str, str]:
+    """The environment the container's process reads: the services and the store checks take
+    the profile's file first (common/environment.py), so what a manifest leaves out falls back
+    to profiles/production.env; the Rasa and action servers read their own environment only."""
+    environment = container_environment(container, secret_values)
+    if served_module(container) in MERGES_THE_PROFILE:
+        return {**read_profile(environment[PROFILE_VARIABLE]), **environment}
+    return environment
+
+
+def loopback_urls(settings: object) -> list[str]:
+    """The settings' URLs (nested settings too) that point at the pod itself."""
+    found = []
+    for field in dataclasses.fields(settings):  # type: ignore[arg-type]
+        value = getattr(settings, field.name)
+        if dataclasses.is_dataclass(value):
+            found += loopback_urls(value)
+        elif isinstance(value, str) and "://" in value and urlsplit(value).hostname in LOOPBACK:
+            found.append(f"{field.name}={value}")
+    return found
 
 
 def generated_secrets() -> dict[str, str]:
@@ -239,16 +310,20 @@ def test_the_kustomization_applies_every_manifest_and_no_other():
     assert sorted(kustomization["resources"]) == [path.name for path in manifest_files()]
 
 
+def schema_problems(body: dict[str, Any]) -> list[str]:
+    validator = kubernetes_validator(body["kind"], body["apiVersion"])
+    return [
+        f"{'.'.join(str(part) for part in error.path)}: {error.message}"
+        for error in validator.iter_errors(body)
+    ]
+
+
 def test_every_manifest_is_valid_against_the_kubernetes_schemas():
-    problems = []
-    for manifest in manifests():
-        try:
-            kubernetes_validate.validate(manifest.body, KUBERNETES_VERSION, strict=True)
-        except kubernetes_validate.ValidationError as error:
-            path = ".".join(str(part) for part in error.path)
-            problems.append(f"{manifest}: {path}: {error.message}")
-        except kubernetes_validate.SchemaNotFoundError as error:
-            problems.append(f"{manifest}: {error.message}")
+    problems = [
+        f"{manifest}: {problem}"
+        for manifest in manifests()
+        for problem in schema_problems(manifest.body)
+    ]
     assert not problems, "\n".join(problems)
     assert {manifest.kind for manifest in manifests()} >= {
         "Deployment",
@@ -260,10 +335,13 @@ def test_every_manifest_is_valid_against_the_kubernetes_schemas():
     }
 
 
-def test_the_validator_refuses_a_manifest_kubernetes_would_refuse():
+def test_the_validator_refuses_a_manifest_kubernetes_would_refuse_as_the_package_does():
+    rasa = deployments()["rasa"].body
+    assert kubernetes_validate.validate(rasa, KUBERNETES_VERSION, strict=True) == KUBERNETES_VERSION
     # A misspelt field is what strict validation is for: it must not pass silently.
-    broken = copy.deepcopy(deployments()["webchat"].body)
+    broken = copy.deepcopy(rasa)
     broken["spec"]["template"]["spec"]["containers"][0]["livenessprobe"] = {}
+    assert any("livenessprobe" in problem for problem in schema_problems(broken))
     with pytest.raises(kubernetes_validate.ValidationError, match="livenessprobe"):
         kubernetes_validate.validate(broken, KUBERNETES_VERSION, strict=True)
 
@@ -329,14 +407,33 @@ def served_module(container: dict[str, Any]) -> str:
 @pytest.mark.parametrize("deployment_name", sorted(deployments()))
 def test_each_server_starts_in_production_on_what_its_manifest_gives_it(deployment_name):
     container = the_container(deployment_name)
-    environment = container_environment(container, generated_secrets())
+    environment = environment_as_read(container, generated_secrets())
     assert environment[PROFILE_VARIABLE] == "production"
     for settings_class in SETTINGS_OF_COMMAND[served_module(container)]:
-        settings_class.read(Environment(environment))
+        settings = settings_class.read(Environment(environment))
+        # Nothing the manifest leaves out may fall back to the profile's 127.0.0.1.
+        assert not loopback_urls(settings)
         # Without the Secret it must not start: no secret has a usable default.
-        without_secrets = container_environment(container, {})
+        without_secrets = environment_as_read(container, {})
         with pytest.raises(InsecureSetting):
             settings_class.read(Environment(without_secrets))
+
+
+def test_the_rasa_pods_check_every_store_the_servers_use_before_rasa_starts():
+    (checks,) = pod_spec(deployments()["rasa"])["initContainers"]
+    assert served_module(checks) == "common.store_checks"
+    secret_values = generated_secrets()
+    stores = StoreSettings.read(Environment(environment_as_read(checks, secret_values)))
+    assert not loopback_urls(stores)
+    # The stores it checks are the ones the servers are given.
+    servers = [container for _, container in containers() if container is not checks]
+    for name, value in container_environment(checks, secret_values).items():
+        given = [
+            environment[name]
+            for environment in (container_environment(c, secret_values) for c in servers)
+            if name in environment
+        ]
+        assert given and set(given) == {value}, f"{name}: checked {value}, servers get {given}"
 
 
 def test_the_rasa_server_gets_every_variable_its_endpoints_name():
@@ -418,7 +515,16 @@ def container_port_names(container: dict[str, Any]) -> set[str]:
 def test_every_container_has_readiness_and_liveness_probes_on_its_port_and_resources():
     problems = []
     for deployment, container in containers():
-        for probe in ("readinessProbe", "livenessProbe"):
+        # An init container runs to its end before the pod serves: no probes to have.
+        probes = (
+            ()
+            if container in pod_spec(deployment).get("initContainers", [])
+            else (
+                "readinessProbe",
+                "livenessProbe",
+            )
+        )
+        for probe in probes:
             check = container.get(probe, {}).get("httpGet")
             if check is None or check["port"] not in container_port_names(container):
                 problems.append(f"{deployment.name}: {probe} is not an HTTP check on its port")
