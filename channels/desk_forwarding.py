@@ -30,6 +30,7 @@ from rasa.core.channels.channel import UserMessage
 from rasa.shared.core.trackers import DialogueStateTracker
 from sanic import Blueprint, Sanic
 
+from channels.understanding import understood_off_loop
 from clients.desk import DeskClient, DeskError
 from common.assistant_settings import ServiceLink
 
@@ -71,13 +72,18 @@ class DeskForwarding:
             self.app = app
 
     def wrap(self, on_new_message: MessageHandler) -> MessageHandler:
+        """The handler the channels hand Rasa their messages through: each message understood
+        off the event loop (channels/understanding.py), handled by Rasa, then passed on to the
+        desk if a person has the conversation."""
+        understood_then_handled = understood_off_loop(self._agent, on_new_message)
+
         async def handle_then_forward(message: UserMessage) -> None:
             agent = self._agent()
             if agent is not None and agent.tracker_store is not None:
                 # The agent's store, which a new model's agent may bring: noted once each.
                 note_saved_trackers(agent.tracker_store)
             _saved_tracker.set(None)
-            await on_new_message(message)
+            await understood_then_handled(message)
             if message.sender_id:
                 await self.forward_latest_message(message.sender_id, _saved_tracker.get())
 
