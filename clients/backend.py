@@ -139,8 +139,8 @@ class ReadCache:
         self._clock = clock
         self._kept: OrderedDict[str, dict[str, _KeptRead]] = OrderedDict()
         # Bumped whenever a customer's reads are dropped: a read that was under way then is
-        # not kept, as it may have been answered before the change.
-        self._generations: dict[str, int] = {}
+        # not kept, as it may have been answered before the change. As bounded as the reads.
+        self._generations: OrderedDict[str, int] = OrderedDict()
 
     def generation(self, customer_id: str) -> int:
         return self._generations.get(customer_id, 0)
@@ -171,12 +171,14 @@ class ReadCache:
         reads[resource] = _KeptRead(json.dumps(body), scope.turn, scope.holdings, now)
         self._kept.move_to_end(customer_id)
         while len(self._kept) > self.max_customers:
-            dropped, _ = self._kept.popitem(last=False)
-            self._generations.pop(dropped, None)
+            self._kept.popitem(last=False)
 
     def forget(self, customer_id: str) -> None:
         self._kept.pop(customer_id, None)
         self._generations[customer_id] = self.generation(customer_id) + 1
+        self._generations.move_to_end(customer_id)
+        while len(self._generations) > self.max_customers:
+            self._generations.popitem(last=False)
 
     def __len__(self) -> int:
         return len(self._kept)

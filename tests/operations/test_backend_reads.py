@@ -10,6 +10,7 @@ domain, endpoints.yml). The sandbox it calls records every request it serves.
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections import Counter
@@ -291,12 +292,15 @@ async def test_two_customers_at_once_each_see_only_their_own_cards(
 class CountingTransport(httpx.AsyncBaseTransport):
     def __init__(self) -> None:
         self.requests: list[tuple[str, str, str]] = []
+        self.slow_reads = 0.0
         self._real = httpx.AsyncHTTPTransport()
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(
             (request.method, request.url.path, request.headers.get("X-Customer-Id", ""))
         )
+        if request.method == "GET":
+            await asyncio.sleep(self.slow_reads)
         return await self._real.handle_async_request(request)
 
 
@@ -362,3 +366,17 @@ async def test_kept_reads_age_out_are_bounded_and_go_at_a_write(counted) -> None
     assert client.read_cache is not None and len(client.read_cache) == 2
     await client.get_profile("C00001")
     assert profile_reads(transport) == 7
+
+
+async def test_a_read_answered_while_a_write_was_under_way_is_not_kept(counted) -> None:
+    client, transport, _ = counted
+    keep_reads_for(ReadScope("turn 1", "none"))
+    transport.slow_reads = 0.3
+    reading = asyncio.create_task(client.get_profile("C00001"))
+    await asyncio.sleep(0.1)
+    with pytest.raises(BackendError):
+        await client.call("C00001", "POST", "/v1/customers/me/cards/NO-SUCH-CARD/freeze")
+    await reading
+    transport.slow_reads = 0.0
+    await client.get_profile("C00001")
+    assert profile_reads(transport) == 2
