@@ -1,4 +1,4 @@
-"""`python -m services.desk`: serve the desk on 127.0.0.1:DESK_PORT."""
+"""`python -m services.desk`: serve the desk on DESK_HOST:DESK_PORT (loopback by default)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ def main() -> None:
     # The profile's values unless the environment says otherwise.
     settings = DeskSettings.from_environment(process_environment())
     # One worker: who is at the console lives in this process.
-    serve(create_app(settings), "127.0.0.1", settings.port, websockets="wsproto")
+    serve(create_app(settings), settings.host, settings.port, websockets="wsproto")
 
 
 if __name__ == "__main__":

@@ -24,6 +24,8 @@ class DeskSettings(EnvironmentSettings):
     service_secret: str
     session_secret: str
     rasa_api_token: str
+    # Loopback unless the deployment asks (a container listens on every interface).
+    host: str = "127.0.0.1"
     port: int = DEFAULT_PORT
     database_url: str = DEFAULT_DATABASE_URL
     rasa_url: str = "http://127.0.0.1:5005"
@@ -63,6 +65,7 @@ class DeskSettings(EnvironmentSettings):
     @classmethod
     def read(cls, env: Environment) -> DeskSettings:
         return cls(
+            host=env.text("DESK_HOST", "127.0.0.1"),
             port=env.integer("DESK_PORT", DEFAULT_PORT),
             database_url=env.text("DESK_DATABASE_URL", DEFAULT_DATABASE_URL),
             service_secret=env.secret("DESK_SERVICE_SECRET"),

@@ -40,6 +40,7 @@ class Settings(EnvironmentSettings):
         return cls(
             database_url=env.text("SANDBOX_DATABASE_URL", DEFAULT_DATABASE_URL),
             service_secret=env.secret("SANDBOX_SERVICE_SECRET"),
+            host=env.text("SANDBOX_HOST", "127.0.0.1"),
             port=env.integer("SANDBOX_PORT", 5100),
             seed=env.integer("SANDBOX_SEED", 42),
             customers=env.integer("SANDBOX_CUSTOMERS", 1000),

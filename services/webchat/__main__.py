@@ -1,4 +1,4 @@
-"""`python -m services.webchat`: serve the web chat page on 127.0.0.1:WEBCHAT_PORT."""
+"""`python -m services.webchat`: serve the web chat page on WEBCHAT_HOST:WEBCHAT_PORT."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ def main() -> None:
     # The profile's values (sandbox address and secret) unless the environment says otherwise.
     settings = WebChatSettings.from_environment(process_environment())
     # Plain HTTP only: socket.io goes straight from the browser to the Rasa server.
-    serve(create_app(settings), "127.0.0.1", settings.port)
+    serve(create_app(settings), settings.host, settings.port)
 
 
 if __name__ == "__main__":

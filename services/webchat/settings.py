@@ -31,6 +31,8 @@ class WebChatSettings(EnvironmentSettings):
     signing_secret: bytes
     # Origins whose pages may sign in or out; empty: only this server's own pages.
     allowed_origins: tuple[str, ...] = ()
+    # Loopback unless the deployment asks (a container listens on every interface).
+    host: str = "127.0.0.1"
     rate_limit_redis_url: str | None = None
     sign_in_name_limit: int = NAME_LIMIT
     sign_in_address_limit: int = ADDRESS_LIMIT
@@ -39,6 +41,7 @@ class WebChatSettings(EnvironmentSettings):
     @classmethod
     def read(cls, env: Environment) -> WebChatSettings:
         return cls(
+            host=env.text("WEBCHAT_HOST", "127.0.0.1"),
             port=env.integer("WEBCHAT_PORT", DEFAULT_PORT),
             # The browser connects here, so it is the address as the customer's browser sees it.
             rasa_url=env.text("RASA_URL", f"http://127.0.0.1:{env.integer('RASA_PORT', 5005)}"),

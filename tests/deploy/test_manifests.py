@@ -69,9 +69,6 @@ LIBRARY_VARIABLES = {
     "SANIC_PROXIES_COUNT": ("sanic", "config.py", "PROXIES_COUNT"),
     "FORWARDED_ALLOW_IPS": ("uvicorn", "config.py", "FORWARDED_ALLOW_IPS"),
 }
-# The bind addresses of the sandbox, the desk and the web chat: asked of their owners
-# (deploy/README.md, "What is still missing"); until the servers read them they bind loopback.
-AWAITING_THE_CODE = frozenset({"SANDBOX_HOST", "DESK_HOST", "WEBCHAT_HOST"})
 # Not secrets to the code, but they carry a password (a URL's user:password@, the broker's
 # credentials), so they come from the Secret too.
 CREDENTIAL_VARIABLES = {
@@ -371,7 +368,6 @@ def test_every_variable_the_manifests_set_is_one_the_code_reads():
         for deployment, container in containers()
         for variable in container.get("env", [])
         if variable["name"] not in read
-        and variable["name"] not in AWAITING_THE_CODE
         and not (variable["name"] in LIBRARY_VARIABLES and library_reads(variable["name"]))
     ]
     assert not unknown, f"set by the manifests, read by no code: {unknown}"

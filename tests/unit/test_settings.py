@@ -126,3 +126,19 @@ def test_the_assistant_reads_its_settings_once_per_process(monkeypatch):
         assert first.desk.timeout_seconds == 7
     finally:
         assistant_settings.action_server_settings.cache_clear()
+
+
+BIND_ADDRESSES = {
+    ActionServerSettings: "ACTION_SERVER_HOST",
+    SandboxSettings: "SANDBOX_HOST",
+    DeskSettings: "DESK_HOST",
+    WebChatSettings: "WEBCHAT_HOST",
+}
+
+
+@pytest.mark.parametrize("settings_class", list(BIND_ADDRESSES), ids=lambda cls: cls.__name__)
+def test_every_server_binds_loopback_unless_its_deployment_names_an_address(settings_class):
+    variable = BIND_ADDRESSES[settings_class]
+
+    assert settings_class.from_environment(production()).host == "127.0.0.1"
+    assert settings_class.from_environment(production(**{variable: "0.0.0.0"})).host == "0.0.0.0"
