@@ -10,6 +10,8 @@ object.
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from typing import Any
 from urllib.parse import quote
 
@@ -39,6 +41,30 @@ class DeskClient:
         self._secret = service_secret
         self._timeout = timeout_seconds
         self._transport = transport
+        # One client per event loop: its connections belong to the loop that opened them, and
+        # the callers run in different loops (the action server's, the Rasa server's). A new
+        # client loads the CA bundle synchronously (tens of milliseconds of blocked loop), so
+        # it is built once per loop, not per call.
+        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient]
+        self._clients = weakref.WeakKeyDictionary()
+
+    def _client(self) -> httpx.AsyncClient:
+        loop = asyncio.get_running_loop()
+        client = self._clients.get(loop)
+        if client is None or client.is_closed:
+            client = httpx.AsyncClient(
+                timeout=self._timeout,
+                transport=self._transport,
+                headers={"Authorization": f"Bearer {self._secret}"},
+            )
+            self._clients[loop] = client
+        return client
+
+    async def aclose(self) -> None:
+        """Closes the client of the running event loop."""
+        client = self._clients.pop(asyncio.get_running_loop(), None)
+        if client is not None:
+            await client.aclose()
 
     async def _post(self, path: str, body: dict[str, Any]) -> httpx.Response:
         return await self._request("POST", path, body)
@@ -46,16 +72,8 @@ class DeskClient:
     async def _request(
         self, method: str, path: str, body: dict[str, Any] | None = None
     ) -> httpx.Response:
-        # A client per call: the callers run in different event loops (the action server's,
-        # the Rasa server's), and calls to the desk are few.
-        headers = {"Authorization": f"Bearer {self._secret}"}
         try:
-            async with httpx.AsyncClient(
-                timeout=self._timeout, transport=self._transport
-            ) as client:
-                reply = await client.request(
-                    method, f"{self.base_url}{path}", json=body, headers=headers
-                )
+            reply = await self._client().request(method, f"{self.base_url}{path}", json=body)
         except httpx.HTTPError as error:
             raise DeskError(f"desk unreachable: {error!r}") from error
         if not reply.is_success:

@@ -3,6 +3,7 @@ wrong, which the action server's connector turns into "the desk is unavailable".
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import httpx
@@ -107,3 +108,30 @@ async def test_the_connector_tells_the_action_server_the_desk_is_unavailable():
         False,
     )
     assert json.loads(desk.requests[0].content)["reason"] == "customer_request"
+
+
+async def test_calls_from_one_event_loop_share_one_connection_to_the_desk():
+    # A real socket: each new client would open (and set up TLS for) a connection of its own,
+    # blocking the Rasa server's loop for every message forwarded while an agent has the chat.
+    connections = 0
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        while await reader.readuntil(b"\r\n\r\n"):
+            body = b'{"status": "queued"}'
+            length = len(body)
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (length, body))
+            await writer.drain()
+
+    server = await asyncio.start_server(answer, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    client = DeskClient(f"http://127.0.0.1:{port}", SECRET)
+    try:
+        for _ in range(3):
+            await client.presence("customer:C00001", present=True)
+    finally:
+        await client.aclose()
+        server.close()
+
+    assert connections == 1
