@@ -20,14 +20,11 @@ import argparse
 import hashlib
 import json
 import resource
-import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import product
 from pathlib import Path
@@ -38,6 +35,7 @@ import yaml
 from actions.clarification import OUT_OF_SCOPE_BELOW, Clarification, clarify, top_guesses
 from bench import public_datasets
 from bench.report import provenance_fields, write_results
+from bench.worktree import checkout
 from common.environment import PROJECT_ROOT, process_environment
 from registry.catalogue import default_catalogue
 from tooling.model_cache import ensure_model
@@ -244,22 +242,6 @@ def train_from_scratch(root: Path, target: Path) -> tuple[float, float]:
 def _children_cpu_seconds() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
-
-
-@contextmanager
-def checkout(revision: str) -> Iterator[Path]:
-    """The project as it was at ``revision``, run with this environment."""
-    with tempfile.TemporaryDirectory() as scratch:
-        root = Path(scratch) / "before"
-        git = ["git", "-C", str(PROJECT_ROOT), "worktree"]
-        subprocess.run([*git, "add", "--detach", str(root), revision], check=True)
-        try:
-            # Today's parser, which also reports the ranking the buttons are chosen from. The
-            # checkout's own code builds its own spaCy pipeline into its own .cache.
-            shutil.copy(PROJECT_ROOT / "bench" / "nlu_parse.py", root / "bench" / "nlu_parse.py")
-            yield root
-        finally:
-            subprocess.run([*git, "remove", "--force", str(root)], check=True)
 
 
 def parse(
@@ -564,7 +546,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         work = Path(scratch)
         if arguments.before:
-            with checkout(arguments.before) as old_root:
+            # Today's parser, which also reports the ranking the buttons are chosen from. The
+            # checkout's own code builds its own spaCy pipeline into its own .cache.
+            with checkout(arguments.before, ["bench/nlu_parse.py"]) as old_root:
                 old_model = work / "before.tar.gz"
                 print(f"training the assistant as it was at {arguments.before}", flush=True)
                 seconds = train_from_scratch(old_root, old_model)
