@@ -59,7 +59,7 @@ from registry.rasa_domain import ProductLineImporter
 
 SMALL_SIZE = 10
 FULL = {"conversations": 100_000, "databases": ["sqlite", "postgresql"], "samples": 300}
-SMOKE = {"conversations": 2_000, "databases": ["sqlite"], "samples": 100}
+SMOKE = {"conversations": 2_000, "databases": ["sqlite"], "samples": 80}
 WARM_UP_SAMPLES = 10
 # Conversations written per transaction while filling.
 FILL_BATCH = 1_000
