@@ -31,6 +31,7 @@ import asyncio
 import json
 import os
 import secrets
+import shutil
 import signal
 import subprocess
 import time
@@ -80,6 +81,8 @@ TURNS: tuple[tuple[str, ...], ...] = (
     ("thanks, bye",),
 )
 MESSAGES_PER_CONVERSATION = sum(len(turn) for turn in TURNS)
+# Messages the assistant may rightly answer with nothing.
+MAY_GO_UNANSWERED = frozenset({"/session_start"})
 # Enough seeded customers with a bank account, a wallet and one active debit card for 50.
 SANDBOX_CUSTOMERS = 150
 # Every simulated customer writes from this machine's one loopback address, which the
@@ -95,6 +98,8 @@ RESEND_AFTER_SECONDS = 1.0
 MAX_ATTEMPTS = 5
 REQUEST_TIMEOUT_SECONDS = 120
 SIGN_IN_SECONDS = 3600
+# Rasa's RabbitMQ broker publishes here when endpoints.yml names no queue.
+EVENTS_QUEUE = "rasa_core_events"
 
 
 # --- Who talks and what they got -----------------------------------------------------------
@@ -110,10 +115,13 @@ class Message:
     replies: list[str | None] = field(default_factory=list)
     # Taken by a server that died before it answered: in the store, the answer never came.
     answer_lost: bool = False
+    # Answers of HTTP 200 with no reply at all: how the REST channel answers a message it
+    # failed to handle ("what was said so far, never a 500"), so the customer sends it again.
+    empty_answers: int = 0
 
     @property
     def answered(self) -> bool:
-        return self.status == 200
+        return self.status == 200 and (bool(self.replies) or self.text in MAY_GO_UNANSWERED)
 
 
 @dataclass
@@ -326,9 +334,11 @@ class LoadRun:
                     message.served_by = response.headers.get(SERVED_BY_HEADER)
                     if response.status == 200:
                         message.replies = [reply.get("text") for reply in await response.json()]
-                        self._count_answer()
-                        self.served.append(Served(time.monotonic(), message.served_by or "?"))
-                        return
+                        if message.answered:
+                            self._count_answer()
+                            self.served.append(Served(time.monotonic(), message.served_by or "?"))
+                            return
+                        message.empty_answers += 1
             except (aiohttp.ClientError, asyncio.TimeoutError):
                 message.status = None
             # No answer: the customer sends it again after a moment, unless it was taken.
@@ -544,11 +554,43 @@ def profile_settings(environment: dict[str, str]) -> ScaleOutSettings:
     return ScaleOutSettings.read(Environment(environment))
 
 
-def broker_events_by_sender(vhost: str) -> Counter[str]:
-    """How many events the Rasa servers published to the broker, per conversation."""
-    return Counter(
-        json.loads(body).get("sender_id") for body in drained_messages(vhost, "rasa_core_events")
-    )
+def published_events(
+    vhost: str, expected: dict[str, int], wait_seconds: float = 10
+) -> Counter[str]:
+    """The events the Rasa servers published to the broker, per conversation, drained from its
+    queue until they reach ``expected`` or ``wait_seconds`` pass: Rasa's RabbitMQ client
+    publishes in the background, after the tracker store has the events."""
+    published: Counter[str] = Counter()
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        published.update(
+            json.loads(body).get("sender_id") for body in drained_messages(vhost, EVENTS_QUEUE)
+        )
+        reached = all(published[sender] >= count for sender, count in expected.items())
+        if reached or time.monotonic() > deadline:
+            return published
+        time.sleep(0.5)
+
+
+def events_stored_in_turns_answered_by(
+    server: str, database_url: str, conversations: list[Conversation]
+) -> int:
+    """The events of the turns ``server`` answered: from each user message it answered to the
+    next user message (a conversation's opening events count with its first message)."""
+    total = 0
+    for conversation in conversations:
+        events = stored_events(database_url, conversation.sender_id)
+        answered_by = {m.text: m.served_by for m in conversation.messages() if m.answered}
+        starts = [i for i, event in enumerate(events) if event.type_name == "user"]
+        bounds = [0, *starts[1:], len(events)]
+        for number, (start, end) in enumerate(zip(bounds, bounds[1:], strict=False)):
+            if answered_by.get(events[starts[number]].data.get("text")) == server:
+                total += end - start
+    return total
+
+
+def stored_event_counts(database_url: str, conversations: list[Conversation]) -> dict[str, int]:
+    return {c.sender_id: len(stored_events(database_url, c.sender_id)) for c in conversations}
 
 
 # --- The benchmark --------------------------------------------------------------------------
@@ -560,6 +602,7 @@ SMOKE = {"conversations": 10, "redis_restart": False}
 
 def run_benchmark(conversations: int, redis_restart: bool, work_dir: Path) -> dict[str, Any]:
     prefix = "fincs_scale_bench"
+    shutil.rmtree(work_dir / "logs", ignore_errors=True)
     redis_server = PrivateRedis(work_dir / "redis")
     redis_server.start()
     try:
@@ -584,12 +627,12 @@ def run_benchmark(conversations: int, redis_restart: bool, work_dir: Path) -> di
                 faults,
             ).run()
             findings = run.findings()
-            published = broker_events_by_sender(prefix)
-            stored = {
-                c.sender_id: len(stored_events(environment["TRACKER_STORE_URL"], c.sender_id))
-                for c in run.conversations
-            }
+            stored = stored_event_counts(environment["TRACKER_STORE_URL"], run.conversations)
+            published = published_events(prefix, stored)
             figures = summary(run, findings, published, stored, started)
+            figures["events_of_killed_server"] = events_stored_in_turns_answered_by(
+                profile.rasa_servers[0].name, environment["TRACKER_STORE_URL"], run.conversations
+            )
             figures["action_workers"] = profile_settings(environment).action_server_workers
             return figures
     finally:
@@ -614,6 +657,7 @@ def summary(
         "taken_but_answer_lost": sum(1 for m in messages if m.answer_lost),
         "never_answered": sum(1 for m in messages if not (m.answered or m.answer_lost)),
         "resends": sum(m.attempts - 1 for m in messages),
+        "empty_answers": sum(m.empty_answers for m in messages),
         "findings": vars(findings),
         "events_stored": sum(stored.values()),
         "events_published": sum(published[sender] for sender in stored),
@@ -639,6 +683,7 @@ def report(figures: dict[str, Any]) -> str:
             figures["taken_but_answer_lost"],
         ),
         ("never answered", figures["never_answered"]),
+        ("answers of HTTP 200 with no reply, the message not handled", figures["empty_answers"]),
         ("messages sent again by customers", figures["resends"]),
         ("user messages in PostgreSQL", findings["messages_stored"]),
         ("lost (taken, not stored)", findings["lost"]),
@@ -648,6 +693,10 @@ def report(figures: dict[str, Any]) -> str:
         ("answers not as stored", findings["replies_not_as_stored"]),
         ("events in PostgreSQL", figures["events_stored"]),
         ("events published to RabbitMQ", figures["events_published"]),
+        (
+            "events of the turns the killed server answered (stored)",
+            figures["events_of_killed_server"],
+        ),
         ("answered by each Rasa server before the kill", _shares(figures["served_before_kill"])),
         ("answered by each Rasa server after the kill", _shares(figures["served_after_kill"])),
         ("wall time of the load (s)", f"{figures['seconds']:.0f}"),
