@@ -30,6 +30,7 @@ import random
 import statistics
 import tempfile
 import time
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -52,14 +53,26 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
 from bench.report import RESULTS_DIR, provenance_fields, write_results
-from common.environment import PROJECT_ROOT, read_profile
+from common.environment import PROJECT_ROOT, process_environment, read_profile
+from common.ports import free_port
 from common.store_checks import POSTGRES_MAINTENANCE_DATABASE, ensure_sql_database
 from common.tracker_store import StrictSQLTrackerStore
 from registry.rasa_domain import ProductLineImporter
+from tooling.model_cache import model_fingerprint, model_path
+from tooling.processes import Server, action_server, rasa_server, stop_all
 
 SMALL_SIZE = 10
-FULL = {"conversations": 100_000, "databases": ["sqlite", "postgresql"], "samples": 300}
-SMOKE = {"conversations": 2_000, "databases": ["sqlite"], "samples": 80}
+FULL = {
+    "conversations": 100_000,
+    "databases": ["sqlite", "postgresql"],
+    "samples": 300,
+    "round_trips": 150,
+}
+SMOKE = {"conversations": 2_000, "databases": ["sqlite"], "samples": 80, "round_trips": 0}
+# The round trip through a real Rasa server: anonymous REST conversations of rule-answered
+# messages (no back end), the same few at both sizes, so only the stored volume differs.
+ROUND_TRIP_MESSAGES = ("hello", "are you a bot?", "what can you do?")
+ROUND_TRIP_CONVERSATIONS = 10
 WARM_UP_SAMPLES = 10
 # Conversations written per transaction while filling.
 FILL_BATCH = 1_000
@@ -275,6 +288,7 @@ def sender_id(index: int) -> str:
 @dataclass
 class StoreUnderTest:
     label: str
+    url: str
     conversations: int
     events: int
     store: StrictSQLTrackerStore
@@ -375,6 +389,7 @@ def prepared_store(url: str, domain: Domain, conversations: int, seed: int) -> S
     )
     return StoreUnderTest(
         label=f"{conversations:,}",
+        url=url,
         conversations=conversations,
         events=events,
         store=store,
@@ -385,8 +400,8 @@ def prepared_store(url: str, domain: Domain, conversations: int, seed: int) -> S
 
 
 def run_backend(
-    backend: str, domain: Domain, conversations: int, samples: int
-) -> list[StoreUnderTest]:
+    backend: str, domain: Domain, conversations: int, samples: int, messages: int
+) -> tuple[list[StoreUnderTest], dict[str, list[float]]]:
     print(f"{backend}: filling ...", flush=True)
     with tempfile.TemporaryDirectory(prefix="bench-volume-") as scratch:
         small_url, large_url = database_urls(backend, Path(scratch), conversations)
@@ -394,6 +409,7 @@ def run_backend(
             for url in (small_url, large_url):
                 drop_postgres_database(url)
         subjects: list[StoreUnderTest] = []
+        trips: dict[str, list[float]] = {}
         try:
             subjects = [
                 prepared_store(small_url, domain, SMALL_SIZE, seed=1),
@@ -401,13 +417,98 @@ def run_backend(
             ]
             print(f"{backend}: measuring {samples} messages at each size ...", flush=True)
             asyncio.run(measure(subjects, samples, seed=3))
+            for subject in subjects:
+                subject.store.engine.dispose()
+            if messages:
+                print(f"{backend}: {messages} messages through a Rasa server at each size ...")
+                trips = round_trips(subjects, messages, Path(scratch))
         finally:
             for subject in subjects:
                 subject.store.engine.dispose()
             if backend == "postgresql":
                 for url in (small_url, large_url):
                     drop_postgres_database(url)
-    return subjects
+    return subjects, trips
+
+
+# --- A message through a real Rasa server ---------------------------------------------------
+
+
+def trained_model() -> Path:
+    """The model of the current project files; a benchmark never trains one (that takes a
+    quarter of an hour of both cores)."""
+    model = model_path(model_fingerprint())
+    if not model.exists():
+        raise SystemExit(
+            f"No trained model for the current files ({model.name}): run "
+            "`.venv/bin/python -m tooling.model_cache` first, or --round-trips 0."
+        )
+    return model
+
+
+def say(port: int, sender: str, message: str) -> float:
+    """Sends one message over the anonymous REST channel; returns the round trip in ms."""
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/webhooks/rest/webhook",
+        json.dumps({"sender": sender, "message": message}).encode(),
+        {"Content-Type": "application/json"},
+    )
+    started = time.perf_counter()
+    with urllib.request.urlopen(request, timeout=60) as response:
+        replies = json.load(response)
+    elapsed = (time.perf_counter() - started) * 1000
+    if not replies:
+        raise RuntimeError(f"no answer to {message!r}: is the model loaded?")
+    return elapsed
+
+
+def round_trips(
+    subjects: list[StoreUnderTest], messages: int, scratch: Path
+) -> dict[str, list[float]]:
+    """One Rasa server per store (the trained model, embedded profile, the store as its
+    TRACKER_STORE_URL) beside one action server; messages alternate between the two."""
+    base = process_environment(
+        "embedded",
+        # One sender at machine speed; a person does not type this fast.
+        CHANNEL_SENDER_MESSAGES_PER_MINUTE="1000000",
+        CHANNEL_ADDRESS_MESSAGES_PER_MINUTE="1000000",
+    )
+    model = trained_model()
+    action_port = free_port()
+    base["ACTION_SERVER_URL"] = f"http://127.0.0.1:{action_port}/webhook"
+    servers: list[Server] = [action_server(action_port, base)]
+    ports: dict[str, int] = {}
+    for number, subject in enumerate(subjects):
+        ports[subject.label] = free_port()
+        environment = {
+            **base,
+            "TRACKER_STORE_URL": subject.url,
+            "EVENT_BROKER_URL": f"sqlite:///{scratch / f'events-{number}.db'}",
+        }
+        server = rasa_server(model, ports[subject.label], environment)
+        server.name = f"rasa-{number}"
+        servers.append(server)
+    for server in servers:
+        server.log_dir = scratch / "logs"
+    latencies: dict[str, list[float]] = {label: [] for label in ports}
+    try:
+        for server in servers:
+            server.start()
+        for server in servers:
+            server.wait_until_ready(timeout_seconds=600)
+        senders = [f"bench-volume-{index}" for index in range(ROUND_TRIP_CONVERSATIONS)]
+        for port in ports.values():
+            for sender in senders:  # each conversation's session opens before timing
+                say(port, sender, ROUND_TRIP_MESSAGES[0])
+        for index in range(messages):
+            labels = list(ports) if index % 2 == 0 else list(ports)[::-1]
+            sender = senders[index % len(senders)]
+            message = ROUND_TRIP_MESSAGES[index % len(ROUND_TRIP_MESSAGES)]
+            for label in labels:
+                latencies[label].append(say(ports[label], sender, message))
+    finally:
+        stop_all(servers)
+    return latencies
 
 
 # --- The report ---------------------------------------------------------------------------------
@@ -467,6 +568,36 @@ session, not the number of conversations stored.
 """
 
 
+def round_trip_table(trips: dict[str, dict[str, list[float]]]) -> str:
+    lines = [
+        "| tracker store | stored conversations | messages | p50 (ms) | p95 (ms) |",
+        "|---|---|---|---|---|",
+    ]
+    for backend, by_size in trips.items():
+        for label, latencies in by_size.items():
+            lines.append(
+                f"| {backend} | {label} | {len(latencies)} | {statistics.median(latencies):.0f} "
+                f"| {percentile(latencies, 0.95):.0f} |"
+            )
+    return "\n".join(lines)
+
+
+def round_trip_section(trips: dict[str, dict[str, list[float]]], messages: int) -> str:
+    if not trips:
+        return ""
+    return f"""
+## A message through a real Rasa server
+
+The trained model on the embedded profile, one Rasa server per store (the same databases as
+above) beside one action server; {messages} messages at each size over the anonymous REST
+channel ({", ".join(ROUND_TRIP_MESSAGES)}: answered by rules and the action server, no back
+end) in {ROUND_TRIP_CONVERSATIONS} conversations opened before timing, the two servers
+alternating. Round trip on loopback, NLU and policies included:
+
+{round_trip_table(trips)}
+"""
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--smoke", action="store_true", help="2,000 conversations, SQLite only")
@@ -475,33 +606,49 @@ def main() -> None:
         "--database", action="append", choices=("sqlite", "postgresql"), help="repeatable"
     )
     parser.add_argument("--samples", type=int, help="messages measured at each size")
+    parser.add_argument(
+        "--round-trips",
+        type=int,
+        help="messages through a real Rasa server at each size, SQLite only (0: none)",
+    )
     parser.add_argument("--out", type=Path, help="results file (default bench/results/volume.md)")
     arguments = parser.parse_args()
     size = SMOKE if arguments.smoke else FULL
     conversations = arguments.conversations or int(size["conversations"])
     databases = arguments.database or list(size["databases"])
     samples = arguments.samples or int(size["samples"])
+    messages = size["round_trips"] if arguments.round_trips is None else arguments.round_trips
     made = provenance_fields()
+    if messages and "sqlite" in databases:
+        trained_model()  # before filling: it stops the run at once when missing
 
     domain = ProductLineImporter(
         config_file=str(PROJECT_ROOT / "config.yml"),
         domain_path=str(PROJECT_ROOT / "domain.yml"),
         training_data_paths=[str(PROJECT_ROOT / "data")],
     ).get_domain()
-    results = {
-        backend: run_backend(backend, domain, conversations, samples) for backend in databases
-    }
+    results: dict[str, list[StoreUnderTest]] = {}
+    trips: dict[str, dict[str, list[float]]] = {}
+    for backend in databases:
+        # The round trip runs on the embedded profile's store, SQLite.
+        results[backend], found = run_backend(
+            backend, domain, conversations, samples, messages if backend == "sqlite" else 0
+        )
+        if found:
+            trips[backend] = found
 
     out = arguments.out or (RESULTS_DIR / "volume-smoke.md" if arguments.smoke else None)
     path = write_results(
         "volume",
         "Tracker store cost of one message by stored conversations",
-        report_body(results, samples),
+        report_body(results, samples) + round_trip_section(trips, messages),
         out,
         made,
     )
     print(figures_table(results))
     print(ratio_table(results))
+    if trips:
+        print(round_trip_table(trips))
     print(f"Written to {path}")
 
 
