@@ -54,6 +54,8 @@ DEFAULT_BATCH_SIZE = 200
 ARCHIVE_SUFFIX = ".jsonl.gz"
 PARTIAL = ".partial"
 PENDING = ".pending"
+ARCHIVE_DIR_MODE = 0o700
+ARCHIVE_FILE_MODE = 0o600
 # Row ids per DELETE statement: well under SQLite's limit on bound parameters.
 IDS_PER_STATEMENT = 500
 AGE_UNITS = {
@@ -178,7 +180,9 @@ def write_archive(path: Path, conversations: Sequence[StoredConversation]) -> Pa
     """Writes the batch to ``path`` + .partial, flushes it to disk, then renames it to
     ``path`` + .pending: a pending file is always complete."""
     partial = path.with_name(path.name + PARTIAL)
-    with partial.open("wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb") as compressed:
+    # Readable by the operator only: customers' conversations, like the store itself.
+    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, ARCHIVE_FILE_MODE)
+    with os.fdopen(descriptor, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb") as compressed:
         for conversation in conversations:
             compressed.write(conversation.archive_line().encode() + b"\n")
         compressed.flush()
@@ -287,7 +291,7 @@ def run_retention(
                 count_events(connection, batch) for batch in _chunks(old_ids, batch_size)
             )
         return counts
-    archive_dir.mkdir(parents=True, exist_ok=True)
+    archive_dir.mkdir(mode=ARCHIVE_DIR_MODE, parents=True, exist_ok=True)
     # First what an interrupted run archived, so none of it is archived twice.
     finish_pending(engine, archive_dir, counts)
     with engine.connect() as connection:

@@ -142,6 +142,7 @@ def test_old_conversations_are_archived_as_stored_then_deleted_and_recent_ones_k
     assert sorted(path.name for path in (tmp_path / "archive").iterdir()) == sorted(
         path.name for path in counts.files
     )
+    assert all(path.stat().st_mode & 0o077 == 0 for path in counts.files)
     assert (counts.old_conversations, counts.archived, counts.deleted_conversations) == (3, 3, 3)
     assert counts.deleted_events == sum(len(before[sender]) for sender in OLD)
     # The store still serves the kept conversations.
