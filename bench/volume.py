@@ -16,8 +16,11 @@ save and both, at both sizes, on SQLite (WAL, as the embedded profile) and Postg
 production profile's server, in databases of this benchmark's own, dropped at the end), go to
 bench/results/volume.md (--smoke: 2,000 conversations on SQLite, or --out).
 
+With --round-trips N (150 by default, none in --smoke), N messages also go through a real Rasa
+server at each size on SQLite: the trained model (never trained here), one server per store.
+
     .venv/bin/python -m bench.volume [--smoke] [--conversations N]
-        [--database sqlite|postgresql ...] [--samples N] [--out PATH]
+        [--database sqlite|postgresql ...] [--samples N] [--round-trips N] [--out PATH]
 """
 
 from __future__ import annotations
@@ -260,16 +263,16 @@ def event_row(sender_id: str, data: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def fill(store: SQLTrackerStore, first: int, last: int, seed: int) -> int:
-    """Writes conversations ``first`` to ``last`` - 1; returns the number of events written."""
+def fill(store: SQLTrackerStore, conversations: int, seed: int) -> int:
+    """Writes the conversations; returns the number of events written."""
     rng = random.Random(seed)
     now = time.time()
     table = SQLTrackerStore.SQLEvent.__table__
     written = 0
-    for batch_start in range(first, last, FILL_BATCH):
+    for batch_start in range(0, conversations, FILL_BATCH):
         rows = [
             event_row(sender_id(index), event)
-            for index in range(batch_start, min(batch_start + FILL_BATCH, last))
+            for index in range(batch_start, min(batch_start + FILL_BATCH, conversations))
             for event in conversation(rng, now)
         ]
         with store.engine.begin() as connection:
@@ -376,7 +379,7 @@ def prepared_store(url: str, domain: Domain, conversations: int, seed: int) -> S
     ensure_sql_database("benchmark tracker store", url)
     store = StrictSQLTrackerStore(domain=domain, host=url)
     started = time.perf_counter()
-    events = fill(store, 0, conversations, seed)
+    events = fill(store, conversations, seed)
     with store.engine.begin() as connection:
         if store.engine.dialect.name == "postgresql":
             # What autovacuum does after a bulk load, so the planner knows the table's size.
