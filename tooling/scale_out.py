@@ -73,6 +73,8 @@ DEFAULT_ACTION_SERVER_WORKERS = 2
 # no reason to take it out, hence the long check timeout.
 HEALTH_CHECK_INTERVAL_SECONDS = 1
 HEALTH_CHECK_TIMEOUT_SECONDS = 10
+# Two Rasa servers load their models side by side: minutes on a busy two-core machine.
+START_TIMEOUT_SECONDS = 600
 # A Rasa server's first answer loads parts of the model; a socket.io poll waits 25 s.
 SERVER_TIMEOUT_SECONDS = 120
 
@@ -105,6 +107,13 @@ class ScaleOutSettings(EnvironmentSettings):
                 f"SANIC_WORKERS={rasa_workers}: Rasa's socket.io channel keeps each socket in "
                 "the worker that opened it, so a Rasa server runs one worker; list more "
                 "servers in SCALE_OUT_RASA_PORTS instead"
+            )
+        lock_prefix = env.text("LOCK_STORE_KEY_PREFIX", "")
+        if not lock_prefix.isalnum():
+            # Rasa would log a warning and share the default "lock:" keys with every server
+            # on the same Redis database, whatever its conversations.
+            raise SettingError(
+                f"LOCK_STORE_KEY_PREFIX={lock_prefix!r}: Rasa takes letters and digits only"
             )
         settings = cls(
             rasa_port=env.integer("RASA_PORT", 5005),
@@ -298,7 +307,7 @@ class ScaleOut:
         for server in self.servers()[:-1]:
             server.start()
         for server in self.servers()[:-1]:
-            server.wait_until_ready()
+            server.wait_until_ready(START_TIMEOUT_SECONDS)
         self.balancer.start()
         self.balancer.wait_until_ready()
 
