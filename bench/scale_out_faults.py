@@ -472,6 +472,70 @@ class PrivateRedis:
         return f"redis-server restarted (its locks and rate counts lost) in {seconds:.1f} s"
 
 
+class PrivatePostgres:
+    """A PostgreSQL server of the run's own (Debian's binaries; as the postgres user when run
+    as root, since initdb refuses root) that may be restarted without touching this machine's
+    shared one. Its data directory is made afresh for each run."""
+
+    def __init__(self, work_dir: Path) -> None:
+        self.port = free_port()
+        self.home = work_dir / "postgres"
+        self.data_dir = self.home / "data"
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}"
+
+    def _run(self, *command: str) -> None:
+        binary = str(postgres_binaries() / command[0])
+        as_owner = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        subprocess.run([*as_owner, binary, *command[1:]], check=True, capture_output=True)
+
+    def create(self) -> None:
+        shutil.rmtree(self.home, ignore_errors=True)
+        self.home.mkdir(parents=True)
+        if os.geteuid() == 0:
+            shutil.chown(self.home, "postgres", "postgres")
+        self._run("initdb", "-D", str(self.data_dir), "-U", "postgres", "--auth=trust", "--no-sync")
+        self.start()
+
+    def start(self) -> None:
+        options = f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.home}"
+        log = str(self.home / "postgres.log")
+        self._run("pg_ctl", "-D", str(self.data_dir), "-l", log, "-o", options, "-w", "start")
+
+    def stop(self) -> None:
+        if (self.data_dir / "postmaster.pid").exists():
+            self._run("pg_ctl", "-D", str(self.data_dir), "-m", "fast", "-w", "stop")
+
+    def restart(self) -> str:
+        started = time.monotonic()
+        self.stop()
+        self.start()
+        seconds = time.monotonic() - started
+        return (
+            f"PostgreSQL (the tracker store's) restarted, its connections cut, in {seconds:.1f} s"
+        )
+
+    def new_database(self, name: str) -> str:
+        connection = psycopg2.connect(f"{self.url}/postgres")
+        connection.autocommit = True
+        with connection.cursor() as cursor:
+            cursor.execute(f'CREATE DATABASE "{name}"')
+        connection.close()
+        return f"{self.url}/{name}"
+
+
+def postgres_binaries() -> Path:
+    """Debian's PostgreSQL programs (initdb, pg_ctl), newest version first."""
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)
+    if not found:
+        raise SystemExit(
+            "PostgreSQL's server programs are not installed (apt-get install postgresql)"
+        )
+    return found[0]
+
+
 # --- The profile, on stores of the run's own -------------------------------------------------
 
 
@@ -482,7 +546,9 @@ def distinct_free_ports(count: int) -> list[int]:
     return sorted(ports)
 
 
-def private_overrides(prefix: str, redis_url: str | None = None) -> dict[str, str]:
+def private_overrides(
+    prefix: str, redis_url: str | None = None, tracker_store_url: str | None = None
+) -> dict[str, str]:
     """The scale-out profile's environment with ports, databases, a virtual host, lock keys
     and secrets of the run's own (each run's stores are recreated empty, so events count)."""
     rasa, actions, rasa_1, rasa_2, actions_1, actions_2, sandbox, desk = distinct_free_ports(8)
@@ -495,7 +561,7 @@ def private_overrides(prefix: str, redis_url: str | None = None) -> dict[str, st
         "BACKEND_URL": f"http://127.0.0.1:{sandbox}",
         "DESK_PORT": str(desk),
         "DESK_URL": f"http://127.0.0.1:{desk}",
-        "TRACKER_STORE_URL": fresh_postgres_database(f"{prefix}_tracker"),
+        "TRACKER_STORE_URL": tracker_store_url or fresh_postgres_database(f"{prefix}_tracker"),
         "SANDBOX_DATABASE_URL": fresh_postgres_database(f"{prefix}_sandbox").replace(
             "postgresql://", "postgresql+asyncpg://"
         ),
@@ -503,7 +569,8 @@ def private_overrides(prefix: str, redis_url: str | None = None) -> dict[str, st
             "postgresql://", "postgresql+asyncpg://"
         ),
         "EVENT_BROKER_URL": fresh_rabbitmq_vhost(prefix),
-        "LOCK_STORE_KEY_PREFIX": prefix,
+        # Rasa ignores a prefix that is not alphanumeric (and uses "lock:", shared by all).
+        "LOCK_STORE_KEY_PREFIX": prefix.replace("_", ""),
         "SANDBOX_CUSTOMERS": str(SANDBOX_CUSTOMERS),
         "CHANNEL_ADDRESS_MESSAGES_PER_MINUTE": str(ADDRESS_MESSAGES_PER_MINUTE),
         "TICKET_LOCK_LIFETIME": str(LOCK_LIFETIME_SECONDS),
@@ -537,10 +604,15 @@ def warm_up(profile: ScaleOut) -> None:
 
 @contextmanager
 def running_scale_out(
-    model: Path, work_dir: Path, prefix: str, redis_url: str | None = None
+    model: Path,
+    work_dir: Path,
+    prefix: str,
+    redis_url: str | None = None,
+    tracker_store_url: str | None = None,
 ) -> Iterator[tuple[ScaleOut, dict[str, str]]]:
     """The profile on stores of its own, started, warmed up, and stopped whatever happens."""
-    environment = scale_out_environment(work_dir, **private_overrides(prefix, redis_url))
+    overrides = private_overrides(prefix, redis_url, tracker_store_url)
+    environment = scale_out_environment(work_dir, **overrides)
     profile = scale_out(environment, model, work_dir)
     try:
         profile.start()
@@ -596,20 +668,24 @@ def stored_event_counts(database_url: str, conversations: list[Conversation]) ->
 # --- The benchmark --------------------------------------------------------------------------
 
 
-FULL = {"conversations": 50, "redis_restart": True}
-SMOKE = {"conversations": 10, "redis_restart": False}
+FULL = {"conversations": 50, "store_restarts": True}
+SMOKE = {"conversations": 10, "store_restarts": False}
 
 
-def run_benchmark(conversations: int, redis_restart: bool, work_dir: Path) -> dict[str, Any]:
+def run_benchmark(conversations: int, store_restarts: bool, work_dir: Path) -> dict[str, Any]:
     prefix = "fincs_scale_bench"
     shutil.rmtree(work_dir / "logs", ignore_errors=True)
     redis_server = PrivateRedis(work_dir / "redis")
     redis_server.start()
+    postgres = PrivatePostgres(work_dir)
+    tracker_store_url = None
+    if store_restarts:
+        postgres.create()
+        tracker_store_url = postgres.new_database(f"{prefix}_tracker")
     try:
-        with running_scale_out(ensure_model(), work_dir, prefix, redis_server.url) as (
-            profile,
-            environment,
-        ):
+        with running_scale_out(
+            ensure_model(), work_dir, prefix, redis_server.url, tracker_store_url
+        ) as (profile, environment):
             customers = pick_customers(
                 environment["BACKEND_URL"], environment["SANDBOX_SERVICE_SECRET"], conversations
             )
@@ -617,8 +693,9 @@ def run_benchmark(conversations: int, redis_restart: bool, work_dir: Path) -> di
                 Fault("one Rasa server killed", 1 / 3, kill_rasa_server(profile)),
                 Fault("an action server restarted", 1 / 2, restart_action_server(profile)),
             ]
-            if redis_restart:
-                faults.append(Fault("Redis restarted", 3 / 4, redis_server.restart))
+            if store_restarts:
+                faults.append(Fault("Redis restarted", 0.65, redis_server.restart))
+                faults.append(Fault("PostgreSQL restarted", 0.8, postgres.restart))
             started = time.monotonic()
             run = LoadRun(
                 environment["RASA_URL"],
@@ -637,6 +714,7 @@ def run_benchmark(conversations: int, redis_restart: bool, work_dir: Path) -> di
             return figures
     finally:
         redis_server.stop()
+        postgres.stop()
 
 
 def summary(
@@ -741,7 +819,7 @@ def main() -> None:
     size = SMOKE if arguments.smoke else FULL
     made = provenance_fields()
     figures = run_benchmark(
-        arguments.conversations or size["conversations"], size["redis_restart"], WORK_DIR
+        arguments.conversations or size["conversations"], size["store_restarts"], WORK_DIR
     )
     out = arguments.out or (WORK_DIR / "scale_out-smoke.md" if arguments.smoke else None)
     path = write_results(
