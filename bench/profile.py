@@ -365,6 +365,11 @@ def measure(model: Path, work: Path, repetitions: int, warm_up: bool = True) -> 
         *rasa_parts(rasa_profile, model),
     ]
     request = next(i for i, part in enumerate(parts) if part.name.startswith("HTTP request"))
+    if not next(part for part in parts if part.name == "tracker store write").calls:
+        raise RuntimeError(
+            "the SQL tracker store saved nothing: did Rasa fall back to memory? "
+            f"(logs in {work / 'logs'})"
+        )
     handler, backend_calls, actions_own = action_server_parts(action_profile)
     routes = backend_routes(sandbox.log_path, sandbox_log_start, sandbox_log_end)
     parts[request + 1 : request + 1] = [handler, backend_calls, *routes, actions_own]
@@ -398,7 +403,9 @@ def measure_before(revision: str, repetitions: int, work: Path) -> dict[str, Any
                 [sys.executable, "-m", "bench.profile", "--measure-into", str(figures_path)]
                 + ["--model", str(model), "--repetitions", str(repetitions), "--work", str(work)],
                 cwd=root,
-                env=process_environment(),
+                # The caller's environment, so the worktree reads its own profile: today's
+                # names classes that revision does not have, and Rasa would fall back to memory.
+                env=dict(os.environ),
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 timeout=BEFORE_TIMEOUT_SECONDS,
