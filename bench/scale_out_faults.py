@@ -30,6 +30,7 @@ import argparse
 import asyncio
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -63,6 +64,7 @@ from tooling.scale_out import (
     SERVED_BY_HEADER,
     ScaleOut,
     ScaleOutSettings,
+    restart_drained,
     scale_out,
     scale_out_environment,
     secret_names,
@@ -405,15 +407,39 @@ def kill_rasa_server(profile: ScaleOut, number: int = 0) -> Callable[[], str]:
 
 
 def restart_action_server(profile: ScaleOut, number: int = 0) -> Callable[[], str]:
+    """Stopped unannounced (SIGTERM to its processes), then started again."""
+
     def act() -> str:
         server = profile.action_servers[number]
         started = time.monotonic()
         server.stop()
         server.start()
         server.wait_until_ready()
-        return f"{server.name} stopped (SIGTERM) and back in {time.monotonic() - started:.1f} s"
+        seconds = time.monotonic() - started
+        return f"{server.name} stopped unannounced (SIGTERM) and back in {seconds:.1f} s"
 
     return act
+
+
+def restart_action_server_drained(profile: ScaleOut, number: int = 1) -> Callable[[], str]:
+    """A planned restart: out of the balancer first (tooling/scale_out.py restart_drained)."""
+
+    def act() -> str:
+        server = profile.action_servers[number]
+        seconds = restart_drained(profile, "action_servers", server)
+        return (
+            f"{server.name} taken out of the balancer, its calls finished, restarted and back "
+            f"in {seconds:.1f} s"
+        )
+
+    return act
+
+
+def calls_failed_at_the_balancer(profile: ScaleOut, backend: str) -> Counter[str]:
+    """Requests the balancer answered with a 5xx, per server of ``backend`` (its access log)."""
+    failed = re.compile(rf" {backend}/(\S+) \S+ (5\d\d) ")
+    text = profile.balancer.log_path.read_text(errors="replace")
+    return Counter(match.group(1) for match in failed.finditer(text))
 
 
 class PrivateRedis:
@@ -690,12 +716,13 @@ def run_benchmark(conversations: int, store_restarts: bool, work_dir: Path) -> d
                 environment["BACKEND_URL"], environment["SANDBOX_SERVICE_SECRET"], conversations
             )
             faults = [
-                Fault("one Rasa server killed", 1 / 3, kill_rasa_server(profile)),
-                Fault("an action server restarted", 1 / 2, restart_action_server(profile)),
+                Fault("one Rasa server killed", 0.3, kill_rasa_server(profile)),
+                Fault("an action server stopped", 0.45, restart_action_server(profile)),
+                Fault("an action server drained", 0.55, restart_action_server_drained(profile)),
             ]
             if store_restarts:
-                faults.append(Fault("Redis restarted", 0.65, redis_server.restart))
-                faults.append(Fault("PostgreSQL restarted", 0.8, postgres.restart))
+                faults.append(Fault("Redis restarted", 0.7, redis_server.restart))
+                faults.append(Fault("PostgreSQL restarted", 0.85, postgres.restart))
             started = time.monotonic()
             run = LoadRun(
                 environment["RASA_URL"],
@@ -711,6 +738,9 @@ def run_benchmark(conversations: int, store_restarts: bool, work_dir: Path) -> d
                 profile.rasa_servers[0].name, environment["TRACKER_STORE_URL"], run.conversations
             )
             figures["action_workers"] = profile_settings(environment).action_server_workers
+            figures["action_calls_failed"] = dict(
+                calls_failed_at_the_balancer(profile, "action_servers")
+            )
             return figures
     finally:
         redis_server.stop()
@@ -774,6 +804,10 @@ def report(figures: dict[str, Any]) -> str:
         (
             "events of the turns the killed server answered (stored)",
             figures["events_of_killed_server"],
+        ),
+        (
+            "action calls the balancer answered with a 5xx, per action server",
+            _shares(figures["action_calls_failed"]),
         ),
         ("answered by each Rasa server before the kill", _shares(figures["served_before_kill"])),
         ("answered by each Rasa server after the kill", _shares(figures["served_after_kill"])),

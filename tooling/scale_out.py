@@ -29,11 +29,14 @@ start, never edited by hand; everything binds 127.0.0.1.
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import os
 import secrets
 import shutil
+import socket
 import subprocess
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -188,7 +191,7 @@ def scale_out_environment(data_dir: Path = DATA_DIR, **overrides: str) -> dict[s
     return environment
 
 
-def haproxy_config(settings: ScaleOutSettings) -> str:
+def haproxy_config(settings: ScaleOutSettings, runtime_socket: Path) -> str:
     """HAProxy's configuration for these settings (see the module's docstring for why)."""
     rasa_servers = [
         (f"rasa-{number}", port) for number, port in enumerate(settings.rasa_server_ports, 1)
@@ -208,6 +211,8 @@ def haproxy_config(settings: ScaleOutSettings) -> str:
 global
     log stdout format raw local0
     maxconn 4096
+    # The runtime API, for this machine's owner only: drain a server before restarting it.
+    stats socket {runtime_socket} mode 600 level admin
 
 defaults
     mode http
@@ -258,6 +263,47 @@ backend action_servers
 """
 
 
+def runtime_socket(data_dir: Path) -> Path:
+    return data_dir / "haproxy.sock"
+
+
+def haproxy_command(socket_path: Path, command: str) -> str:
+    """One command of HAProxy's runtime API, and its answer."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
+        connection.connect(str(socket_path))
+        connection.sendall(f"{command}\n".encode())
+        answer = b""
+        while chunk := connection.recv(65536):
+            answer += chunk
+    return answer.decode()
+
+
+def sessions_on(socket_path: Path, backend: str, server: str) -> int:
+    """The requests HAProxy has in flight on one server (the scur column of show stat)."""
+    rows = csv.reader(haproxy_command(socket_path, "show stat").lstrip("# ").splitlines())
+    header = next(rows)
+    for row in rows:
+        if row[:2] == [backend, server]:
+            return int(row[header.index("scur")])
+    raise KeyError(f"{backend}/{server}")
+
+
+def restart_drained(profile: ScaleOut, backend: str, server: Server) -> float:
+    """A planned restart: HAProxy sends the server nothing new, the calls it holds finish,
+    then it is stopped, started and put back once it answers. Returns the seconds it took."""
+    started = time.monotonic()
+    socket_path = runtime_socket(profile.data_dir)
+    haproxy_command(socket_path, f"set server {backend}/{server.name} state drain")
+    deadline = time.monotonic() + SERVER_TIMEOUT_SECONDS
+    while sessions_on(socket_path, backend, server.name) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    server.stop()
+    server.start()
+    server.wait_until_ready(START_TIMEOUT_SECONDS)
+    haproxy_command(socket_path, f"set server {backend}/{server.name} state ready")
+    return time.monotonic() - started
+
+
 def haproxy_binary() -> str:
     found = shutil.which("haproxy", path=f"{os.environ.get('PATH', '')}:/usr/sbin:/sbin")
     if found is None:
@@ -272,7 +318,7 @@ def balancer(settings: ScaleOutSettings, data_dir: Path, environment: dict[str, 
     """HAProxy in the foreground, its configuration written and checked first."""
     config = data_dir / "haproxy.cfg"
     config.parent.mkdir(parents=True, exist_ok=True)
-    config.write_text(haproxy_config(settings))
+    config.write_text(haproxy_config(settings, runtime_socket(data_dir)))
     binary = haproxy_binary()
     checked = subprocess.run([binary, "-c", "-q", "-f", str(config)], capture_output=True)
     if checked.returncode != 0:
@@ -291,6 +337,8 @@ class ScaleOut:
     action_servers: list[Server]
     rasa_servers: list[Server]
     balancer: Server
+    # Where the HAProxy configuration, its runtime socket and the logs are.
+    data_dir: Path
 
     def servers(self) -> list[Server]:
         return [
@@ -343,6 +391,7 @@ def scale_out(environment: dict[str, str], model: Path, data_dir: Path = DATA_DI
             for number, port in enumerate(settings.rasa_server_ports, 1)
         ],
         balancer=named(balancer(settings, data_dir, environment), "balancer"),
+        data_dir=data_dir,
     )
 
 
