@@ -464,6 +464,12 @@ def findings(runs: dict[str, dict[str, Any]]) -> str:
         )
         read = [per_message(run, "tracker store read") for run in (before, now)]
         backend = [per_message(run, "back-end calls") for run in (before, now)]
+        sentences.insert(
+            1,
+            f"The machine is shared (load average {before['load_average']:.1f} while "
+            f"{names[0]} was profiled, {now['load_average']:.1f} now): calls per message do "
+            f"not depend on it, milliseconds do.",
+        )
         sentences.append(
             f"Per message the tracker store was read {read[0][1]:.2f} times before and "
             f"{read[1][1]:.2f} now ({read[0][0]:.0f} and {read[1][0]:.0f} ms), and the back end "
