@@ -308,7 +308,7 @@ def haproxy_binary() -> str:
     found = shutil.which("haproxy", path=f"{os.environ.get('PATH', '')}:/usr/sbin:/sbin")
     if found is None:
         raise SystemExit(
-            "HAProxy is not installed: scripts/scale-out installs Debian's haproxy package "
+            "HAProxy is not installed: scripts/setup-haproxy installs Debian's haproxy package "
             "(as root the first time: apt-get install haproxy)"
         )
     return found
