@@ -17,7 +17,7 @@ code, on a git worktree of REVISION (bench/worktree.py), with that revision's mo
 models/ holds it (the model's fingerprint at REVISION), else with today's.
 
     .venv/bin/python -m bench.profile [--smoke] [--before REVISION] [--repetitions N]
-        [--out PATH]
+        [--model PATH] [--out PATH]
 
 Writes bench/results/profile.md (--smoke: bench/results/profile-smoke.md, or --out); the raw
 profiles stay in .cache/bench/profile/ (JSON: every function, its callees, calls, seconds).
@@ -570,7 +570,11 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=None, help="results file")
     # Used by --before: the worktree's process measures and writes its figures as JSON.
     parser.add_argument("--measure-into", type=Path, help=argparse.SUPPRESS)
-    parser.add_argument("--model", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--model",
+        type=Path,
+        help="today's model (default: the one for the working tree's files, as scripts/run)",
+    )
     parser.add_argument("--work", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.smoke and args.before:
@@ -588,7 +592,8 @@ def main() -> None:
         print(f"profiling {args.before}", flush=True)
         runs[f"before ({args.before})"] = measure_before(args.before, repetitions, work / "before")
     print("profiling the tree as it is", flush=True)
-    runs["now"] = measure(ensure_model(), work / "now", repetitions, warm_up=not args.smoke)
+    model = args.model or ensure_model()
+    runs["now"] = measure(model, work / "now", repetitions, warm_up=not args.smoke)
     (work / "runs.json").write_text(json.dumps(runs, indent=2))
     out = args.out or RESULTS_DIR / f"profile{'-smoke' if args.smoke else ''}.md"
     title = "Profile of one message, end to end"
