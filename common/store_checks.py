@@ -28,7 +28,7 @@ from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
-from common.settings import Environment, EnvironmentSettings
+from common.settings import Environment, EnvironmentSettings, SettingError
 
 IN_MEMORY = "in_memory"
 # The Rasa server's tracker store: Rasa's SQL store that stops instead of falling back.
@@ -337,6 +337,13 @@ class StoreSettings(EnvironmentSettings):
         lock_host = env.text("LOCK_STORE_URL", "localhost")
         lock_port = env.integer("LOCK_STORE_PORT", 6379)
         lock_db = env.integer("LOCK_STORE_DB", 1)
+        lock_prefix = env.text("LOCK_STORE_KEY_PREFIX", "")
+        if env.text("LOCK_STORE_TYPE", "").lower() == "redis" and not lock_prefix.isalnum():
+            # Rasa would log a warning and share the default "lock:" keys with every server
+            # on the same Redis database, whatever its conversations.
+            raise SettingError(
+                f"LOCK_STORE_KEY_PREFIX={lock_prefix!r}: Rasa takes letters and digits only"
+            )
         broker_url = env.optional("EVENT_BROKER_URL")
         if broker_url and env.text("EVENT_BROKER_TYPE", "").lower() == "pika":
             broker_url = amqp_url(

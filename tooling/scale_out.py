@@ -111,13 +111,6 @@ class ScaleOutSettings(EnvironmentSettings):
                 "the worker that opened it, so a Rasa server runs one worker; list more "
                 "servers in SCALE_OUT_RASA_PORTS instead"
             )
-        lock_prefix = env.text("LOCK_STORE_KEY_PREFIX", "")
-        if not lock_prefix.isalnum():
-            # Rasa would log a warning and share the default "lock:" keys with every server
-            # on the same Redis database, whatever its conversations.
-            raise SettingError(
-                f"LOCK_STORE_KEY_PREFIX={lock_prefix!r}: Rasa takes letters and digits only"
-            )
         settings = cls(
             rasa_port=env.integer("RASA_PORT", 5005),
             action_port=env.integer("ACTION_SERVER_PORT", 5055),

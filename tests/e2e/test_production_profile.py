@@ -46,7 +46,7 @@ def test_a_conversation_written_by_one_server_is_read_back_by_a_new_one(
         **profile,
         "TRACKER_STORE_URL": fresh_postgres_database("fincs_tracker_test"),
         "EVENT_BROKER_URL": fresh_rabbitmq_vhost("fincs_test"),
-        "LOCK_STORE_KEY_PREFIX": "fincs_test",
+        "LOCK_STORE_KEY_PREFIX": "fincstest",
         **TEST_SECRETS,
         "DESK_DATABASE_URL": fresh_postgres_database("fincs_desk_test").replace(
             "postgresql://", "postgresql+asyncpg://"

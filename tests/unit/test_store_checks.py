@@ -17,6 +17,7 @@ from rasa.utils.endpoints import EndpointConfig
 from common import tracker_store
 from common.environment import process_environment
 from common.ports import free_port
+from common.settings import SettingError
 from common.store_checks import (
     PROJECT_TRACKER_STORE,
     StoreSettings,
@@ -142,3 +143,12 @@ def test_a_reader_is_not_held_up_by_a_writer_in_the_middle_of_a_transaction(
         writer.rollback()
         writer.close()
     assert read is not None and read.latest_message.text == "hello"
+
+
+def test_a_lock_prefix_rasa_would_drop_for_the_shared_default_stops_the_start(
+    tmp_path: Path,
+) -> None:
+    with pytest.raises(SettingError, match="LOCK_STORE_KEY_PREFIX='fincs_test'"):
+        embedded_settings(tmp_path, LOCK_STORE_TYPE="redis", LOCK_STORE_KEY_PREFIX="fincs_test")
+
+    embedded_settings(tmp_path, LOCK_STORE_TYPE="redis", LOCK_STORE_KEY_PREFIX="fincstest")
