@@ -16,9 +16,12 @@ every read and save, all created idempotently at start.
 
 from __future__ import annotations
 
+import asyncio
 import functools
+import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from rasa.core.brokers.broker import EventBroker
@@ -29,6 +32,7 @@ from rasa.core.tracker_store import (
     validate_port,
 )
 from rasa.shared.core.domain import Domain
+from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import QueuePool
@@ -36,7 +40,15 @@ from sqlalchemy.pool import QueuePool
 from common.settings import Environment, EnvironmentSettings
 from common.store_checks import StoreUnavailable, ensure_sql_database, masked_url
 
+logger = logging.getLogger(__name__)
+Result = TypeVar("Result")
+
 STORE_NAME = "tracker store (TRACKER_STORE_URL)"
+# A PostgreSQL restart cuts every connection and refuses new ones for a second or so. Rasa's
+# fail-safe wrapper would keep a save that fails then in memory only (gone at the next
+# restart, with the customer already answered) and take a failed read for a new conversation,
+# so reads and saves are tried again over a few seconds before the error goes to Rasa.
+RECONNECT_WAITS_SECONDS = (0.25, 0.5, 1.0, 2.0)
 # Rasa's SQL calls run synchronously on the server's event loop, so one worker holds one
 # connection at a time; a few spare ones cover the API and the channels' side reads. Rasa's own
 # default (50 + 100 overflow per worker) would exhaust PostgreSQL's 100 connections with two
@@ -119,6 +131,30 @@ class StrictSQLTrackerStore(SQLTrackerStore):
                 if attempt == SCHEMA_ATTEMPTS:
                     reason = str(getattr(error, "orig", error)).strip().splitlines()[0]
                     raise StoreUnavailable.at(STORE_NAME, url, reason) from error
+
+    async def _retrieve(
+        self, sender_id: str, fetch_events_from_all_sessions: bool
+    ) -> DialogueStateTracker | None:
+        return await self._through_reconnects(
+            functools.partial(super()._retrieve, sender_id, fetch_events_from_all_sessions)
+        )
+
+    async def save(self, tracker: DialogueStateTracker) -> None:
+        # Safe to repeat: Rasa's save stores only the events the database does not hold yet.
+        await self._through_reconnects(functools.partial(super().save, tracker))
+
+    async def _through_reconnects(self, operation: Callable[[], Awaitable[Result]]) -> Result:
+        for wait in RECONNECT_WAITS_SECONDS:
+            try:
+                return await operation()
+            except sa.exc.OperationalError as error:
+                logger.warning(
+                    "tracker store unreachable (%s), trying again in %.2f s",
+                    str(error.orig).strip().splitlines()[0] if error.orig else error,
+                    wait,
+                )
+                await asyncio.sleep(wait)
+        return await operation()
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({masked_url(str(self.engine.url))})"

@@ -9,10 +9,13 @@ unreachable tracker store exits instead of chatting.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -254,3 +257,68 @@ def test_a_rasa_server_whose_tracker_store_cannot_be_reached_exits_instead_of_ch
         f"postgresql://postgres:***@127.0.0.1:{closed}/fincs_tracker" in log
     )
     assert PASSWORD not in log
+
+
+class CuttablePostgres:
+    """A TCP relay to this machine's PostgreSQL that can drop every connection and refuse new
+    ones for a while, as a restart of the database server does, without touching the server."""
+
+    def __init__(self) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.down_until = 0.0
+        self.open: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def cut_for(self, seconds: float) -> None:
+        self.down_until = time.monotonic() + seconds
+        for connection in self.open:
+            connection.close()
+        self.open.clear()
+
+    def _accept(self) -> None:
+        while True:
+            client, _ = self.listener.accept()
+            if time.monotonic() < self.down_until:
+                client.close()
+                continue
+            upstream = socket.create_connection(("127.0.0.1", 5432))
+            self.open += [client, upstream]
+            for source, sink in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
+
+    @staticmethod
+    def _pump(source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for end in (source, sink):
+                with contextlib.suppress(OSError):
+                    end.close()
+
+
+def test_a_conversation_saved_while_postgresql_restarts_is_stored_not_kept_in_memory():
+    require_servers("postgres")
+    direct_url = missing_postgres_database(TRACKER_DATABASE)
+    relay = CuttablePostgres()
+    store = project_tracker_store(direct_url.replace(":5432/", f":{relay.port}/"))
+    tracker = conversation("restart")
+    asyncio.run(store.save(tracker))
+
+    # The customer's next message arrives while the database is down for a second.
+    relay.cut_for(1.0)
+    tracker.update(UserUttered("and my other card?"))
+    asyncio.run(store.save(tracker))
+    store.engine.dispose()
+
+    reader = project_tracker_store(direct_url)
+    stored = asyncio.run(reader.retrieve("restart"))
+    reader.engine.dispose()
+    assert stored is not None
+    assert [event.text for event in stored.events if isinstance(event, UserUttered)] == [
+        "I lost my card",
+        "and my other card?",
+    ]
