@@ -1,0 +1,6 @@
+"""The Rasa server's customer-facing channels; Rasa imports this package with any of them
+(credentials.yml), so what the Rasa server process changes in Rasa itself is done here, once."""
+
+from channels.action_results import check_action_results_with_a_compiled_schema
+
+check_action_results_with_a_compiled_schema()
