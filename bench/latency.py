@@ -302,6 +302,26 @@ script is a new sender.
     return "\n".join(parts)
 
 
+def project_environment(
+    work: Path, action_port: int, sandbox_port: int, customers: int, **overrides: str
+) -> dict[str, str]:
+    """The embedded profile with the run's own ports and files in ``work``, signed-in
+    customers, and the per-customer rate limits lifted: a benchmark's customers send as fast as
+    they are answered, from one address; a person does not."""
+    return process_environment(
+        ACTION_SERVER_URL=f"http://127.0.0.1:{action_port}/webhook",
+        BACKEND_URL=f"http://127.0.0.1:{sandbox_port}",
+        SANDBOX_DATABASE_URL=f"sqlite+aiosqlite:///{work / 'sandbox.db'}",
+        SANDBOX_CUSTOMERS=str(customers),
+        TRACKER_STORE_URL=f"sqlite:///{work / 'tracker.db'}",
+        EVENT_BROKER_URL=f"sqlite:///{work / 'events.db'}",
+        CHANNEL_SIGNING_SECRET=DEV_SIGNING_SECRET,
+        CHANNEL_SENDER_MESSAGES_PER_MINUTE="1000000",
+        CHANNEL_ADDRESS_MESSAGES_PER_MINUTE="1000000",
+        **overrides,
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -352,18 +372,7 @@ def main() -> None:
     (work / "logs").mkdir(parents=True)
 
     rasa_port, action_port, sandbox_port, stock_port = (free_port() for _ in range(4))
-    environment = process_environment(
-        ACTION_SERVER_URL=f"http://127.0.0.1:{action_port}/webhook",
-        BACKEND_URL=f"http://127.0.0.1:{sandbox_port}",
-        SANDBOX_DATABASE_URL=f"sqlite+aiosqlite:///{work / 'sandbox.db'}",
-        SANDBOX_CUSTOMERS=str(SANDBOX_CUSTOMERS),
-        TRACKER_STORE_URL=f"sqlite:///{work / 'tracker.db'}",
-        EVENT_BROKER_URL=f"sqlite:///{work / 'events.db'}",
-        CHANNEL_SIGNING_SECRET=DEV_SIGNING_SECRET,
-        # The load generator answers at machine speed from one address; a person does not.
-        CHANNEL_SENDER_MESSAGES_PER_MINUTE="1000000",
-        CHANNEL_ADDRESS_MESSAGES_PER_MINUTE="1000000",
-    )
+    environment = project_environment(work, action_port, sandbox_port, SANDBOX_CUSTOMERS)
     servers = [
         sandbox_server(sandbox_port, environment),
         action_server(action_port, environment),

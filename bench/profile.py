@@ -40,11 +40,11 @@ from pathlib import Path
 from types import CodeType
 from typing import Any
 
-from bench.latency import PROJECT_SCRIPT, pick_customers, server_errors
+from bench.latency import PROJECT_SCRIPT, pick_customers, project_environment, server_errors
 from bench.report import RESULTS_DIR, provenance_fields, write_results
 from bench.worktree import checkout
 from common.customer_binding import issue_sign_in_token
-from common.environment import DEV_SIGNING_SECRET, PROJECT_ROOT, process_environment
+from common.environment import DEV_SIGNING_SECRET, PROJECT_ROOT
 from common.ports import free_port
 from tests.e2e.servers import E2E_CUSTOMERS, RunningAssistant
 from tooling.model_cache import MODELS_DIR, ensure_model, model_fingerprint, model_path
@@ -297,17 +297,11 @@ def measure(model: Path, work: Path, repetitions: int, warm_up: bool = True) -> 
     shutil.rmtree(work, ignore_errors=True)
     (work / "logs").mkdir(parents=True)
     rasa_port, action_port, sandbox_port = free_port(), free_port(), free_port()
-    environment = process_environment(
-        ACTION_SERVER_URL=f"http://127.0.0.1:{action_port}/webhook",
-        BACKEND_URL=f"http://127.0.0.1:{sandbox_port}",
-        SANDBOX_DATABASE_URL=f"sqlite+aiosqlite:///{work / 'sandbox.db'}",
-        SANDBOX_CUSTOMERS=str(E2E_CUSTOMERS),
-        TRACKER_STORE_URL=f"sqlite:///{work / 'tracker.db'}",
-        EVENT_BROKER_URL=f"sqlite:///{work / 'events.db'}",
-        CHANNEL_SIGNING_SECRET=DEV_SIGNING_SECRET,
-        # One customer sends every message as soon as the last is answered; a person does not.
-        CHANNEL_SENDER_MESSAGES_PER_MINUTE="1000000",
-        CHANNEL_ADDRESS_MESSAGES_PER_MINUTE="1000000",
+    environment = project_environment(
+        work,
+        action_port,
+        sandbox_port,
+        E2E_CUSTOMERS,
         # One process each, so that the profiler in it sees every call.
         ACTION_SERVER_SANIC_WORKERS="1",
         SANIC_WORKERS="1",
