@@ -17,6 +17,11 @@ pytestmark = pytest.mark.e2e
 
 CUSTOMER = "C00001"
 OTHER_CUSTOMER = "C00002"
+# A customer's profile and products are kept for their session (clients/backend.py), so each
+# outage test signs in a customer this module has not served yet.
+FIRST_SEEN_IN_AN_OUTAGE = "C00011"
+FIRST_SEEN_WHILE_SLOW = "C00012"
+FIRST_SEEN_BEFORE_A_RECOVERY = "C00013"
 
 
 @pytest.fixture(scope="module")
@@ -78,13 +83,27 @@ def test_a_back_end_outage_gets_an_apology_and_a_way_forward(assistant):
     )
 
     status, replies = assistant.say(
-        "x", "what products do i have with you?", sign_in_token=token_for(CUSTOMER)
+        "x", "what products do i have with you?", sign_in_token=token_for(FIRST_SEEN_IN_AN_OUTAGE)
     )
 
     assert status == 200
     assert "can't reach our systems" in texts(replies)
     assert button_payloads(replies) == ["/customer_overview", "/request_human"]
     assert assistant.server_errors() == []
+
+
+def test_a_customer_served_a_moment_ago_still_sees_their_products_during_an_outage(assistant):
+    token = token_for(CUSTOMER)
+    assistant.say("x", "what products do i have with you?", sign_in_token=token)
+    assistant.backend(
+        "PUT", "/sandbox/faults", {"rules": [{"match": "/v1/customers/me*", "outage": True}]}
+    )
+
+    status, replies = assistant.say("x", "what products do i have with you?", sign_in_token=token)
+
+    assert status == 200
+    assert "with us you have" in texts(replies)
+    assert "can't reach our systems" not in texts(replies)
 
 
 def test_a_slow_back_end_is_given_up_on_in_seconds_not_minutes(assistant):
@@ -94,7 +113,7 @@ def test_a_slow_back_end_is_given_up_on_in_seconds_not_minutes(assistant):
 
     started = time.monotonic()
     status, replies = assistant.say(
-        "x", "what products do i have with you?", sign_in_token=token_for(CUSTOMER)
+        "x", "what products do i have with you?", sign_in_token=token_for(FIRST_SEEN_WHILE_SLOW)
     )
     waited = time.monotonic() - started
 
@@ -107,10 +126,13 @@ def test_try_again_works_once_the_back_end_is_back(assistant):
     assistant.backend(
         "PUT", "/sandbox/faults", {"rules": [{"match": "/v1/customers/me*", "outage": True}]}
     )
-    assistant.say("x", "what products do i have?", sign_in_token=token_for(CUSTOMER))
+    token = token_for(FIRST_SEEN_BEFORE_A_RECOVERY)
+    assistant.say("x", "what products do i have?", sign_in_token=token)
     assistant.backend("DELETE", "/sandbox/faults")
 
-    _, replies = assistant.say("x", "/customer_overview", sign_in_token=token_for(CUSTOMER))
+    _, replies = assistant.say("x", "/customer_overview", sign_in_token=token)
 
-    name = assistant.backend("GET", "/v1/customers/me", customer_id=CUSTOMER)["name"]
+    name = assistant.backend("GET", "/v1/customers/me", customer_id=FIRST_SEEN_BEFORE_A_RECOVERY)[
+        "name"
+    ]
     assert name in texts(replies)
