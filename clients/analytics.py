@@ -1,0 +1,118 @@
+"""The one client for the analytics service's API (python -m analytics), with one error type.
+
+The desk's supervisors' page reads the service's KPIs, the clusters of what the assistant
+failed to serve and their draft NLU file through it. Every call carries the analytics service
+secret; the caller passes the address, secret and timeout from its own settings object.
+``KpiFilters`` is also the filter type of the service's own Python API (analytics.kpis), so a
+filter means the same thing on both sides of the wire.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import httpx
+
+DEFAULT_TIMEOUT_SECONDS = 10.0
+DEFAULT_FCR_WINDOW_DAYS = 7
+
+
+@dataclass(frozen=True)
+class KpiFilters:
+    """Which sessions a figure counts: started between ``start`` and ``end`` (UTC days, both
+    included; None: no bound), about ``line``, on ``channel``, opened by ``intent``.
+    ``fcr_window_days``: how long a customer must stay away for a resolution to count as
+    first-contact."""
+
+    start: date | None = None
+    end: date | None = None
+    line: str | None = None
+    channel: str | None = None
+    intent: str | None = None
+    fcr_window_days: int = DEFAULT_FCR_WINDOW_DAYS
+
+    def query(self) -> dict[str, str]:
+        """The filters as the API's query parameters (unset ones left out)."""
+        parameters = {
+            "start": self.start.isoformat() if self.start else None,
+            "end": self.end.isoformat() if self.end else None,
+            "line": self.line,
+            "channel": self.channel,
+            "intent": self.intent,
+        }
+        found = {name: value for name, value in parameters.items() if value}
+        if self.fcr_window_days != DEFAULT_FCR_WINDOW_DAYS:
+            found["fcr_window_days"] = str(self.fcr_window_days)
+        return found
+
+
+class AnalyticsError(Exception):
+    """The service could not be reached (``status`` None) or did not accept the call; 503 from
+    the failure endpoints means the clustering is not available in this deployment."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class AnalyticsClient:
+    def __init__(
+        self,
+        base_url: str,
+        service_secret: str,
+        *,
+        timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._secret = service_secret
+        self._timeout = timeout_seconds
+        self._transport = transport
+        # One client per event loop: its connections belong to the loop that opened them.
+        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient]
+        self._clients = weakref.WeakKeyDictionary()
+
+    def _client(self) -> httpx.AsyncClient:
+        loop = asyncio.get_running_loop()
+        client = self._clients.get(loop)
+        if client is None or client.is_closed:
+            client = httpx.AsyncClient(
+                timeout=self._timeout,
+                transport=self._transport,
+                headers={"Authorization": f"Bearer {self._secret}"},
+            )
+            self._clients[loop] = client
+        return client
+
+    async def aclose(self) -> None:
+        """Closes the client of the running event loop."""
+        client = self._clients.pop(asyncio.get_running_loop(), None)
+        if client is not None:
+            await client.aclose()
+
+    async def _get(self, path: str, filters: KpiFilters) -> httpx.Response:
+        try:
+            reply = await self._client().get(f"{self.base_url}{path}", params=filters.query())
+        except httpx.HTTPError as error:
+            raise AnalyticsError(f"analytics unreachable: {error!r}") from error
+        if not reply.is_success:
+            raise AnalyticsError(
+                f"analytics answered {reply.status_code}: {reply.text[:200]}", reply.status_code
+            )
+        return reply
+
+    async def kpis(self, filters: KpiFilters) -> dict[str, Any]:
+        """The KPIs of the sessions ``filters`` selects (the shape of analytics.kpis)."""
+        return dict((await self._get("/kpis", filters)).json())
+
+    async def failures(self, filters: KpiFilters) -> dict[str, Any]:
+        """``{"clusters": [{"label", "count", "outcomes", "examples"}, ...]}``, largest first."""
+        return dict((await self._get("/failures", filters)).json())
+
+    async def nlu_draft(self, filters: KpiFilters) -> str:
+        """The clusters as a draft NLU training file (YAML) a designer edits."""
+        return (await self._get("/failures/nlu.yml", filters)).text
