@@ -6,8 +6,9 @@ from __future__ import annotations
 import pytest
 from cryptography import fernet
 
-from channels.redaction import clean_text, luhn_valid, redact
+from channels.redaction import clean_text, redact
 from common.one_time_code import ONE_TIME_CODE_PLACEHOLDER, open_one_time_code, seal_one_time_code
+from common.redaction import luhn_valid
 
 SECRET = "test-redaction-secret-0123456789"
 
