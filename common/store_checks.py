@@ -38,6 +38,7 @@ CONNECT_TIMEOUT_SECONDS = 5
 # PostgreSQL's own database, there on every server: where the project's databases are created.
 POSTGRES_MAINTENANCE_DATABASE = "postgres"
 RABBITMQ_DEFAULT_PORT = 5672
+ANALYTICS_DATABASE = "analytics database (ANALYTICS_DATABASE_URL)"
 
 
 class StoreUnavailable(RuntimeError):
@@ -408,9 +409,19 @@ def _check_url(store: str, url: str, check: Callable[[str, str], str]) -> str:
     return _line(store, url, check(store, url))
 
 
-def check_stores_or_exit(settings: StoreSettings) -> None:
+def check_analytics_database(url: str) -> str:
+    """The analytics service's database (python -m analytics), created where it is the
+    project's to create, as the others are. Not among the servers' stores (check_databases):
+    a deployment may run without the analytics service, and its Rasa servers do not use it."""
+    return _check_url(ANALYTICS_DATABASE, url, ensure_sql_database)
+
+
+def check_stores_or_exit(
+    settings: StoreSettings, *, analytics_database_url: str | None = None
+) -> None:
     """The checks as a start runs them: one line per store, or an exit naming the first store
-    that cannot be used. A RabbitMQ on this machine gets its missing virtual host."""
+    that cannot be used. A RabbitMQ on this machine gets its missing virtual host; the
+    analytics database is checked too when the start runs the analytics service."""
     print("Checking the stores ...", flush=True)
     try:
         check_databases(
@@ -418,6 +429,8 @@ def check_stores_or_exit(settings: StoreSettings) -> None:
             create_virtual_host=True,
             on_checked=lambda line: print(f"  {line}", flush=True),
         )
+        if analytics_database_url:
+            print(f"  {check_analytics_database(analytics_database_url)}", flush=True)
     except StoreUnavailable as error:
         raise SystemExit(f"Not started: {error}") from None
 

@@ -1,10 +1,10 @@
 """Runs the whole assistant on this machine: what `scripts/run` starts after setup.
 
 Checks every configured store first (common/store_checks.py: the project's PostgreSQL
-databases and, on this machine, its RabbitMQ virtual host are created; a store that cannot be
-used stops the start, naming it), trains if the training data or configuration changed, starts
-every server on loopback, prints how to talk to the assistant, and stops everything it started
-on Ctrl-C.
+databases, the analytics service's among them, and, on this machine, its RabbitMQ virtual host
+are created; a store that cannot be used stops the start, naming it), trains if the training
+data or configuration changed, starts every server on loopback (the analytics service with
+them), prints how to talk to the assistant, and stops everything it started on Ctrl-C.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from tooling.model_cache import ensure_model
 from tooling.processes import (
     Server,
     action_server,
+    analytics_server,
     desk_server,
     rasa_server,
     sandbox_server,
@@ -43,6 +44,7 @@ def servers_to_start() -> list[Server]:
         rasa_server(ensure_model(), int(environment["RASA_PORT"]), environment),
         desk_server(int(environment["DESK_PORT"]), environment),
         webchat_server(int(environment["WEBCHAT_PORT"]), environment),
+        analytics_server(int(environment["ANALYTICS_PORT"]), environment),
     ]
 
 
@@ -64,6 +66,8 @@ Human agents' console: http://127.0.0.1:{environment["DESK_PORT"]}/console
         {agent_password}; then ask the assistant for a person ("talk to a person").
         With no agent signed in (or outside DESK_OPENING_HOURS), customers get a callback.
 The product back-end sandbox: http://127.0.0.1:{environment["SANDBOX_PORT"]}/docs
+The service's KPIs: the desk's supervisors' page, from the analytics service on port \
+{environment["ANALYTICS_PORT"]} (python -m analytics reads the event broker continuously).
 Logs are in .data/logs/. Press Ctrl-C to stop everything.
 """
 
@@ -102,7 +106,7 @@ def main() -> None:
     environment = process_environment()
     stores = StoreSettings.from_environment(environment)
     # Before training or starting anything: a store that cannot be used stops here.
-    check_stores_or_exit(stores)
+    check_stores_or_exit(stores, analytics_database_url=environment["ANALYTICS_DATABASE_URL"])
     run_until_stopped(servers_to_start(), how_to_talk(environment), stores)
 
 

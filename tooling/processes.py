@@ -154,3 +154,13 @@ def webchat_server(port: int, environment: dict[str, str] | None = None) -> Serv
         f"http://127.0.0.1:{port}/health",
         environment,
     )
+
+
+def analytics_server(port: int, environment: dict[str, str]) -> Server:
+    """The analytics service (python -m analytics): the event broker into the KPIs."""
+    return Server(
+        "analytics",
+        [sys.executable, "-m", "analytics"],
+        f"http://127.0.0.1:{port}/health",
+        {**environment, "ANALYTICS_PORT": str(port)},
+    )

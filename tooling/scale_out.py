@@ -1,10 +1,11 @@
 """The scale-out profile on this machine: what `scripts/scale-out` starts after setup.
 
 Two Rasa servers and two action servers behind HAProxy (Debian's package), one PostgreSQL
-tracker store, the Redis lock store and the RabbitMQ event broker; the back-end sandbox and
-the agent desk on PostgreSQL. It is the production profile (profiles/production.env) with a
-few overrides, run by the same code as the embedded default: each server is started as
-tooling/processes.py starts it for `scripts/run`.
+tracker store, the Redis lock store and the RabbitMQ event broker; the back-end sandbox, the
+agent desk and the analytics service (one consumer of the broker's queue) on PostgreSQL. It is
+the production profile (profiles/production.env) with a few overrides, run by the same code as
+the embedded default: each server is started as tooling/processes.py starts it for
+`scripts/run`.
 
 Workers. Rasa's socket.io channel keeps each socket's session in the memory of the process
 that answered its handshake: with several Sanic workers in one Rasa server, the kernel hands
@@ -50,6 +51,7 @@ from tooling.model_cache import ensure_model
 from tooling.processes import (
     Server,
     action_server,
+    analytics_server,
     desk_server,
     rasa_server,
     sandbox_server,
@@ -327,6 +329,8 @@ class ScaleOut:
 
     sandbox: Server
     desk: Server
+    # One consumer of the RabbitMQ queue: it reads the events in the order Rasa sent them.
+    analytics: Server
     action_servers: list[Server]
     rasa_servers: list[Server]
     balancer: Server
@@ -339,6 +343,7 @@ class ScaleOut:
             *self.action_servers,
             *self.rasa_servers,
             self.desk,
+            self.analytics,
             self.balancer,
         ]
 
@@ -375,6 +380,9 @@ def scale_out(environment: dict[str, str], model: Path, data_dir: Path = DATA_DI
     return ScaleOut(
         sandbox=named(sandbox_server(int(environment["SANDBOX_PORT"]), environment), "sandbox"),
         desk=named(desk_server(int(environment["DESK_PORT"]), environment), "desk"),
+        analytics=named(
+            analytics_server(int(environment["ANALYTICS_PORT"]), environment), "analytics"
+        ),
         action_servers=[
             named(action_server(port, action_environment), f"actions-{number}")
             for number, port in enumerate(settings.action_server_ports, 1)
@@ -403,6 +411,8 @@ each) behind HAProxy.
 Stores: tracker {environment["TRACKER_STORE_URL"]}, lock store redis \
 {environment["LOCK_STORE_URL"]}:{environment["LOCK_STORE_PORT"]}, events \
 {environment["EVENT_BROKER_URL"]}.
+KPIs: the analytics service on port {environment["ANALYTICS_PORT"]}, read by the desk's \
+supervisors' page.
 Logs and the generated haproxy.cfg are in {data_dir}. Press Ctrl-C to stop everything.
 """
 
@@ -411,7 +421,7 @@ def main() -> None:
     environment = scale_out_environment()
     stores = StoreSettings.from_environment(environment)
     # Before starting anything: a store that cannot be used stops here, naming it.
-    check_stores_or_exit(stores)
+    check_stores_or_exit(stores, analytics_database_url=environment["ANALYTICS_DATABASE_URL"])
     profile = scale_out(environment, ensure_model())
     run_until_stopped(profile.servers(), how_to_talk(environment, DATA_DIR), stores)
 

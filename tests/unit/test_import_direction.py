@@ -1,7 +1,9 @@
 """Imports run one way between the project's packages (docs/ARCHITECTURE.md): common and
 clients import none of the others, registry only common, nlu only common; actions and
-channels use registry, clients and common and not each other; a service uses clients, common
-and the modules services share, never another service; tooling, bench and tests use anything.
+channels use registry, clients and common and not each other; analytics uses registry,
+clients, common and nlu, and only tooling, bench and tests use it; a service uses clients,
+common and the modules services share, never another service; tooling, bench and tests use
+anything.
 The walk is tooling/import_graph.py's, which prints the whole graph."""
 
 from __future__ import annotations
@@ -34,9 +36,18 @@ def test_the_rules_forbid_what_the_architecture_forbids() -> None:
         ("services.desk", "services.sandbox"),
         ("services.webchat", "channels"),
         ("services.desk", "tooling"),
+        ("services.desk", "analytics"),
+        ("actions", "analytics"),
+        ("channels", "analytics"),
+        ("analytics", "actions"),
+        ("analytics", "channels"),
+        ("analytics", "services.desk"),
+        ("analytics", "tooling"),
     ]
     assert [edge for edge in forbidden if allowed(*edge)] == []
     assert allowed("services.desk", "services") and allowed("tooling", "services.desk")
+    assert allowed("analytics", "nlu") and allowed("analytics", "clients")
+    assert allowed("tooling", "analytics") and allowed("tests", "analytics")
 
 
 def test_a_violation_names_the_file_the_line_and_what_is_allowed(tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ import asyncio
 import sqlite3
 from pathlib import Path
 
+import psycopg2
 import pytest
 from rasa.core.tracker_store import TrackerStore
 from rasa.shared.core.domain import Domain
@@ -23,10 +24,13 @@ from common.store_checks import (
     StoreSettings,
     StoreUnavailable,
     amqp_url,
+    check_analytics_database,
     check_databases,
+    check_stores_or_exit,
     masked_url,
 )
 from common.tracker_store import StrictSQLTrackerStore
+from tests.e2e.production_services import POSTGRES_ADMIN_DSN, POSTGRES_HOST_URL, require_servers
 
 
 def embedded_settings(tmp_path: Path, **overrides: str) -> StoreSettings:
@@ -152,3 +156,38 @@ def test_a_lock_prefix_rasa_would_drop_for_the_shared_default_stops_the_start(
         embedded_settings(tmp_path, LOCK_STORE_TYPE="redis", LOCK_STORE_KEY_PREFIX="fincs_test")
 
     embedded_settings(tmp_path, LOCK_STORE_TYPE="redis", LOCK_STORE_KEY_PREFIX="fincstest")
+
+
+def test_a_start_with_the_analytics_service_checks_its_database_too(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    analytics = f"sqlite:///{tmp_path / 'analytics' / 'analytics.db'}"
+    check_stores_or_exit(embedded_settings(tmp_path), analytics_database_url=analytics)
+    assert "analytics database (ANALYTICS_DATABASE_URL)" in capsys.readouterr().out
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("")
+    with pytest.raises(SystemExit, match=r"analytics database \(ANALYTICS_DATABASE_URL\)"):
+        check_stores_or_exit(
+            embedded_settings(tmp_path),
+            analytics_database_url=f"sqlite:///{blocker / 'analytics.db'}",
+        )
+
+
+def _drop_postgres_database(name: str) -> None:
+    connection = psycopg2.connect(POSTGRES_ADMIN_DSN)
+    connection.autocommit = True
+    with connection.cursor() as cursor:
+        cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    connection.close()
+
+
+def test_the_analytics_database_is_created_on_postgresql() -> None:
+    require_servers("postgres")
+    name = "fincs_analytics_check_test"
+    _drop_postgres_database(name)
+    url = f"{POSTGRES_HOST_URL}/{name}"
+    try:
+        assert check_analytics_database(url).endswith(f"database {name!r} created")
+        assert check_analytics_database(url).endswith("reached")
+    finally:
+        _drop_postgres_database(name)

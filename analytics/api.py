@@ -1,0 +1,195 @@
+"""The analytics service: consumes the configured event broker continuously and answers the
+KPIs and the failure clusters over HTTP. Every call but /health needs
+``Authorization: Bearer <ANALYTICS_SERVICE_SECRET>``.
+
+    GET /kpis?start=YYYY-MM-DD&end=YYYY-MM-DD&line=&channel=&intent=&fcr_window_days=
+    GET /failures?start&end&line&channel&limit     -> {"clusters": [...]}
+    GET /failures/nlu.yml?...                      -> a draft NLU file (YAML)
+    GET /health
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import importlib
+import logging
+from collections.abc import AsyncIterator
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Query, Request
+from fastapi.responses import PlainTextResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.engine import Engine
+
+from analytics.ingest import Ingestor, PikaConsumer, SqlBrokerReader, catalogue_lines
+from analytics.kpis import KpiFilters, compute_kpis, failed_messages
+from analytics.settings import AnalyticsSettings
+from analytics.store import open_store
+from common.api_errors import ApiError, install_error_handlers
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_CLUSTERS = 20
+# Sweeps for sessions whose sender went silent, between reads of the broker.
+IDLE_SWEEP_SECONDS = 60
+RETRY_SECONDS = 5
+
+bearer_scheme = HTTPBearer(
+    auto_error=False, description="The analytics service secret (ANALYTICS_SERVICE_SECRET)"
+)
+
+
+async def require_service(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+) -> None:
+    expected = request.app.state.settings.service_secret.encode()
+    presented = credentials.credentials.encode() if credentials else b""
+    if not hmac.compare_digest(presented, expected):
+        raise ApiError(401, "unauthenticated", "missing or wrong service credentials")
+
+
+def filters_from_query(
+    start: date | None = None,
+    end: date | None = None,
+    line: str | None = None,
+    channel: str | None = None,
+    intent: str | None = None,
+    fcr_window_days: Annotated[int, Query(ge=0, le=365)] = 7,
+) -> KpiFilters:
+    return KpiFilters(start, end, line or None, channel or None, intent or None, fcr_window_days)
+
+
+Filters = Annotated[KpiFilters, Depends(filters_from_query)]
+
+
+class Consumer:
+    """Reads the broker until stopped: a batch at a time, waiting when there is nothing new,
+    trying again after an error (a broker or database that is restarting)."""
+
+    def __init__(self, settings: AnalyticsSettings, ingestor: Ingestor) -> None:
+        self._settings = settings
+        self._ingestor = ingestor
+        self._stopped = asyncio.Event()
+        if settings.broker_type == "pika":
+            self._pika: PikaConsumer | None = PikaConsumer(
+                settings.broker_url, ingestor, queue=settings.queue, batch_size=settings.batch_size
+            )
+            self._sql: SqlBrokerReader | None = None
+        else:
+            self._pika = None
+            self._sql = SqlBrokerReader(settings.broker_url, ingestor, settings.batch_size)
+
+    async def read_once(self) -> int:
+        if self._pika is not None:
+            return await self._pika.read_once()
+        assert self._sql is not None
+        return await asyncio.to_thread(self._sql.read_once)
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        next_sweep = loop.time()
+        while not self._stopped.is_set():
+            try:
+                read = await self.read_once()
+                if loop.time() >= next_sweep:
+                    await asyncio.to_thread(self._ingestor.close_idle_sessions)
+                    next_sweep = loop.time() + IDLE_SWEEP_SECONDS
+            except Exception as error:  # the broker or the database is away: try again
+                logger.warning("reading the event broker failed: %r", error)
+                read, wait = 0, RETRY_SECONDS
+            else:
+                wait = self._settings.poll_seconds
+            if not read:
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(self._stopped.wait(), wait)
+
+    async def stop(self) -> None:
+        self._stopped.set()
+        if self._pika is not None:
+            await self._pika.close()
+        if self._sql is not None:
+            self._sql.close()
+
+
+def create_app(
+    settings: AnalyticsSettings, *, engine: Engine | None = None, consume: bool = True
+) -> FastAPI:
+    """The service; ``consume=False`` serves the API over the database without reading the
+    broker (tests that fill the database themselves)."""
+    engine = engine or open_store(settings.database_url)
+    ingestor = Ingestor(engine, catalogue_lines(), idle_seconds=settings.session_idle_minutes * 60)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        consumer = Consumer(settings, ingestor) if consume else None
+        task = asyncio.create_task(consumer.run()) if consumer else None
+        try:
+            yield
+        finally:
+            if consumer is not None and task is not None:
+                await consumer.stop()
+                await task
+            engine.dispose()
+
+    app = FastAPI(
+        title="Analytics",
+        version="1.0.0",
+        lifespan=lifespan,
+        description="The service's KPIs and what it failed to serve, from Rasa's events. "
+        "Calls need `Authorization: Bearer <ANALYTICS_SERVICE_SECRET>`.",
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    install_error_handlers(app)
+    guarded = [Depends(require_service)]
+
+    @app.get("/health", tags=["service"], summary="Liveness")
+    async def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/kpis", dependencies=guarded, summary="The KPIs of the selected sessions")
+    def kpis(filters: Filters) -> dict[str, Any]:
+        with engine.connect() as connection:
+            return compute_kpis(connection, filters)
+
+    @app.get("/failures", dependencies=guarded, summary="What the assistant failed to serve")
+    def failures(
+        filters: Filters, limit: Annotated[int, Query(ge=1, le=200)] = DEFAULT_CLUSTERS
+    ) -> dict[str, Any]:
+        return {"clusters": _clusters(engine, filters, limit)}
+
+    @app.get(
+        "/failures/nlu.yml",
+        dependencies=guarded,
+        response_class=PlainTextResponse,
+        summary="The failure clusters as a draft NLU file",
+    )
+    def nlu_draft(
+        filters: Filters, limit: Annotated[int, Query(ge=1, le=200)] = DEFAULT_CLUSTERS
+    ) -> PlainTextResponse:
+        draft = _failures_module().draft_nlu(_clusters(engine, filters, limit))
+        return PlainTextResponse(draft, media_type="application/yaml")
+
+    return app
+
+
+def _failures_module() -> Any:
+    """analytics.failures, loaded when first asked: it brings the NLU's sentence encoder."""
+    try:
+        return importlib.import_module("analytics.failures")
+    except ImportError as error:
+        logger.warning("failure clusters unavailable: %r", error)
+        raise ApiError(
+            503, "unavailable", "the failure clusters are not available in this deployment"
+        ) from error
+
+
+def _clusters(engine: Engine, filters: KpiFilters, limit: int) -> list[dict[str, Any]]:
+    failures = _failures_module()
+    with engine.connect() as connection:
+        found = failed_messages(connection, filters)
+    return list(failures.failure_clusters(found, limit))

@@ -1,0 +1,267 @@
+"""Rasa's event broker into the analytics tables: each event stored once, masked, and the
+sessions of every sender it touched made again from all that sender's events.
+
+Two brokers, one per profile: the SQL broker's ``events`` table (read by id from a checkpoint
+kept in the same transaction as the events it covers) and RabbitMQ (Rasa's Pika broker; a
+message is acknowledged only after the transaction that stored it commits, so a crash between
+the two re-delivers it, and its key makes the second copy a no-op). Replaying a stream from its
+start stores nothing twice: an event's key is the hash of its masked canonical JSON.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Callable, Iterable
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import and_, create_engine, inspect, select, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.pool import NullPool
+
+from analytics import store
+from analytics.masking import event_key, masked_event
+from analytics.sessions import LineOfIntent, sender_sessions
+from common.store_checks import masked_url, sync_sql_url
+
+logger = logging.getLogger(__name__)
+
+# Rasa's Pika broker publishes every event to this fanout exchange (rasa/core/brokers/pika.py:
+# RABBITMQ_EXCHANGE), declared as Rasa declares it (not durable: RabbitMQ refuses a second
+# declaration that differs), and from there to every queue bound to it: its own
+# (rasa_core_events, for whoever else reads the stream) and the analytics service's, a durable
+# queue of its own, so that events published while the service is down wait for it and no other
+# reader of Rasa's queue takes them away from it.
+RASA_EXCHANGE = "rasa-exchange"
+ANALYTICS_QUEUE = "fincs_analytics"
+_NEXT_BROKER_ROWS = text(
+    "SELECT id, sender_id, data FROM events WHERE id > :after ORDER BY id LIMIT :n"
+)
+
+
+def catalogue_lines() -> LineOfIntent:
+    """The product line of an intent, from the capability registry."""
+    from registry.catalogue import default_catalogue
+
+    catalogue = default_catalogue()
+
+    def line_of_intent(intent: str) -> str | None:
+        line = catalogue.line_of_intent(intent)
+        return line.name if line else None
+
+    return line_of_intent
+
+
+class Ingestor:
+    """Stores events and keeps the sessions made of them up to date."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        line_of_intent: LineOfIntent,
+        *,
+        idle_seconds: float,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.engine = engine
+        self._line_of_intent = line_of_intent
+        self._idle_seconds = idle_seconds
+        self._clock = clock
+
+    def store(self, connection: Connection, raw_events: Iterable[dict[str, Any]]) -> int:
+        """Stores the events not stored yet and remakes their senders' sessions, in the
+        caller's transaction; returns how many were new."""
+        rows: dict[str, dict[str, Any]] = {}
+        for raw in raw_events:
+            if not isinstance(raw, dict) or not raw.get("sender_id") or not raw.get("event"):
+                continue
+            masked = masked_event(raw)
+            key = event_key(masked)
+            rows[key] = {
+                "key": key,
+                "sender_id": str(raw["sender_id"]),
+                "type": str(raw["event"]),
+                "timestamp": float(raw.get("timestamp") or 0),
+                "data": masked,
+            }
+        if not rows:
+            return 0
+        known = set(
+            connection.execute(
+                select(store.events.c.key).where(store.events.c.key.in_(list(rows)))
+            ).scalars()
+        )
+        new = [row for key, row in rows.items() if key not in known]
+        if new:
+            connection.execute(_insert_ignoring_duplicates(connection), new)
+            self.remake_sessions(connection, {row["sender_id"] for row in new})
+        return len(new)
+
+    def store_batch(self, raw_events: Iterable[dict[str, Any]]) -> int:
+        with self.engine.begin() as connection:
+            return self.store(connection, raw_events)
+
+    def remake_sessions(self, connection: Connection, senders: set[str]) -> None:
+        """Every session and message of ``senders``, made again from all their events."""
+        if not senders:
+            return
+        found = connection.execute(
+            select(store.events.c.key, store.events.c.sender_id, store.events.c.data)
+            .where(store.events.c.sender_id.in_(sorted(senders)))
+            .order_by(store.events.c.sender_id, store.events.c.timestamp, store.events.c.id)
+        )
+        by_sender: dict[str, list[dict[str, Any]]] = {sender: [] for sender in senders}
+        for key, sender_id, data in found:
+            by_sender[sender_id].append({**data, "_key": key})
+        now = self._clock()
+        session_rows, message_rows = [], []
+        for sender_id, sender_events in by_sender.items():
+            for session in sender_sessions(
+                sender_id, sender_events, self._line_of_intent, now, self._idle_seconds
+            ):
+                session_rows.append(session.row)
+                message_rows.extend(session.messages)
+        for table in (store.sessions, store.messages):
+            connection.execute(table.delete().where(table.c.sender_id.in_(sorted(senders))))
+        if session_rows:
+            connection.execute(store.sessions.insert(), session_rows)
+        if message_rows:
+            connection.execute(store.messages.insert(), message_rows)
+
+    def close_idle_sessions(self) -> int:
+        """Closes the sessions whose sender has been silent long enough (an abandoned flow is
+        only abandoned then); returns how many senders were looked at again."""
+        cutoff = datetime.fromtimestamp(self._clock() - self._idle_seconds, timezone.utc)
+        with self.engine.begin() as connection:
+            senders = set(
+                connection.execute(
+                    select(store.sessions.c.sender_id).where(
+                        and_(
+                            store.sessions.c.closed.is_(False),
+                            store.sessions.c.ended_at <= cutoff.replace(tzinfo=None),
+                        )
+                    )
+                ).scalars()
+            )
+            self.remake_sessions(connection, senders)
+        return len(senders)
+
+
+def _insert_ignoring_duplicates(connection: Connection) -> Any:
+    """An insert that skips an event another writer stored first."""
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    return dialect.insert(store.events).on_conflict_do_nothing(index_elements=["key"])
+
+
+class SqlBrokerReader:
+    """Reads Rasa's SQL event broker table (``events``: id, sender_id, data) by id."""
+
+    def __init__(self, broker_url: str, ingestor: Ingestor, batch_size: int = 500) -> None:
+        self.source = f"sql:{masked_url(broker_url)}"
+        self._broker = create_engine(sync_sql_url(broker_url), poolclass=NullPool, future=True)
+        self._ingestor = ingestor
+        self._batch_size = batch_size
+
+    def read_once(self) -> int:
+        """Stores the next batch of the broker's rows; returns how many rows were read."""
+        with self._ingestor.engine.begin() as connection:
+            position = store.checkpoint(connection, self.source)
+            with self._broker.connect() as broker:
+                if not _has_events_table(broker):
+                    return 0
+                rows = broker.execute(
+                    _NEXT_BROKER_ROWS,
+                    {"after": position, "n": self._batch_size},
+                ).all()
+            if not rows:
+                return 0
+            events = []
+            for row in rows:
+                event = _parsed(row.data)
+                if event is not None:
+                    events.append({"sender_id": row.sender_id, **event})
+            self._ingestor.store(connection, events)
+            store.save_checkpoint(connection, self.source, int(rows[-1].id))
+        return len(rows)
+
+    def close(self) -> None:
+        self._broker.dispose()
+
+
+def _has_events_table(broker: Connection) -> bool:
+    return bool(inspect(broker).has_table("events"))
+
+
+def _parsed(body: str | bytes) -> dict[str, Any] | None:
+    try:
+        event = json.loads(body)
+    except (ValueError, TypeError):
+        logger.warning("an event that is not JSON was skipped")
+        return None
+    return event if isinstance(event, dict) else None
+
+
+class PikaConsumer:
+    """Reads the analytics queue bound to Rasa's exchange; acknowledges after the commit."""
+
+    def __init__(
+        self,
+        url: str,
+        ingestor: Ingestor,
+        *,
+        queue: str = ANALYTICS_QUEUE,
+        exchange: str = RASA_EXCHANGE,
+        batch_size: int = 500,
+    ) -> None:
+        self.source = f"pika:{masked_url(url)}/{queue}"
+        self._url = url
+        self._queue_name = queue
+        self._exchange_name = exchange
+        self._ingestor = ingestor
+        self._batch_size = batch_size
+        self._connection: Any = None
+        self._queue: Any = None
+
+    async def _ready_queue(self) -> Any:
+        import aio_pika
+
+        if self._queue is not None and not self._connection.is_closed:
+            return self._queue
+        self._connection = await aio_pika.connect_robust(self._url)
+        channel = await self._connection.channel()
+        exchange = await channel.declare_exchange(
+            self._exchange_name, type=aio_pika.ExchangeType.FANOUT
+        )
+        self._queue = await channel.declare_queue(self._queue_name, durable=True)
+        await self._queue.bind(exchange, "")
+        return self._queue
+
+    async def read_once(self) -> int:
+        """Stores the messages waiting (up to a batch); returns how many were read."""
+        queue = await self._ready_queue()
+        batch = []
+        while len(batch) < self._batch_size:
+            message = await queue.get(no_ack=False, fail=False)
+            if message is None:
+                break
+            batch.append(message)
+        if not batch:
+            return 0
+        events = [event for message in batch if (event := _parsed(message.body)) is not None]
+        try:
+            await asyncio.to_thread(self._ingestor.store_batch, events)
+        except Exception:
+            # Back to the queue: the next read (after the database is back) stores them.
+            await batch[-1].nack(multiple=True, requeue=True)
+            raise
+        await batch[-1].ack(multiple=True)
+        return len(batch)
+
+    async def close(self) -> None:
+        if self._connection is not None:
+            await self._connection.close()
+            self._connection = self._queue = None
