@@ -32,6 +32,7 @@ def agent_json(agent: Agent) -> dict[str, Any]:
         "username": agent.username,
         "display_name": agent.display_name,
         "skills": list(agent.skills),
+        "supervisor": agent.supervisor,
     }
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from fastapi import FastAPI, Request
 from fastapi.staticfiles import StaticFiles
 
+from clients.analytics import AnalyticsClient
 from common.api_errors import install_error_handlers
 from services.desk.agent_work import agents_holding_chats, hand_back
 from services.desk.context import Desk
@@ -20,8 +21,8 @@ from services.desk.live import LiveHub
 from services.desk.outbox import OutboxWorker
 from services.desk.rasa_client import RasaClient
 from services.desk.reconcile import Reconciler
-from services.desk.routes import agent_api, console, service
-from services.desk.seed import seed_agents_if_empty
+from services.desk.routes import agent_api, console, service, supervisor
+from services.desk.seed import seed_demo_agents
 from services.desk.settings import DeskSettings
 from services.sign_in_guard import SignInGuard
 from services.web_security import install_web_security
@@ -40,7 +41,16 @@ def build_desk(settings: DeskSettings) -> Desk:
     )
     hub = LiveHub(settings.agent_grace_seconds)
     outbox = OutboxWorker(db, rasa, settings.outbox_max_backoff_seconds)
-    desk = Desk(settings, db, hub, rasa, outbox, settings.hours())
+    analytics = (
+        AnalyticsClient(
+            settings.analytics_url,
+            settings.analytics_service_secret,
+            timeout_seconds=settings.analytics_timeout_seconds,
+        )
+        if settings.analytics_service_secret
+        else None
+    )
+    desk = Desk(settings, db, hub, rasa, outbox, settings.hours(), analytics)
     hub.on_agent_gone = functools.partial(hand_back, desk)
     return desk
 
@@ -53,7 +63,7 @@ def create_app(settings: DeskSettings | None = None) -> FastAPI:
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await desk.db.upgrade_schema()
         if settings.demo_password:
-            await seed_agents_if_empty(desk.db, settings.demo_password)
+            await seed_demo_agents(desk.db, settings.demo_password)
         # Nobody is at the console right after a start: agents who had chats get the same
         # grace period as after a disconnect.
         for agent_id in await agents_holding_chats(desk):
@@ -73,6 +83,8 @@ def create_app(settings: DeskSettings | None = None) -> FastAPI:
                 with contextlib.suppress(asyncio.CancelledError):
                     await loop
             await desk.rasa.close()
+            if desk.analytics is not None:
+                await desk.analytics.aclose()
             await desk.db.dispose()
 
     app = FastAPI(
@@ -95,6 +107,8 @@ def create_app(settings: DeskSettings | None = None) -> FastAPI:
     app.include_router(service.router)
     app.include_router(agent_api.router)
     app.include_router(console.router)
+    app.include_router(supervisor.router)
+    app.include_router(supervisor.api)
     app.mount("/console/static", StaticFiles(directory=STATIC_DIR), name="console-static")
 
     @app.get("/health", tags=["service"], summary="Liveness")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from clients.analytics import AnalyticsClient
 from services.desk.db import DeskDatabase
 from services.desk.hours import OpeningHours
 from services.desk.live import LiveHub
@@ -20,3 +21,5 @@ class Desk:
     rasa: RasaClient
     outbox: OutboxWorker
     hours: OpeningHours
+    # None when the desk has no analytics secret: the supervisors' page then says so.
+    analytics: AnalyticsClient | None = None

@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import declarative_base
 
@@ -49,6 +50,8 @@ class Agent(Base):
     password_hash = Column(String(128), nullable=False)
     skills = Column(JSON, nullable=False)
     created_at = Column(DateTime, nullable=False)
+    # Supervisors also see the service's figures (/console/supervisor).
+    supervisor = Column(Boolean, nullable=False, default=False, server_default=false())
 
     def serves(self, skill: str) -> bool:
         return serves(self.skills, skill)

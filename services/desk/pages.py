@@ -30,15 +30,25 @@ PAGE = """<!doctype html>
 
 
 DEMO_NOTE = """<p class="note">Sandbox only: the demo agents <code>agent</code> (Lin, every queue)
-and <code>cards</code> (Zhou, bank and payments) sign in with the demo password.</p>"""
+and <code>cards</code> (Zhou, bank and payments), and the demo supervisor <code>lead</code>
+(Chen, the service's figures) sign in with the demo password.</p>"""
+# Where a sign-in may lead: the desk's own pages only, never a URL from the form.
+PAGES_AFTER_SIGN_IN = ("/console", "/console/supervisor")
 
 
-def login_page(error: str = "", username: str = "", demo_agents: bool = False) -> str:
+def page_after_sign_in(asked: str) -> str:
+    return asked if asked in PAGES_AFTER_SIGN_IN else PAGES_AFTER_SIGN_IN[0]
+
+
+def login_page(
+    error: str = "", username: str = "", demo_agents: bool = False, next_page: str = "/console"
+) -> str:
     error_line = f'<p class="error" role="alert">{escape(error)}</p>' if error else ""
     body = f"""<main class="login">
 <h1>Agent desk</h1>
 {error_line}
 <form method="post" action="/console/login">
+<input type="hidden" name="next" value="{escape(page_after_sign_in(next_page))}">
 <label>Username <input name="username" value="{escape(username)}" autocomplete="username"
  data-testid="login-username" required autofocus></label>
 <label>Password <input name="password" type="password" autocomplete="current-password"
@@ -50,6 +60,16 @@ def login_page(error: str = "", username: str = "", demo_agents: bool = False) -
     return PAGE.format(
         title="Agent desk: sign in", page_class="login-page", body_data="", body=body
     )
+
+
+def refusal_page(message: str) -> str:
+    """What a signed-in agent sees on a page their role does not open."""
+    body = f"""<main class="login">
+<h1>Agent desk</h1>
+<p class="error" role="alert" data-testid="refusal">{escape(message)}</p>
+<p><a href="/console">Back to the console</a></p>
+</main>"""
+    return PAGE.format(title="Agent desk", page_class="login-page", body_data="", body=body)
 
 
 def customer_label(item: dict[str, Any]) -> str:
@@ -106,12 +126,16 @@ def item_list(items: list[dict[str, Any]], kind: str, empty: str) -> str:
     return "\n".join(list_item(item, kind) for item in items)
 
 
+FIGURES_LINK = '<a href="/console/supervisor" data-testid="figures-link">Service figures</a>'
+
+
 def console_page(overview: dict[str, Any]) -> str:
     agent = overview["agent"]
-    skills = ", ".join(agent["skills"])
+    skills = f" <small>({escape(', '.join(agent['skills']))})</small>" if agent["skills"] else ""
     body = f"""<header class="top">
 <h1>Agent desk</h1>
-<span class="who">{escape(agent["display_name"])} <small>({escape(skills)})</small></span>
+<span class="who">{escape(agent["display_name"])}{skills}</span>
+{FIGURES_LINK if agent["supervisor"] else ""}
 <span class="connection" id="connection" data-testid="connection">connecting…</span>
 <form method="post" action="/console/logout"><button type="submit">Sign out</button></form>
 </header>

@@ -1,25 +1,32 @@
-"""The demo agents, made on the first start so a newcomer can sign in to the console."""
+"""The demo agents and the demo supervisor, made at start in the embedded profile so a
+newcomer can sign in to the console and the supervisors' page."""
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from common.clock import new_id, utcnow
 from services.desk.db import DeskDatabase
 from services.desk.models import ALL_SKILLS, Agent
 from services.desk.passwords import hash_password, new_salt
 
+# username, display name, skills, supervisor
 DEMO_AGENTS = (
-    ("agent", "Lin", [ALL_SKILLS]),
-    ("cards", "Zhou", ["bank", "payments"]),
+    ("agent", "Lin", [ALL_SKILLS], False),
+    ("cards", "Zhou", ["bank", "payments"], False),
+    # Watches the figures; takes no chats, so routing never counts on them.
+    ("lead", "Chen", [], True),
 )
 
 
-async def seed_agents_if_empty(db: DeskDatabase, password: str) -> None:
+async def seed_demo_agents(db: DeskDatabase, password: str) -> None:
+    """Adds the demo agents that are missing, so a demo database from before the supervisor
+    gets one too; an existing agent is left as it is."""
     async with db.writing() as session:
-        if (await session.execute(select(func.count()).select_from(Agent))).scalar_one():
-            return
-        for username, display_name, skills in DEMO_AGENTS:
+        existing = set((await session.execute(select(Agent.username))).scalars())
+        for username, display_name, skills, supervisor in DEMO_AGENTS:
+            if username in existing:
+                continue
             salt = new_salt()
             session.add(
                 Agent(
@@ -29,6 +36,7 @@ async def seed_agents_if_empty(db: DeskDatabase, password: str) -> None:
                     password_salt=salt,
                     password_hash=hash_password(password, salt),
                     skills=skills,
+                    supervisor=supervisor,
                     created_at=utcnow(),
                 )
             )

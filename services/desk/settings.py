@@ -16,6 +16,7 @@ DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///.data/desk.db"
 # Embedded profile only: the demo agents sign in with this password. A deployment creates its
 # agents itself (or signs them in with its identity provider); it gets no demo agents.
 DEFAULT_DEMO_PASSWORD = "demo"
+DEFAULT_ANALYTICS_PORT = 5400
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,12 @@ class DeskSettings(EnvironmentSettings):
     # Longest wait between two tries of an undelivered outbox item.
     outbox_max_backoff_seconds: float = 5
     rasa_timeout_seconds: float = 5
+    # The analytics service behind the supervisors' page; without its secret the page says
+    # that the figures are not configured.
+    analytics_url: str = f"http://127.0.0.1:{DEFAULT_ANALYTICS_PORT}"
+    analytics_service_secret: str | None = None
+    # The first failure clusters load the sentence encoder in the analytics service.
+    analytics_timeout_seconds: float = 60
     # A folder of Rasa domain files for agent assist; None: the project's domain.
     domain_dir: str | None = None
     # Origins whose pages may make state-changing calls; empty: only the console's own.
@@ -85,6 +92,18 @@ class DeskSettings(EnvironmentSettings):
             reconcile_seconds=env.number("DESK_RECONCILE_SECONDS", 5),
             outbox_max_backoff_seconds=env.number("DESK_OUTBOX_MAX_BACKOFF_SECONDS", 5),
             rasa_timeout_seconds=env.number("DESK_RASA_TIMEOUT_SECONDS", 5),
+            analytics_url=env.text(
+                "ANALYTICS_URL",
+                f"http://127.0.0.1:{env.integer('ANALYTICS_PORT', DEFAULT_ANALYTICS_PORT)}",
+            ),
+            # Optional (a desk without the page still serves handoffs), but once set it obeys
+            # the secret rule like every other.
+            analytics_service_secret=(
+                env.secret("ANALYTICS_SERVICE_SECRET")
+                if env.optional("ANALYTICS_SERVICE_SECRET")
+                else None
+            ),
+            analytics_timeout_seconds=env.number("DESK_ANALYTICS_TIMEOUT_SECONDS", 60),
             domain_dir=env.optional("DESK_DOMAIN_DIR"),
             allowed_origins=env.items("DESK_ALLOWED_ORIGINS"),
             rate_limit_redis_url=env.optional("RATE_LIMIT_REDIS_URL"),

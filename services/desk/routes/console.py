@@ -22,11 +22,12 @@ from services.desk.auth import (
     start_session,
 )
 from services.desk.live import ConsoleSocket
-from services.desk.pages import console_page, login_page
+from services.desk.pages import console_page, login_page, page_after_sign_in
 from services.sign_in_guard import SignInGuard, retry_after, wait_wording
 from services.web_security import origin_allowed, served_over_https
 
 router = APIRouter(tags=["console"], include_in_schema=False)
+LOGIN_FIELDS = ("username", "password", "next")
 
 
 @router.get("/console")
@@ -49,8 +50,8 @@ def _client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-async def _credentials(request: Request) -> tuple[str, str]:
-    """Username and password from the form (or a JSON body, for scripts)."""
+async def _credentials(request: Request) -> tuple[str, str, str]:
+    """Username, password and the page to go to from the form (or a JSON body, for scripts)."""
     body = await request.body()
     if request.headers.get("content-type", "").startswith("application/json"):
         try:
@@ -58,14 +59,17 @@ async def _credentials(request: Request) -> tuple[str, str]:
         except ValueError:
             fields = {}
         fields = fields if isinstance(fields, dict) else {}
-        return str(fields.get("username", "")), str(fields.get("password", ""))
+        username, password, next_page = (str(fields.get(name, "")) for name in LOGIN_FIELDS)
+        return username, password, next_page
     form = parse_qs(body.decode("utf-8", errors="replace"))
-    return form.get("username", [""])[0], form.get("password", [""])[0]
+    username, password, next_page = (form.get(name, [""])[0] for name in LOGIN_FIELDS)
+    return username, password, next_page
 
 
 @router.post("/console/login")
 async def login(request: Request) -> Response:
-    username, password = await _credentials(request)
+    username, password, asked_page = await _credentials(request)
+    next_page = page_after_sign_in(asked_page)
     desk = desk_of(request)
     guard = _sign_in_guard(request)
     wait = await guard.attempt(username, _client_address(request))
@@ -76,6 +80,7 @@ async def login(request: Request) -> Response:
                 f"Too many sign-in attempts. Try again in {wait_wording(wait)}.",
                 username,
                 _demo_agents(request),
+                next_page,
             ),
             status_code=429,
             headers=retry_after(wait),
@@ -83,11 +88,11 @@ async def login(request: Request) -> Response:
     agent = await check_password(desk, username.strip(), password)
     if agent is None:
         return HTMLResponse(
-            login_page("Wrong username or password.", username, _demo_agents(request)),
+            login_page("Wrong username or password.", username, _demo_agents(request), next_page),
             status_code=401,
         )
     await guard.succeeded(username)
-    response = RedirectResponse("/console", status_code=303)
+    response = RedirectResponse(next_page, status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
         await start_session(desk, agent),
