@@ -11,6 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import AssistantAction
 from actions.handoff import REASON_DETAILS, hand_off
+from actions.satisfaction import RATING_COMMENT_ACTION
 from common.writing_system import is_written_in_another_script
 from registry.catalogue import Catalogue, default_catalogue
 
@@ -43,10 +44,13 @@ def consecutive_failures(events: list[dict[str, Any]]) -> int:
     """How many of the customer's latest messages in a row were not understood.
 
     Saying "none of these" to a clarifying question keeps the streak going; any other
-    understood message ends it.
+    understood message ends it, and so does a comment on a rating, however unplaceable its
+    words were.
     """
     failures = 0
     for event in reversed(events):
+        if event.get("event") == "action" and event.get("name") == RATING_COMMENT_ACTION:
+            break
         if event.get("event") != "user":
             continue
         intent = (event.get("parse_data") or {}).get("intent", {}).get("name")

@@ -11,9 +11,13 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.backend_access import apologise_for_unavailable_backend, signed_in_customer
 from actions.base import AssistantAction
+from actions.outcomes import resolved_request
 from clients.backend import BackendError
+from registry.catalogue import GENERAL_LINE
 
 logger = logging.getLogger(__name__)
+
+OVERVIEW_INTENT = "customer_overview"
 
 PRODUCT_NAMES = {
     "wallet": "a wallet",
@@ -60,4 +64,9 @@ class ActionShowCustomerOverview(AssistantAction):
             name=profile["name"],
             products=describe_products(profile.get("products", [])),
         )
-        return [SlotSet("customer_name", profile["name"])]
+        # Answered, though not the end of what they came for: the answer asks what they
+        # would like to do, so no satisfaction question follows.
+        return [
+            SlotSet("customer_name", profile["name"]),
+            resolved_request(GENERAL_LINE, OVERVIEW_INTENT),
+        ]

@@ -14,13 +14,12 @@ When the agent resolves, the desk resumes the conversation and triggers
 from __future__ import annotations
 
 import logging
-import re
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import ActionExecuted, ConversationPaused, EventType
+from rasa_sdk.events import ActionExecuted, ConversationPaused, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.backend_access import signed_in_customer
@@ -33,7 +32,9 @@ from actions.handoff_connector import (
     HandoffUnavailable,
     TranscriptLine,
 )
+from actions.outcomes import ESCALATION_REASON_SLOT
 from actions.rendering import customer_zone, time_text
+from actions.satisfaction import ask_for_rating
 from clients.backend import BackendClient, BackendError
 from registry.catalogue import GENERAL_LINE, Catalogue, default_catalogue
 from registry.slots import PRIVATE_SLOTS
@@ -43,7 +44,6 @@ logger = logging.getLogger(__name__)
 REQUEST_HUMAN_INTENT = "request_human"
 # Said first, when present: utter_handoff_lead_<policy intent> or utter_handoff_lead_<reason>.
 HANDOFF_LEAD = "utter_handoff_lead"
-RATING_ENTITY = "rating"
 AGENT_NAME_ENTITY = "agent_name"
 MAX_TRANSCRIPT_LINES = 200
 # What the customer saw just before asking for a person tells why they asked.
@@ -56,33 +56,6 @@ REASON_DETAILS = {
     "repeated_fallback": "The assistant did not understand several messages in a row",
     "backend_outage": "Our systems could not answer and the customer chose not to wait",
 }
-RATING_LABELS = (
-    (5, "Very satisfied"),
-    (4, "Satisfied"),
-    (3, "Okay"),
-    (2, "Dissatisfied"),
-    (1, "Very dissatisfied"),
-)
-RATING_IN_TEXT = re.compile(r"\b([1-5])\b")
-RATING_WORDS = (
-    ("very dissatisfied", 1),
-    ("very unsatisfied", 1),
-    ("terrible", 1),
-    ("awful", 1),
-    ("dissatisfied", 2),
-    ("unsatisfied", 2),
-    ("poor", 2),
-    ("bad", 2),
-    ("okay", 3),
-    ("ok", 3),
-    ("average", 3),
-    ("excellent", 5),
-    ("perfect", 5),
-    ("very satisfied", 5),
-    ("great", 5),
-    ("satisfied", 4),
-    ("good", 4),
-)
 
 
 # -- context for the agent --------------------------------------------------------------------
@@ -261,7 +234,8 @@ async def hand_off(
         signed_in=customer_id is not None,
         zone=customer_zone(request.profile),
     )
-    return paused() if outcome.pauses_the_bot else []
+    escalated = SlotSet(ESCALATION_REASON_SLOT, reason)
+    return [escalated, *paused()] if outcome.pauses_the_bot else [escalated]
 
 
 def paused() -> list[EventType]:
@@ -300,50 +274,4 @@ class ActionHandoffResumed(AssistantAction):
             response="utter_handoff_back", agent_name=agent_name or "Our colleague"
         )
         ask_for_rating(dispatcher)
-        return []
-
-
-def ask_for_rating(dispatcher: CollectingDispatcher) -> None:
-    dispatcher.utter_message(
-        response="utter_ask_satisfaction",
-        buttons=[
-            {"title": f"{rating} - {label}", "payload": f'/rate_service{{"rating": "{rating}"}}'}
-            for rating, label in RATING_LABELS
-        ],
-    )
-
-
-def rating_given(tracker: Tracker) -> int | None:
-    """The 1-5 rating from the button's entity, a digit, or words like "very satisfied"."""
-    text = (tracker.latest_message.get("text") or "").lower()
-    value = next(tracker.get_latest_entity_values(RATING_ENTITY), None)
-    if value is None and (found := RATING_IN_TEXT.search(text)):
-        value = found.group(1)
-    if value is None:
-        value = next(
-            (rating for words, rating in RATING_WORDS if re.search(rf"\b{words}\b", text)), None
-        )
-    try:
-        rating = int(str(value))
-    except ValueError:
-        return None
-    return rating if 1 <= rating <= 5 else None
-
-
-class ActionRecordSatisfaction(AssistantAction):
-    def name(self) -> str:
-        return "action_record_satisfaction"
-
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[EventType]:
-        rating = rating_given(tracker)
-        if rating is None:
-            ask_for_rating(dispatcher)
-            return []
-        try:
-            await self.connector.record_rating(tracker.sender_id, rating)
-        except HandoffUnavailable as error:
-            logger.warning("rating %s of %s not recorded: %s", rating, tracker.sender_id, error)
-        dispatcher.utter_message(response="utter_thanks_for_rating")
         return []

@@ -31,6 +31,7 @@ from actions.backend_access import (
 )
 from actions.base import AssistantAction
 from actions.handoff import hand_off
+from actions.outcomes import resolved
 from actions.rendering import (
     UnfilledPlaceholder,
     customer_zone,
@@ -273,8 +274,9 @@ class OperationRunner:
         ]
 
     # -- questions ------------------------------------------------------------------------
-    async def answer(self, operation: Operation) -> None:
-        """Answers a question-type operation with the customer's own data."""
+    async def answer(self, operation: Operation) -> bool:
+        """Answers a question-type operation with the customer's own data; False when the
+        customer was told why it could not be answered, or asked which item they mean."""
         try:
             await self.ensure_held(operation)
             context: dict[str, Any] = {"profile": await self.profile()}
@@ -287,9 +289,11 @@ class OperationRunner:
             )
             self._say_answer(operation, context, result)
         except OperationStopped:
-            return
+            return False
         except BackendError as error:
             self.explain_failure(operation, error)
+            return False
+        return True
 
     async def _resolve_target(self, operation: Operation) -> dict[str, Any]:
         spec = self.catalogue.slots[operation.target or ""]
@@ -561,12 +565,12 @@ class OperationAction(AssistantAction):
     ) -> OperationRunner:
         return OperationRunner(tracker, dispatcher, domain, self.client)
 
-    async def policy_handoff(
-        self, runner: OperationRunner, operation: Operation
-    ) -> list[EventType]:
-        """Brings in a person when the answer just given is one the line's policy hands off."""
+    async def concluded(self, runner: OperationRunner, operation: Operation) -> list[EventType]:
+        """What follows an operation carried out or answered: a person when the answer is one
+        the line's policy hands off, else the request is resolved (and the satisfaction
+        question may come next)."""
         if not runner.policy_handoff:
-            return []
+            return resolved(runner.tracker, operation, runner.catalogue)
         return await hand_off(
             runner.dispatcher,
             runner.tracker,

@@ -72,8 +72,9 @@ class ActionRunOperation(OperationAction):
             dispatcher.utter_message(response="utter_ask_rephrase")
             return []
         runner = self.runner(tracker, dispatcher, domain)
-        await runner.answer(operation)
-        return await self.policy_handoff(runner, operation)
+        if not await runner.answer(operation):
+            return []
+        return await self.concluded(runner, operation)
 
 
 def said_before(
@@ -221,7 +222,7 @@ class ActionFinishOperation(OperationAction):
             done, events = await runner.execute(operation)
             outcome = done.value
         if outcome == Outcome.DONE.value:
-            return [*resets, *events, *await self.policy_handoff(runner, operation)]
+            return [*resets, *events, *await self.concluded(runner, operation)]
         return [*resets, *events]
 
 
@@ -251,8 +252,9 @@ class ActionDisambiguate(OperationAction):
             held = set()
         candidates = [op for op in options if not held or _holds(catalogue, op, held)]
         if len(candidates) == 1 and not candidates[0].is_form:
-            await runner.answer(candidates[0])
-            return []
+            if not await runner.answer(candidates[0]):
+                return []
+            return await self.concluded(runner, candidates[0])
         dispatcher.utter_message(
             response="utter_which_product",
             buttons=[

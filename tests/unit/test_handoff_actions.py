@@ -6,23 +6,23 @@ from __future__ import annotations
 from typing import Any
 
 from rasa_sdk import Tracker
+from rasa_sdk.events import SlotSet
 
 from actions.clarification import ActionClarifyRequest
-from actions.handoff import (
-    ActionHandoffResumed,
-    ActionRecordSatisfaction,
-    ActionRequestHuman,
-    paused,
-    rating_given,
-    when,
-)
+from actions.handoff import ActionHandoffResumed, ActionRequestHuman, paused, when
 from actions.handoff_connector import HandoffOutcome, load_connector
 from actions.rendering import customer_zone
+from actions.satisfaction import ActionRecordSatisfaction, rating_given
 from clients.backend import BackendError
 from tests.recording_desk import RecordingDesk, UnreachableDesk
 from tests.unit.trackers import bot_event, tracker_after, user_event
 
 PAUSED = paused()
+
+
+def escalated(reason: str) -> list[dict[str, Any]]:
+    """The event that tells the analytics why a person was brought in."""
+    return [SlotSet("escalation_reason", reason)]
 
 
 class ProfileBackend:
@@ -74,7 +74,7 @@ async def test_a_request_for_a_person_queues_the_chat_and_pauses_the_assistant(
         dispatcher, signed_in_request(), domain_dict
     )
 
-    assert events == PAUSED
+    assert events == [*escalated("customer_request"), *PAUSED]
     assert dispatcher.messages[-1]["response"] == "utter_handoff_queued"
     assert dispatcher.messages[-1]["position"] == "2"
     assert "{position}" in domain_dict["responses"]["utter_handoff_queued"][0]["text"]
@@ -109,7 +109,7 @@ async def test_without_a_profile_the_handoff_still_happens(dispatcher, domain_di
         dispatcher, signed_in_request(), domain_dict
     )
 
-    assert events == PAUSED
+    assert events == [*escalated("customer_request"), *PAUSED]
     assert desk.requests[0].profile is None
 
 
@@ -129,7 +129,7 @@ async def test_outside_business_hours_the_customer_gets_a_callback_and_the_bot_s
         dispatcher, signed_in_request(), domain_dict
     )
 
-    assert events == []
+    assert events == escalated("customer_request")
     said = dispatcher.messages[-1]
     assert said["response"] == "utter_handoff_ticket_closed"
     assert said["opens_at"] == "Mon 30 Nov 2026, 08:00 (Beijing time)"
@@ -229,7 +229,7 @@ async def test_a_third_misunderstanding_in_a_row_brings_in_a_person(dispatcher, 
         domain_dict,
     )
 
-    assert events == PAUSED
+    assert events == [*escalated("repeated_fallback"), *PAUSED]
     assert desk.requests[0].reason == "repeated_fallback"
     assert dispatcher.messages[0]["response"] == "utter_handoff_lead_repeated_fallback"
 
@@ -253,9 +253,15 @@ async def test_after_the_agent_resolves_the_assistant_is_back_and_asks_for_a_rat
     ]
 
 
-async def test_a_rating_is_recorded_at_the_desk(dispatcher, domain_dict):
+async def test_a_rating_after_the_agent_resolved_is_recorded_at_the_desk(dispatcher, domain_dict):
     desk = RecordingDesk()
-    tracker = tracker_after("/rate_service", "rate_service", sender_id="customer:C00004")
+    resumed = [
+        user_event("", "EXTERNAL_handoff_resolved"),
+        {"event": "action", "name": "action_handoff_resumed"},
+    ]
+    tracker = tracker_after(
+        "/rate_service", "rate_service", earlier_events=resumed, sender_id="customer:C00004"
+    )
     tracker.latest_message["entities"] = [{"entity": "rating", "value": "4"}]
 
     await ActionRecordSatisfaction(ProfileBackend(), desk).run(dispatcher, tracker, domain_dict)
