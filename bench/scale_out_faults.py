@@ -577,7 +577,9 @@ def private_overrides(
 ) -> dict[str, str]:
     """The scale-out profile's environment with ports, databases, a virtual host, lock keys
     and secrets of the run's own (each run's stores are recreated empty, so events count)."""
-    rasa, actions, rasa_1, rasa_2, actions_1, actions_2, sandbox, desk = distinct_free_ports(8)
+    rasa, actions, rasa_1, rasa_2, actions_1, actions_2, sandbox, desk, analytics = (
+        distinct_free_ports(9)
+    )
     overrides = {
         "RASA_PORT": str(rasa),
         "ACTION_SERVER_PORT": str(actions),
@@ -587,6 +589,9 @@ def private_overrides(
         "BACKEND_URL": f"http://127.0.0.1:{sandbox}",
         "DESK_PORT": str(desk),
         "DESK_URL": f"http://127.0.0.1:{desk}",
+        "ANALYTICS_PORT": str(analytics),
+        "ANALYTICS_URL": f"http://127.0.0.1:{analytics}",
+        "ANALYTICS_DATABASE_URL": fresh_postgres_database(f"{prefix}_analytics"),
         "TRACKER_STORE_URL": tracker_store_url or fresh_postgres_database(f"{prefix}_tracker"),
         "SANDBOX_DATABASE_URL": fresh_postgres_database(f"{prefix}_sandbox").replace(
             "postgresql://", "postgresql+asyncpg://"
