@@ -4,13 +4,16 @@ own messages, each with what came of it. Pure: the caller reads the events and s
 What the events say (docs/ARCHITECTURE.md and the action server's slots):
 - a session starts at ``action_session_start`` / ``session_started``;
 - a request is resolved when the action server sets ``resolved_request`` ("<line>:<operation>");
-- a person is brought in by ``action_request_human``; the handoff sets ``escalation_reason``;
-  an agent's messages are bot messages marked ``handoff_kind: agent``; the agent resolves with
-  the ``EXTERNAL_handoff_resolved`` intent;
-- the satisfaction question is ``utter_ask_satisfaction``; the answer fills ``rating`` (1-5)
-  and optionally ``rating_comment``;
-- fallback is the intent ``nlu_fallback``, out of scope ``out_of_scope``, a clarification the
-  action ``action_clarify_request``.
+- a person is asked for by ``action_request_human``; a handoff the desk took sets
+  ``escalation_reason`` (and, queued or assigned, pauses the assistant); an agent's messages
+  are bot messages marked ``handoff_kind: agent``; the agent resolves with the
+  ``EXTERNAL_handoff_resolved`` intent;
+- the satisfaction question is ``utter_ask_satisfaction`` (put by ``action_ask_satisfaction``
+  or ``action_handoff_resumed``); the answer fills ``rating`` (1-5) and optionally
+  ``rating_comment``;
+- a fallback is a message of intent ``nlu_fallback`` the assistant then did not take anyway
+  (as a rating's comment, or as a form's free answer); out of scope is the intent
+  ``out_of_scope``; a clarification the action ``action_clarify_request``.
 """
 
 from __future__ import annotations
@@ -29,6 +32,9 @@ HANDOFF_RESOLVED_INTENT = "EXTERNAL_handoff_resolved"
 FALLBACK_INTENT = "nlu_fallback"
 OUT_OF_SCOPE_INTENT = "out_of_scope"
 RATING_QUESTION = "utter_ask_satisfaction"
+RATING_QUESTION_ACTIONS = frozenset({"action_ask_satisfaction", "action_handoff_resumed"})
+RATING_COMMENT_ACTION = "action_record_rating_comment"
+LISTEN_ACTION = "action_listen"
 AGENT_MESSAGE_KIND = "agent"
 RESOLVED_SLOT = "resolved_request"
 ESCALATION_SLOT = "escalation_reason"
@@ -138,9 +144,10 @@ class _Walk:
     first_message_at: float | None = None
     resolved_at: float | None = None
     resolved_request: str | None = None
-    escalated: bool = False
     escalation_reason: str | None = None
     handoff_opened_at: float | None = None
+    # The assistant paused for a person after a handoff was asked for (the desk took it).
+    handoff_paused: bool = False
     first_agent_message_at: float | None = None
     handoff_resolved_at: float | None = None
     paused: bool = False
@@ -148,7 +155,9 @@ class _Walk:
     requested_slot: str | None = None
     last_question: str | None = None
     waiting_for_customer: bool = False
-    fallbacks: int = 0
+    # The last message of intent nlu_fallback, until the next action says whether it was one.
+    pending_fallback: int | None = None
+    taken_fallbacks: set[int] = field(default_factory=set)
     clarifications: int = 0
     out_of_scope: int = 0
     user_messages: int = 0
@@ -174,8 +183,8 @@ class _Walk:
         self.channel = self.channel or event.get("input_channel")
         if intent and intent not in self.intents:
             self.intents.append(intent)
-        self.fallbacks += intent == FALLBACK_INTENT
         self.out_of_scope += intent == OUT_OF_SCOPE_INTENT
+        self.pending_fallback = len(self.customer_messages) if intent == FALLBACK_INTENT else None
         self.customer_messages.append((event, intent))
 
     def bot(self, event: dict[str, Any]) -> None:
@@ -193,8 +202,13 @@ class _Walk:
 
     def action(self, event: dict[str, Any]) -> None:
         name = event.get("name")
+        if name != LISTEN_ACTION and self.pending_fallback is not None:
+            if name == RATING_COMMENT_ACTION or (self.active_loop and name == self.active_loop):
+                self.taken_fallbacks.add(self.pending_fallback)
+            self.pending_fallback = None
+        if name in RATING_QUESTION_ACTIONS:
+            self.rating_asked = True
         if name == HANDOFF_ACTION:
-            self.escalated = True
             if self.handoff_opened_at is None:
                 self.handoff_opened_at = event["timestamp"]
             if self.customer_messages:
@@ -208,7 +222,6 @@ class _Walk:
             self.resolved_request = str(value)
             self.resolved_at = self.resolved_at or event["timestamp"]
         elif name == ESCALATION_SLOT and value:
-            self.escalated = True
             self.escalation_reason = str(value)
         elif name == RATING_SLOT and value is not None:
             try:
@@ -221,6 +234,19 @@ class _Walk:
             self.rating_comment = str(value)
         elif name == REQUESTED_SLOT:
             self.requested_slot = str(value) if value else None
+
+    @property
+    def escalated(self) -> bool:
+        return self.escalation_reason is not None or self.handoff_paused
+
+    def is_fallback(self, index: int) -> bool:
+        return self.customer_messages[index][1] == FALLBACK_INTENT and (
+            index not in self.taken_fallbacks
+        )
+
+    @property
+    def fallbacks(self) -> int:
+        return sum(self.is_fallback(index) for index in range(len(self.customer_messages)))
 
     def see(self, event: dict[str, Any]) -> None:
         kind = event.get("event")
@@ -238,6 +264,7 @@ class _Walk:
                 self.requested_slot = None
         elif kind == "pause":
             self.paused = True
+            self.handoff_paused = self.handoff_paused or self.handoff_opened_at is not None
         elif kind == "resume":
             self.paused = False
 
@@ -325,20 +352,21 @@ def summarise(
 
 
 def _messages(walk: _Walk, row: dict[str, Any], line_of_intent: LineOfIntent) -> list[dict]:
+    # A button's payload ("/rate_service{...}") is not the customer's words.
+    worded = [
+        (index, event, intent)
+        for index, (event, intent) in enumerate(walk.customer_messages)
+        if str(event.get("text") or "").strip() and not str(event["text"]).startswith("/")
+    ]
     found = []
-    last = len(walk.customer_messages) - 1
-    for index, (event, intent) in enumerate(walk.customer_messages):
-        text = str(event.get("text") or "")
-        # A button's payload ("/rate_service{...}") is not the customer's words.
-        if not text.strip() or text.startswith("/"):
-            continue
-        if intent == FALLBACK_INTENT:
+    for index, event, intent in worded:
+        if walk.is_fallback(index):
             outcome = "fallback"
         elif intent == OUT_OF_SCOPE_INTENT:
             outcome = "out_of_scope"
         elif index in walk.handed_off:
             outcome = "handoff"
-        elif row["abandoned"] and index == last:
+        elif row["abandoned"] and index == worded[-1][0]:
             outcome = "abandoned"
         else:
             outcome = "understood"
@@ -352,7 +380,7 @@ def _messages(walk: _Walk, row: dict[str, Any], line_of_intent: LineOfIntent) ->
                 "line": (line_of_intent(intent) if intent else None) or row["line"],
                 "intent": intent,
                 "outcome": outcome,
-                "text": text,
+                "text": str(event["text"]),
             }
         )
     return found

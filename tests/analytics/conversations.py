@@ -91,7 +91,10 @@ class Conversation:
         self.user(f'/rate_service{{"rating": "{rating}"}}', "rate_service")
         self.slot("rating", str(rating))
         if comment is not None:
-            self.user(comment, "inform").slot("rating_comment", comment)
+            # Free words after a rating are often not understood as an intent; the assistant
+            # takes them as the comment all the same.
+            self.user(comment, "nlu_fallback").action("action_record_rating_comment")
+            self.slot("rating_comment", comment)
         return self.bot("utter_thanks_for_rating")
 
     def hands_off(self, reason: str, wait: float, handling: float) -> Conversation:
