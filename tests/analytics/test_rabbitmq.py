@@ -1,12 +1,12 @@
-"""The production profile's broker for real: Rasa's own Pika broker publishes to this machine's
-RabbitMQ (a virtual host of the test's own) and the analytics consumer stores what it reads,
-acknowledging only after the commit, so nothing is lost or counted twice."""
+"""The production profile's stores for real: Rasa's own Pika broker publishes to this machine's
+RabbitMQ (a virtual host of the test's own) and the analytics consumer stores what it reads in
+PostgreSQL (a database of the test's own), acknowledging only after the commit, so nothing is
+lost or counted twice."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-from pathlib import Path
 
 import aio_pika
 import pytest
@@ -20,7 +20,11 @@ from analytics.ingest import Ingestor, PikaConsumer, catalogue_lines
 from analytics.store import open_store
 from common.store_checks import amqp_url
 from tests.analytics.conversations import Conversation, at
-from tests.e2e.production_services import fresh_rabbitmq_vhost, require_servers
+from tests.e2e.production_services import (
+    fresh_postgres_database,
+    fresh_rabbitmq_vhost,
+    require_servers,
+)
 
 VHOST = "fincs_analytics_test"
 PUBLISH_SECONDS = 10
@@ -80,8 +84,9 @@ def queue(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def ingestor(tmp_path: Path) -> Ingestor:
-    engine = open_store(f"sqlite:///{tmp_path / 'analytics.db'}")
+def ingestor() -> Ingestor:
+    require_servers("postgres")
+    engine = open_store(fresh_postgres_database("fincs_analytics_test"))
     return Ingestor(
         engine, catalogue_lines(), idle_seconds=1800, clock=lambda: at("2026-12-01 00:00")
     )
