@@ -29,6 +29,7 @@ from jsonschema.validators import validator_for
 from kubernetes_validate.utils import all_versions
 from starlette.applications import Starlette
 
+from analytics.settings import AnalyticsSettings
 from common.assistant_settings import ActionServerSettings, ChannelSettings
 from common.environment import PROJECT_ROOT, process_environment, read_profile
 from common.secrets import PROFILE_VARIABLE, InsecureSetting
@@ -49,7 +50,7 @@ SECRET_NAME = "fincs-secrets"
 SETTINGS_MAP = "fincs-settings"
 
 # Where the project's settings classes read their variables (env.text("NAME", ...) and so on).
-SETTINGS_SOURCES = ("common", "services", "actions", "channels")
+SETTINGS_SOURCES = ("common", "services", "actions", "channels", "analytics")
 READ_CALL = re.compile(
     r"""\benv\.(?:text|integer|number|optional|required|items|secret)\(\s*["']([A-Z][A-Z0-9_]*)["']"""
 )
@@ -75,6 +76,7 @@ CREDENTIAL_VARIABLES = {
     "TRACKER_STORE_URL": "postgresql://fincs:{password}@postgres:5432/fincs_tracker",
     "SANDBOX_DATABASE_URL": "postgresql+asyncpg://fincs:{password}@postgres:5432/fincs_sandbox",
     "DESK_DATABASE_URL": "postgresql+asyncpg://fincs:{password}@postgres:5432/fincs_desk",
+    "ANALYTICS_DATABASE_URL": "postgresql://fincs:{password}@postgres:5432/fincs_analytics",
     "RATE_LIMIT_REDIS_URL": "redis://:{password}@redis:6379/2",
     "EVENT_BROKER_USERNAME": "fincs",
     "EVENT_BROKER_PASSWORD": "{password}",
@@ -85,7 +87,7 @@ URL_WITH_PASSWORD = re.compile(r"://[^/@\s]*:[^/@\s]+@")
 PUBLIC_RASA_PATHS = frozenset({"/socket.io/", "/webhooks/rest/", "/webhooks/signed_rest/"})
 # The processes that read profiles/<DEPLOYMENT_PROFILE>.env under their environment.
 MERGES_THE_PROFILE = frozenset(
-    {"services.sandbox", "services.desk", "services.webchat", "common.store_checks"}
+    {"services.sandbox", "services.desk", "services.webchat", "common.store_checks", "analytics"}
 )
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 CPU = re.compile(r"^(\d+(?:\.\d+)?)(m?)$")
@@ -405,6 +407,7 @@ SETTINGS_OF_COMMAND: dict[str, tuple[type[EnvironmentSettings], ...]] = {
     "services.sandbox": (SandboxSettings,),
     "services.desk": (DeskSettings,),
     "services.webchat": (WebChatSettings,),
+    "analytics": (AnalyticsSettings,),
 }
 
 
@@ -489,7 +492,12 @@ def test_the_action_server_runs_several_workers_in_several_pods_on_its_service_p
 
 @pytest.mark.parametrize(
     ("deployment_name", "settings_class"),
-    [("sandbox", SandboxSettings), ("desk", DeskSettings), ("webchat", WebChatSettings)],
+    [
+        ("sandbox", SandboxSettings),
+        ("desk", DeskSettings),
+        ("webchat", WebChatSettings),
+        ("analytics", AnalyticsSettings),
+    ],
 )
 def test_each_service_listens_on_the_port_its_container_declares(deployment_name, settings_class):
     container = the_container(deployment_name)
@@ -567,6 +575,10 @@ def served_paths(module: str) -> set[str]:
         from services.webchat.app import create_app as create_webchat
 
         return starlette_paths(create_webchat(WebChatSettings.read(Environment(environment))))
+    if module == "analytics":
+        from analytics.api import create_app as create_analytics
+
+        return starlette_paths(create_analytics(AnalyticsSettings.read(Environment(environment))))
     assert module == "rasa"
     return rasa_health_paths()
 
