@@ -41,6 +41,7 @@ ESCALATION_SLOT = "escalation_reason"
 RATING_SLOT = "rating"
 RATING_COMMENT_SLOT = "rating_comment"
 REQUESTED_SLOT = "requested_slot"
+OUTCOME_SLOTS = frozenset({RESOLVED_SLOT, ESCALATION_SLOT, RATING_SLOT, RATING_COMMENT_SLOT})
 # What a customer says around a request, not the request itself: a session's first intent is
 # its first request when it has one.
 CONVERSATIONAL_INTENTS = frozenset(
@@ -218,6 +219,10 @@ class _Walk:
 
     def slot(self, event: dict[str, Any]) -> None:
         name, value = event.get("name"), event.get("value")
+        if self.first_message_at is None and name in OUTCOME_SLOTS:
+            # Set before the customer said anything: carried over from the session before
+            # (Rasa's own session start carries every slot), not an outcome of this one.
+            return
         if name == RESOLVED_SLOT and value:
             self.resolved_request = str(value)
             self.resolved_at = self.resolved_at or event["timestamp"]

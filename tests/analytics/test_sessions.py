@@ -71,3 +71,15 @@ def test_each_customer_message_says_what_came_of_it() -> None:
         ("move money to Wang", "abandoned", "bank"),
     ]
     assert {m["channel"] for m in session.messages} == {"socketio"}
+
+
+def test_outcomes_carried_over_into_a_new_session_are_not_counted_again() -> None:
+    talk = Conversation("customer:C00044", "2026-11-11 13:00")
+    talk.user("my balance", "bank_balance").resolved("bank:bank_balance").rates(5)
+    # Rasa's own session start carries every slot over to the new session.
+    talk.session_start(at_time="2026-11-11 15:00")
+    talk.slot("resolved_request", "bank:bank_balance").slot("rating", "5")
+    talk.user("hi", "greet").bot("utter_greet")
+    first, second = sessions(talk)
+    assert first.row["resolved"] and first.row["rating"] == 5
+    assert not second.row["resolved"] and second.row["rating"] is None
