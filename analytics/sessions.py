@@ -100,11 +100,11 @@ def sender_sessions(
     now: float,
     idle_seconds: float,
 ) -> list[Session]:
-    """Every session of one sender, from its events in order (each with its stored key under
-    ``_key``); the last is closed once the sender has been silent for ``idle_seconds`` at
-    ``now``."""
+    """Every session of one sender in which the customer wrote, from its events in order (each
+    with its stored key under ``_key``); the last is closed once the sender has been silent for
+    ``idle_seconds`` at ``now``."""
     parts = split_sessions(events)
-    return [
+    summaries = [
         summarise(
             sender_id,
             part,
@@ -113,6 +113,8 @@ def sender_sessions(
         )
         for index, part in enumerate(parts)
     ]
+    # A session the customer never wrote in (a chat page opened and closed) is no contact.
+    return [summary for summary in summaries if summary.row["user_messages"]]
 
 
 def _is_action(event: dict[str, Any], name: str) -> bool:

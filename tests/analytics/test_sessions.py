@@ -83,3 +83,12 @@ def test_outcomes_carried_over_into_a_new_session_are_not_counted_again() -> Non
     first, second = sessions(talk)
     assert first.row["resolved"] and first.row["rating"] == 5
     assert not second.row["resolved"] and second.row["rating"] is None
+
+
+def test_a_chat_opened_without_a_word_is_no_session() -> None:
+    talk = Conversation("customer:C00045", "2026-11-11 16:00")
+    talk.bot("utter_greet", "Hello! How can I help?")
+    talk.session_start(at_time="2026-11-12 09:00")
+    talk.user("my balance", "bank_balance").resolved("bank:bank_balance")
+    (session,) = sessions(talk)
+    assert session.row["started_at"].date().isoformat() == "2026-11-12"
