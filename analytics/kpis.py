@@ -1,8 +1,8 @@
 """The service's KPIs over a chosen period, line, channel and intent, as the industry defines
-them (docs: the README's "Measuring the service"); each figure is computed from the sessions
+them (the README says each in one sentence); each figure is computed from the sessions
 table (analytics.sessions makes its rows from Rasa's events).
 
-- sessions / volume: Rasa sessions that started in the period.
+- sessions / volume: Rasa sessions that started in the period and in which the customer wrote.
 - self-service (containment) rate: sessions with a request resolved and no person brought in,
   over all sessions.
 - first-contact resolution rate: sessions with a request resolved after which the same customer
