@@ -13,7 +13,11 @@ What the events say (docs/ARCHITECTURE.md and the action server's slots):
   ``rating_comment``;
 - a fallback is a message of intent ``nlu_fallback`` the assistant then did not take anyway
   (as a rating's comment, or as a form's free answer); out of scope is the intent
-  ``out_of_scope``; a clarification the action ``action_clarify_request``.
+  ``out_of_scope``; a clarification the action ``action_clarify_request`` or
+  ``action_disambiguate``;
+- a customer abandons a flow by leaving while a form waits for an answer, or while a question
+  (a response ``utter_ask_*`` or a message with buttons) waits that is not an offer after a
+  resolved request nor the satisfaction survey.
 """
 
 from __future__ import annotations
@@ -27,7 +31,11 @@ from common.customer_binding import BOUND_SENDER_PREFIX
 
 SESSION_START_ACTION = "action_session_start"
 HANDOFF_ACTION = "action_request_human"
-CLARIFY_ACTION = "action_clarify_request"
+# "Did you mean ...?" after a message not understood; "Which one is it about?" for a request
+# that fits several lines: both ask the customer to say which request they meant.
+CLARIFY_ACTIONS = frozenset({"action_clarify_request", "action_disambiguate"})
+# A question asked by a bot message with buttons but no response name.
+UNNAMED_QUESTION = "question"
 HANDOFF_RESOLVED_INTENT = "EXTERNAL_handoff_resolved"
 FALLBACK_INTENT = "nlu_fallback"
 OUT_OF_SCOPE_INTENT = "out_of_scope"
@@ -157,6 +165,8 @@ class _Walk:
     active_loop: str | None = None
     requested_slot: str | None = None
     last_question: str | None = None
+    # A request was resolved since the customer's last message: a question now is an offer.
+    resolved_since_message: bool = False
     waiting_for_customer: bool = False
     # The last message of intent nlu_fallback, until the next action says whether it was one.
     pending_fallback: int | None = None
@@ -181,6 +191,7 @@ class _Walk:
         if not _is_customer_message(event):
             return
         self.waiting_for_customer = False
+        self.resolved_since_message = False
         self.user_messages += 1
         self.first_message_at = self.first_message_at or event["timestamp"]
         self.channel = self.channel or event.get("input_channel")
@@ -200,7 +211,8 @@ class _Walk:
         response = str(metadata.get("utter_action") or "")
         if response == RATING_QUESTION:
             self.rating_asked = True
-        self.last_question = response if response.startswith("utter_ask_") else None
+        asks = response.startswith("utter_ask_") or bool((event.get("data") or {}).get("buttons"))
+        self.last_question = (response or UNNAMED_QUESTION) if asks else None
         self.waiting_for_customer = True
 
     def action(self, event: dict[str, Any]) -> None:
@@ -216,7 +228,7 @@ class _Walk:
                 self.handoff_opened_at = event["timestamp"]
             if self.customer_messages:
                 self.handed_off.add(len(self.customer_messages) - 1)
-        elif name == CLARIFY_ACTION:
+        elif name in CLARIFY_ACTIONS:
             self.clarifications += 1
 
     def slot(self, event: dict[str, Any]) -> None:
@@ -226,6 +238,7 @@ class _Walk:
             # (Rasa's own session start carries every slot), not an outcome of this one.
             return
         if name == RESOLVED_SLOT and value:
+            self.resolved_since_message = True
             self.resolved_request = str(value)
             self.resolved_at = self.resolved_at or event["timestamp"]
         elif name == ESCALATION_SLOT and value:
@@ -280,12 +293,13 @@ class _Walk:
         if not closed or not self.waiting_for_customer or self.paused:
             return None
         if self.active_loop and not _is_feedback(self.active_loop):
-            return (
-                f"{self.active_loop}:{self.requested_slot}"
-                if self.requested_slot
-                else (self.active_loop)
-            )
-        if self.last_question and not _is_feedback(self.last_question):
+            slot = f":{self.requested_slot}" if self.requested_slot else ""
+            return f"{self.active_loop}{slot}"
+        if (
+            self.last_question
+            and not _is_feedback(self.last_question)
+            and not self.resolved_since_message
+        ):
             return self.last_question
         return None
 

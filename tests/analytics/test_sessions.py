@@ -5,6 +5,8 @@ it (for the failure clusters)."""
 
 from __future__ import annotations
 
+from rasa.shared.core.events import BotUttered
+
 from analytics.ingest import catalogue_lines
 from analytics.sessions import Session, sender_sessions
 from tests.analytics.conversations import Conversation, at
@@ -92,3 +94,24 @@ def test_a_chat_opened_without_a_word_is_no_session() -> None:
     talk.user("my balance", "bank_balance").resolved("bank:bank_balance")
     (session,) = sessions(talk)
     assert session.row["started_at"].date().isoformat() == "2026-11-12"
+
+
+def test_a_question_with_buttons_left_unanswered_is_abandoned_unless_it_follows_a_resolution():
+    vague = Conversation("customer:C00046", "2026-11-11 17:00")
+    vague.user("what's my balance", "balance_unclear").action("action_disambiguate")
+    vague.add(
+        BotUttered(
+            "Which one is it about?",
+            data={"buttons": [{"title": "My wallet", "payload": "/payments_balance"}]},
+            metadata={"utter_action": "utter_which_product"},
+        ),
+        1,
+    )
+    (left,) = sessions(vague)
+    assert left.row["abandoned_at"] == "utter_which_product"
+    assert left.row["clarifications"] == 1
+    served = Conversation("customer:C00047", "2026-11-11 18:00")
+    served.user("my balance", "bank_balance").resolved("bank:bank_balance")
+    served.add(BotUttered("Anything else?", data={"buttons": [{"title": "No"}]}), 1)
+    (done,) = sessions(served)
+    assert not done.row["abandoned"]
