@@ -28,6 +28,7 @@ CLOSING = ("Is there anything else", "anything else I can do")
 # Questions that end a request rather than ask for something inside one.
 OPEN_QUESTIONS = (*CLOSING, "What would you like to do", "How can I help", "help with?")
 PERSON_OFFER_PAYLOAD = "/request_human"
+YES_PAYLOAD = "/affirm"
 RATING_PAYLOAD = "/rate_service"
 # How a customer rates, by whether they got what they came for (1 to 5 stars).
 RATING_WEIGHTS = {True: (2, 3, 7, 28, 60), False: (30, 25, 20, 15, 10)}
@@ -103,6 +104,7 @@ class Outcome:
     rating_asked: bool = False
     misunderstood: int = 0
     error: str | None = None
+    came_back: bool = False  # about a goal not met in an earlier conversation of the run
 
 
 @dataclass
@@ -120,6 +122,7 @@ class Conversation:
     rating_asked: bool = False
     left_half_way: bool = False
     _side_trips: int = 0
+    _side_question_asked: bool = False
 
     def say(self, templates: tuple[str, ...], slots: dict[str, str] | None = None) -> str:
         return self.voice.say(templates, self.rng, slots)
@@ -174,6 +177,11 @@ class Conversation:
             return None
         if any(RATING_PAYLOAD in str(b.get("payload")) for b in buttons):
             return None  # the request is over; close() rates
+        if self._side_question_asked and not buttons and not last.rstrip().endswith("?"):
+            # The answer to their aside ended the request they were in: they ask again.
+            self._side_question_asked = False
+            return self.opener(plain=True)
+        self._side_question_asked = False
         asked_so_far.append(last)
         if asked_so_far.count(last) >= 3:
             return None  # the same question a third time: the customer gives up
@@ -181,19 +189,25 @@ class Conversation:
             code = self.chat.latest_code()
             return code if code else None
         if any(mark in text for mark in NOT_UNDERSTOOD):
-            return self.after_misunderstanding(buttons)
-        if buttons:
-            return self.press(buttons)
+            if not (buttons and last.rstrip().endswith("?")):
+                return self.after_misunderstanding(buttons)
+            # The flow asks its question again, with its buttons: the customer answers it.
+            self.misunderstood += 1
         in_flow = last.rstrip().endswith("?") and not any(q in last for q in OPEN_QUESTIONS)
         if in_flow and self.side_trip():
             return self.side_trip_message()
-        for words, templates in self.goal.answers:
-            if words.lower() in last.lower():
-                return self.say(templates, opener_slots(self.particulars, self.rng))
+        # A confirmation first: it repeats the answers, which may hold a question's words.
         if any(mark in last for mark in CONFIRMATION):
+            if YES_PAYLOAD in [b.get("payload") for b in buttons] and self.rng.random() < 0.6:
+                return YES_PAYLOAD
             return self.say(
                 ("yes", "yep{,|} go ahead", "ok do it", "sure", "yes please", "correct{,|} go on")
             )
+        if buttons:
+            return self.press(buttons)
+        for words, templates in self.goal.answers:
+            if words.lower() in last.lower():
+                return self.say(templates, opener_slots(self.particulars, self.rng))
         return None
 
     def side_trip(self) -> bool:
@@ -212,14 +226,13 @@ class Conversation:
             self.send(self.say(CANCEL))
             restart = self.voice.say(RESTART, self.rng, habits=False)
             return restart + self.opener(plain=True)
+        self._side_question_asked = True
         return self.say(SIDE_QUESTIONS)
 
     def after_misunderstanding(self, buttons: list[dict[str, Any]]) -> str:
         self.misunderstood += 1
-        wanted = f"/{self.goal.name}"
-        for button in buttons:
-            if str(button.get("payload", "")).split("{")[0] == wanted:
-                return str(button["payload"])
+        if f"/{self.goal.name}" in [button.get("payload") for button in buttons]:
+            return f"/{self.goal.name}"
         if self.misunderstood >= 2 and self.habits.asks_for_person_when_lost:
             return self.say(ASK_PERSON)
         return self.opener(plain=True)
@@ -231,14 +244,13 @@ class Conversation:
             if self.habits.asks_for_person_when_lost or self.goal.name == "talk_to_person":
                 return PERSON_OFFER_PAYLOAD
             return next(p for p in payloads if p != PERSON_OFFER_PAYLOAD)
-        wanted = f"/{self.goal.name}"
-        for payload in payloads:
-            if payload.split("{")[0] == wanted:
-                return payload
         for words in self.particulars.get("press") or []:
             for button in buttons:
                 if words and words in str(button.get("title", "")):
                     return str(button["payload"])
+        # "Did you mean one of these?": the request the customer came with.
+        if f"/{self.goal.name}" in payloads:
+            return f"/{self.goal.name}"
         if "/affirm" in payloads and "/cancel" in payloads:  # "continue, or cancel?"
             return "/affirm"
         return str(self.rng.choice(buttons)["payload"])

@@ -122,6 +122,9 @@ class Goal:
     # under "press".
     answers: tuple[tuple[str, tuple[str, ...]], ...] = ()
     in_scope: bool = True  # out-of-scope customers are counted apart
+    # What the judge compares with the state after, read before the conversation starts
+    # (a snapshot reads a path when first asked, which may be after the change).
+    remembers: tuple[str, ...] = ()
 
 
 def money(value: Mapping[str, str]) -> str:
@@ -376,7 +379,13 @@ def transfer_made(case: Case) -> Verdict:
 
 
 def told_latest_transfer(case: Case) -> Verdict:
-    return said(case, case.particulars["item"]["transfer_id"])
+    """Its reference, or the transfer itself among the recent ones with its status."""
+    transfer = case.particulars["item"]
+    by_reference = said(case, transfer["transfer_id"])
+    if by_reference.met:
+        return by_reference
+    amount = money({"amount": transfer["amount"], "currency": transfer["currency"]})
+    return said(case, f"{amount} to {transfer['recipient_name']}, {transfer['status']}")
 
 
 def told_bill(case: Case) -> Verdict:
@@ -498,7 +507,6 @@ def told_products(case: Case) -> Verdict:
 # -- the goals ---------------------------------------------------------------------------------
 
 AMOUNT = ("<amount>", "<amount> yuan", "{make it|} <amount> rmb", "<amount> cny", "¥<amount>")
-YES_PLEASE = ("yes", "yep go ahead", "ok do it", "sure", "yes please", "correct, go on")
 
 GOALS: tuple[Goal, ...] = (
     # payments: the app wallet
@@ -586,7 +594,7 @@ GOALS: tuple[Goal, ...] = (
             "{in|from} my wallet",
             "{a shop|a merchant|someone} charged my wallet {for something i never got|twice}, "
             "{i want my money back|i want to dispute it}",
-            "{dispute|complain about} a wallet payment{ please|}",
+            "{dispute|contest} a {wallet payment|charge on my wallet}{ please|}",
         ),
         with_items(
             "wallet",
@@ -595,6 +603,7 @@ GOALS: tuple[Goal, ...] = (
             lambda t: t["direction"] == "debit" and t["status"] == "completed",
         ),
         dispute_opened,
+        remembers=("table:disputes",),
         answers=(
             (
                 "what happened",
@@ -640,9 +649,9 @@ GOALS: tuple[Goal, ...] = (
         "bank",
         4,
         (
-            "{please|can you|} {freeze|lock|pause} my {debit |}card{ for now| temporarily|}",
+            "{please|can you|} {freeze|pause} my {debit |}card{ for now| temporarily|}",
             "{i think i|i might have} {left|misplaced} my card {somewhere|at work}, "
-            "{freeze|block} it {for now|temporarily} {please|}",
+            "{freeze|put a freeze on} it {for now|temporarily|until i find it} {please|}",
             "{put a hold on|temporarily freeze} {my|the} card ending <last4>",
         ),
         card_in("active"),

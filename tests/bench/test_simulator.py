@@ -101,6 +101,17 @@ def test_a_bill_repayment_is_met_when_the_bill_shows_that_much_more_paid():
     assert not judged("credit_repay", {"amount": "500"}, before, paid)
 
 
+def test_a_disputed_charge_is_met_by_a_new_dispute_at_the_back_end_not_by_the_words():
+    opened = ["Your dispute is open, reference DSP1. Our disputes team will look into it."]
+
+    assert judged(
+        "payments_dispute_charge", {}, {"table:disputes": 0}, {"table:disputes": 1}, opened
+    )
+    assert not judged(
+        "payments_dispute_charge", {}, {"table:disputes": 1}, {"table:disputes": 1}, opened
+    )
+
+
 def test_asking_for_a_person_is_met_by_a_handoff_or_a_callback_and_not_by_an_answer():
     callback = (
         "All our colleagues are busy right now. I've passed them this chat, so you won't need to "
@@ -270,6 +281,8 @@ def test_a_small_run_talks_to_the_real_assistant_and_writes_the_kpis_file(
             "5",
             "--customers",
             "60",
+            "--model",
+            str(trained_model),
             "--out",
             str(out),
         ],
@@ -284,7 +297,7 @@ def test_a_small_run_talks_to_the_real_assistant_and_writes_the_kpis_file(
     text = out.read_text()
     for field in ("- date: ", "- commit: ", "- command: `"):
         assert field in text
-    assert "bench.simulator --conversations 5 --customers 60 --out" in text
+    assert "bench.simulator --conversations 5 --customers 60 --model" in text
     assert "| in scope (all lines) |" in text
     assert "Conversations that broke (HTTP error or timeout): 0." in text
     assert "- assistant: " in text  # a conversation of the run, as it went
