@@ -22,12 +22,15 @@ from services.desk.outbox import OutboxWorker
 from services.desk.rasa_client import RasaClient
 from services.desk.reconcile import Reconciler
 from services.desk.routes import agent_api, console, service, supervisor
+from services.desk.routes.supervisor import SUPERVISOR_PAGE
 from services.desk.seed import seed_demo_agents
 from services.desk.settings import DeskSettings
 from services.sign_in_guard import SignInGuard
 from services.web_security import install_web_security
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
+# The CSP hash of an empty inline <style> (sha256 of no bytes).
+EMPTY_STYLE_HASH = "sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
 SHUTDOWN_SECONDS = 5
 
 
@@ -118,8 +121,13 @@ def create_app(settings: DeskSettings | None = None) -> FastAPI:
     def content_security_policy(request: Request) -> str:
         # No inline script can run, whatever text slipped into a page.
         host = request.headers.get("host", "")
+        styles = "'self'"
+        if request.url.path == SUPERVISOR_PAGE:
+            # plotly.js adds its rules to an empty <style> of its own through the CSSOM; the
+            # hash admits an empty one only, so no inline CSS from a page's text can apply.
+            styles += f" '{EMPTY_STYLE_HASH}'"
         return (
-            f"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+            f"default-src 'self'; script-src 'self'; style-src {styles}; img-src 'self' data:; "
             f"connect-src 'self' ws://{host} wss://{host}; frame-ancestors 'none'; "
             "base-uri 'none'; form-action 'self'"
         )

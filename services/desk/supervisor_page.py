@@ -40,6 +40,7 @@ TILES = (
 CHARTS = (
     ("trend", "Day by day"),
     ("lines", "By product line"),
+    ("channels", "By channel"),
     ("satisfaction", "Satisfaction ratings"),
     ("escalations", "Why customers reached a person"),
     ("abandonment", "Where customers gave up"),

@@ -159,31 +159,46 @@
       {
         xaxis: { type: "date", tickformat: "%d %b" },
         yaxis: { range: [0, 100], ticksuffix: "%", rangemode: "tozero" },
-        yaxis2: { overlaying: "y", side: "right", showgrid: false, rangemode: "tozero" },
+        yaxis2: {
+          overlaying: "y",
+          side: "right",
+          showgrid: false,
+          rangemode: "tozero",
+          tickformat: "d",
+          title: { text: "sessions" },
+        },
       },
     );
   }
 
-  function drawLines(byLine) {
-    if (!byLine.length) return nothing("lines", "No product line in this period.");
-    const rows = [...byLine].sort((a, b) => b.sessions - a.sessions);
-    const names = rows.map((row) => `${row.line} (${row.sessions})`);
-    const bars = (name, key, color) => ({
+  function drawBreakdown(key, rows, nameKey, empty) {
+    if (!rows.length) return nothing(key, empty);
+    const sorted = [...rows].sort((a, b) => b.sessions - a.sessions);
+    // Plotly's labels take <br>; the names are the service's own line and channel names.
+    const names = sorted.map((row) => `${row[nameKey]}<br>(${row.sessions})`);
+    const bars = (name, rate, color) => ({
       type: "bar",
       name,
       x: names,
-      y: toPercent(rows.map((row) => row[key])),
+      y: toPercent(sorted.map((row) => row[rate])),
       marker: { color },
+      hovertemplate: `${name} %{y:.1f}%<extra></extra>`,
     });
     plot(
-      "lines",
+      key,
       [
         bars("self-service", "self_service_rate", COLOURS.selfService),
         bars("first-contact resolution", "first_contact_resolution_rate", COLOURS.fcr),
         bars("CSAT", "csat", COLOURS.csat),
         bars("escalation", "escalation_rate", COLOURS.escalation),
       ],
-      { barmode: "group", yaxis: { range: [0, 100], ticksuffix: "%" } },
+      {
+        barmode: "group",
+        xaxis: { tickangle: 0, automargin: true },
+        yaxis: { range: [0, 100], ticksuffix: "%" },
+        legend: { orientation: "h", x: 0, y: 1.02, yanchor: "bottom" },
+        margin: { ...BASE_LAYOUT.margin, t: 56 },
+      },
     );
   }
 
@@ -220,6 +235,7 @@
         {
           type: "bar",
           orientation: "h",
+          width: 0.6,
           x: rows.map(([, count]) => count),
           y: rows.map(([name]) => label(name)),
           text: rows.map(([, count]) => String(count)),
@@ -234,7 +250,8 @@
 
   function drawCharts(kpis) {
     drawTrend(kpis.trend || []);
-    drawLines(kpis.by_line || []);
+    drawBreakdown("lines", kpis.by_line || [], "line", "No product line in this period.");
+    drawBreakdown("channels", kpis.by_channel || [], "channel", "No channel in this period.");
     drawSatisfaction(kpis.satisfaction || {});
     drawCounts(
       "escalations",
