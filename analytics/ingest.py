@@ -98,57 +98,83 @@ class Ingestor:
         new = [row for key, row in rows.items() if key not in known]
         if new:
             connection.execute(_insert_ignoring_duplicates(connection), new)
-            self.remake_sessions(connection, {row["sender_id"] for row in new})
+            earliest: dict[str, float] = {}
+            for row in new:
+                sender = row["sender_id"]
+                earliest[sender] = min(row["timestamp"], earliest.get(sender, row["timestamp"]))
+            self.remake_sessions(connection, earliest)
         return len(new)
 
     def store_batch(self, raw_events: Iterable[dict[str, Any]]) -> int:
         with self.engine.begin() as connection:
             return self.store(connection, raw_events)
 
-    def remake_sessions(self, connection: Connection, senders: set[str]) -> None:
-        """Every session and message of ``senders``, made again from all their events."""
-        if not senders:
-            return
-        found = connection.execute(
-            select(store.events.c.key, store.events.c.sender_id, store.events.c.data)
-            .where(store.events.c.sender_id.in_(sorted(senders)))
-            .order_by(store.events.c.sender_id, store.events.c.timestamp, store.events.c.id)
+    def remake_sessions(self, connection: Connection, changed_since: dict[str, float]) -> None:
+        """The sessions and messages of each sender made again from their events, from the
+        session that holds the sender's time in ``changed_since`` on: the sessions before it
+        cannot have changed, so a customer's long history is not read again at every
+        message."""
+        starts: dict[str, list[float]] = {sender: [] for sender in changed_since}
+        for sender_id, started in connection.execute(
+            select(store.sessions.c.sender_id, store.sessions.c.first_event_timestamp).where(
+                store.sessions.c.sender_id.in_(sorted(changed_since))
+            )
+        ):
+            starts[sender_id].append(started)
+        for sender_id, since in changed_since.items():
+            before = [started for started in starts[sender_id] if started <= since]
+            self._remake_sender(connection, sender_id, max(before) if before else None)
+
+    def _remake_sender(self, connection: Connection, sender_id: str, start: float | None) -> None:
+        """Remakes the sessions of ``sender_id`` that begin at ``start`` or later (all of them
+        when None)."""
+        events = select(store.events.c.key, store.events.c.data).where(
+            store.events.c.sender_id == sender_id
         )
-        by_sender: dict[str, list[dict[str, Any]]] = {sender: [] for sender in senders}
-        for key, sender_id, data in found:
-            by_sender[sender_id].append({**data, "_key": key})
-        now = self._clock()
-        session_rows, message_rows = [], []
-        for sender_id, sender_events in by_sender.items():
-            for session in sender_sessions(
-                sender_id, sender_events, self._line_of_intent, now, self._idle_seconds
-            ):
-                session_rows.append(session.row)
-                message_rows.extend(session.messages)
-        for table in (store.sessions, store.messages):
-            connection.execute(table.delete().where(table.c.sender_id.in_(sorted(senders))))
-        if session_rows:
-            connection.execute(store.sessions.insert(), session_rows)
-        if message_rows:
-            connection.execute(store.messages.insert(), message_rows)
+        stale = select(store.sessions.c.session_id).where(store.sessions.c.sender_id == sender_id)
+        if start is not None:
+            events = events.where(store.events.c.timestamp >= start)
+            stale = stale.where(store.sessions.c.first_event_timestamp >= start)
+        stale_ids = list(connection.execute(stale).scalars())
+        found = connection.execute(
+            events.order_by(store.events.c.timestamp, store.events.c.id)
+        ).all()
+        remade = sender_sessions(
+            sender_id,
+            [{**data, "_key": key} for key, data in found],
+            self._line_of_intent,
+            self._clock(),
+            self._idle_seconds,
+        )
+        if stale_ids:
+            connection.execute(
+                store.messages.delete().where(store.messages.c.session_id.in_(stale_ids))
+            )
+            connection.execute(
+                store.sessions.delete().where(store.sessions.c.session_id.in_(stale_ids))
+            )
+        if remade:
+            connection.execute(store.sessions.insert(), [session.row for session in remade])
+        messages = [message for session in remade for message in session.messages]
+        if messages:
+            connection.execute(store.messages.insert(), messages)
 
     def close_idle_sessions(self) -> int:
         """Closes the sessions whose sender has been silent long enough (an abandoned flow is
-        only abandoned then); returns how many senders were looked at again."""
+        only abandoned then); returns how many were looked at again."""
         cutoff = datetime.fromtimestamp(self._clock() - self._idle_seconds, timezone.utc)
         with self.engine.begin() as connection:
-            senders = set(
-                connection.execute(
-                    select(store.sessions.c.sender_id).where(
-                        and_(
-                            store.sessions.c.closed.is_(False),
-                            store.sessions.c.ended_at <= cutoff.replace(tzinfo=None),
-                        )
+            idle = connection.execute(
+                select(store.sessions.c.sender_id, store.sessions.c.first_event_timestamp).where(
+                    and_(
+                        store.sessions.c.closed.is_(False),
+                        store.sessions.c.ended_at <= cutoff.replace(tzinfo=None),
                     )
-                ).scalars()
-            )
-            self.remake_sessions(connection, senders)
-        return len(senders)
+                )
+            ).all()
+            for sender_id, start in idle:
+                self._remake_sender(connection, sender_id, start)
+        return len(idle)
 
 
 def _insert_ignoring_duplicates(connection: Connection) -> Any:

@@ -346,6 +346,7 @@ def summarise(
         ),
         "channel": walk.channel,
         "started_at": _time(started),
+        "first_event_timestamp": started,
         "ended_at": _time(ended),
         "closed": closed,
         "line": line,

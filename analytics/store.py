@@ -47,6 +47,8 @@ sessions = Table(
     Column("customer_id", String(64), index=True),
     Column("channel", String(64)),
     Column("started_at", DateTime, nullable=False, index=True),
+    # Rasa's timestamp of the session's first event: where a later remake reads from.
+    Column("first_event_timestamp", Float, nullable=False),
     Column("ended_at", DateTime, nullable=False),
     # Over: a later session of the sender exists, or the sender has been silent long enough.
     Column("closed", Boolean, nullable=False),
