@@ -32,12 +32,15 @@ def resolved_and_abandoned() -> list[Conversation]:
     return [done, left]
 
 
-def reader_for(directory: Path, clock: float = LATER) -> tuple[Engine, SqlBrokerReader]:
+def reader_for(
+    directory: Path, clock: float = LATER, batch_size: int = 7
+) -> tuple[Engine, SqlBrokerReader]:
     """The service as it starts: its database and a reader of the broker, from nothing kept in
     memory."""
     engine = open_store(f"sqlite:///{directory / 'analytics.db'}")
     ingestor = Ingestor(engine, catalogue_lines(), idle_seconds=IDLE_SECONDS, clock=lambda: clock)
-    return engine, SqlBrokerReader(f"sqlite:///{directory / 'events.db'}", ingestor, batch_size=7)
+    broker_url = f"sqlite:///{directory / 'events.db'}"
+    return engine, SqlBrokerReader(broker_url, ingestor, batch_size=batch_size)
 
 
 def read_all(reader: SqlBrokerReader) -> int:
@@ -152,3 +155,36 @@ def test_no_card_number_code_or_token_is_stored(tmp_path: Path) -> None:
     assert "[card ending 1111]" in stored and "[one-time code]" in stored
     # The customer's words are kept, masked, for the failure clusters.
     assert "was charged twice" in stored
+
+
+def session_rows(engine: Engine) -> list[dict[str, Any]]:
+    with engine.connect() as connection:
+        found = connection.execute(select(store.sessions).order_by(store.sessions.c.session_id))
+        return [dict(row) for row in found.mappings()]
+
+
+def test_events_arriving_in_any_order_make_the_sessions_all_at_once_would(tmp_path: Path) -> None:
+    regular = Conversation("customer:C00014", "2026-11-08 09:00")
+    regular.user("my bill", "credit_bill").resolved("credit:credit_bill", after=5)
+    regular.session_start(at_time="2026-11-09 09:00")
+    regular.user("my bill again", "credit_bill").resolved("credit:credit_bill", after=9)
+    regular.session_start(at_time="2026-11-10 09:00")
+    regular.user("a card abroad", "intl_card_abroad").bot("utter_intl_card_abroad")
+    # The first session's outcome arrives last of all.
+    late = regular.events.pop(4)
+    assert late["event"] == "slot" and late["name"] == "resolved_request"
+    (tmp_path / "in_order").mkdir()
+    publish(tmp_path / "in_order" / "events.db", [[*regular.events[:4], late, *regular.events[4:]]])
+    (tmp_path / "late").mkdir()
+    publish(tmp_path / "late" / "events.db", [regular.events[:9], regular.events[9:], [late]])
+
+    expected_engine, reader = reader_for(tmp_path / "in_order")
+    read_all(reader)
+    # One broker row at a time, as a busy broker would hand them over.
+    late_engine, late_reader = reader_for(tmp_path / "late", batch_size=1)
+    read_all(late_reader)
+    assert session_rows(late_engine) == session_rows(expected_engine)
+    assert [row["resolved"] for row in session_rows(late_engine)] == [True, True, False]
+    for engine, each in ((expected_engine, reader), (late_engine, late_reader)):
+        each.close()
+        engine.dispose()
