@@ -36,6 +36,7 @@ DEFAULT_CLUSTERS = 20
 # Sweeps for sessions whose sender went silent, between reads of the broker.
 IDLE_SWEEP_SECONDS = 60
 RETRY_SECONDS = 5
+BROKER_CONNECT_SECONDS = 10
 
 bearer_scheme = HTTPBearer(
     auto_error=False, description="The analytics service secret (ANALYTICS_SERVICE_SECRET)"
@@ -83,6 +84,16 @@ class Consumer:
             self._pika = None
             self._sql = SqlBrokerReader(settings.broker_url, ingestor, settings.batch_size)
 
+    async def prepare(self) -> None:
+        """Declares the service's queue before the service says it is up, so events Rasa
+        publishes from then on wait for it; a broker still starting is tried again by run."""
+        if self._pika is None:
+            return
+        try:
+            await asyncio.wait_for(self._pika.ready_queue(), BROKER_CONNECT_SECONDS)
+        except Exception as error:  # aio_pika raises assorted types; run tries again
+            logger.warning("the event broker cannot be reached yet: %r", error)
+
     async def read_once(self) -> int:
         if self._pika is not None:
             return await self._pika.read_once()
@@ -126,6 +137,8 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         consumer = Consumer(settings, ingestor) if consume else None
+        if consumer is not None:
+            await consumer.prepare()
         task = asyncio.create_task(consumer.run()) if consumer else None
         try:
             yield

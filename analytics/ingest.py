@@ -252,7 +252,8 @@ class PikaConsumer:
         self._connection: Any = None
         self._queue: Any = None
 
-    async def _ready_queue(self) -> Any:
+    async def ready_queue(self) -> Any:
+        """The service's queue, declared and bound to Rasa's exchange (connecting first)."""
         import aio_pika
 
         if self._queue is not None and not self._connection.is_closed:
@@ -268,7 +269,7 @@ class PikaConsumer:
 
     async def read_once(self) -> int:
         """Stores the messages waiting (up to a batch); returns how many were read."""
-        queue = await self._ready_queue()
+        queue = await self.ready_queue()
         batch = []
         while len(batch) < self._batch_size:
             message = await queue.get(no_ack=False, fail=False)

@@ -7,8 +7,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import time
+from pathlib import Path
 
 import aio_pika
+import psycopg2
 import pytest
 from rasa.core.brokers.pika import PikaEventBroker
 from rasa.utils.endpoints import EndpointConfig
@@ -18,15 +22,21 @@ from sqlalchemy.engine import Engine
 from analytics import store
 from analytics.ingest import Ingestor, PikaConsumer, catalogue_lines
 from analytics.store import open_store
+from clients.analytics import AnalyticsClient, KpiFilters
+from common.environment import FIXED_SETTINGS, read_profile
+from common.ports import free_port
 from common.store_checks import amqp_url
 from tests.analytics.conversations import Conversation, at
 from tests.e2e.production_services import (
+    POSTGRES_ADMIN_DSN,
     fresh_postgres_database,
     fresh_rabbitmq_vhost,
     require_servers,
 )
+from tooling.processes import analytics_server
 
 VHOST = "fincs_analytics_test"
+SERVICE_SECRET = "test-analytics-service-secret-0123"
 PUBLISH_SECONDS = 10
 
 
@@ -167,3 +177,42 @@ async def test_a_failed_commit_leaves_the_events_in_the_queue(
     assert stored_events(ingestor.engine) == len(talk.events)
     await consumer.close()
     ingestor.engine.dispose()
+
+
+async def test_the_production_profiles_service_reads_rabbitmq_into_postgresql(
+    vhost_url: str, tmp_path: Path
+) -> None:
+    require_servers("postgres")
+    database = fresh_postgres_database("fincs_analytics_service_test")
+    _drop_postgres_database("fincs_analytics_service_test")  # the service creates it
+    port = free_port()
+    environment = {
+        **read_profile("production"),
+        "EVENT_BROKER_URL": vhost_url,
+        "ANALYTICS_DATABASE_URL": database,
+        "ANALYTICS_SERVICE_SECRET": SERVICE_SECRET,
+        "ANALYTICS_EVENT_QUEUE": "analytics_service_test",
+        "ANALYTICS_POLL_SECONDS": "0.2",
+    }
+    server = analytics_server(port, {**os.environ, **FIXED_SETTINGS, **environment})
+    server.log_dir = tmp_path
+    client = AnalyticsClient(f"http://127.0.0.1:{port}", SERVICE_SECRET)
+    try:
+        server.start().wait_until_ready(60)
+        await publish_with_rasa(vhost_url, "analytics_service_test", a_conversation())
+        deadline = time.monotonic() + 20
+        while (figures := await client.kpis(KpiFilters()))["sessions"] < 1:
+            assert time.monotonic() < deadline, server.log_tail()
+            await asyncio.sleep(0.2)
+        assert figures["self_service_rate"] == 1.0 and figures["satisfaction"]["csat"] == 1.0
+    finally:
+        await client.aclose()
+        server.stop()
+
+
+def _drop_postgres_database(name: str) -> None:
+    connection = psycopg2.connect(POSTGRES_ADMIN_DSN)
+    connection.autocommit = True
+    with connection.cursor() as cursor:
+        cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    connection.close()
