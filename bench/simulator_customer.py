@@ -23,6 +23,7 @@ from bench.simulator_words import Voice
 MAX_MESSAGES = 16
 CODE_ASKED = ("6-digit code", "waiting for the security code", "code doesn't match")
 NOT_UNDERSTOOD = ("didn't catch that", "not sure I understood", "can't use that as an answer")
+NOT_SERVED = "not something I can help with"
 CONFIRMATION = ("Shall I", "Go ahead?", "Shall we continue")
 CLOSING = ("Is there anything else", "anything else I can do")
 # Questions that end a request rather than ask for something inside one.
@@ -188,6 +189,9 @@ class Conversation:
         if any(mark in text for mark in CODE_ASKED):
             code = self.chat.latest_code()
             return code if code else None
+        if self.goal.in_scope and NOT_SERVED in text:
+            # Told their request is not served when it is: they say it another way.
+            return self.after_misunderstanding(buttons)
         if any(mark in text for mark in NOT_UNDERSTOOD):
             if not (buttons and last.rstrip().endswith("?")):
                 return self.after_misunderstanding(buttons)
@@ -204,7 +208,7 @@ class Conversation:
                 ("yes", "yep{,|} go ahead", "ok do it", "sure", "yes please", "correct{,|} go on")
             )
         if buttons:
-            return self.press(buttons)
+            return self.press(buttons, last)
         for words, templates in self.goal.answers:
             if words.lower() in last.lower():
                 return self.say(templates, opener_slots(self.particulars, self.rng))
@@ -237,7 +241,9 @@ class Conversation:
             return self.say(ASK_PERSON)
         return self.opener(plain=True)
 
-    def press(self, buttons: list[dict[str, Any]]) -> str:
+    def press(self, buttons: list[dict[str, Any]], question: str) -> str | None:
+        """The button this customer presses under ``question``; None for buttons that only
+        suggest what to do next, after an answer, when none is what they came for."""
         payloads = [str(button.get("payload", "")) for button in buttons]
         if PERSON_OFFER_PAYLOAD in payloads and len(buttons) == 2:
             # "Would you like to talk to a person?": yes if that is the sort of customer.
@@ -253,6 +259,8 @@ class Conversation:
             return f"/{self.goal.name}"
         if "/affirm" in payloads and "/cancel" in payloads:  # "continue, or cancel?"
             return "/affirm"
+        if "?" not in question:
+            return None
         return str(self.rng.choice(buttons)["payload"])
 
     # -- the end -----------------------------------------------------------------------------

@@ -678,7 +678,8 @@ GOALS: tuple[Goal, ...] = (
             "{someone|a thief} {took|stole} my {wallet|bag} with my card in it",
         ),
         card_in("active"),
-        card_now("lost", "stolen"),
+        # Blocked, and perhaps already replaced by a new card ordered in the same chat.
+        card_now("lost", "stolen", "replaced"),
         answers=(("lost, or stolen", ("{it was|} stolen", "lost {it|}")),),
     ),
     Goal(

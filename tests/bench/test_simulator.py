@@ -301,3 +301,47 @@ def test_a_small_run_talks_to_the_real_assistant_and_writes_the_kpis_file(
     assert "| in scope (all lines) |" in text
     assert "Conversations that broke (HTTP error or timeout): 0." in text
     assert "- assistant: " in text  # a conversation of the run, as it went
+
+
+class AnsweringChat:
+    """An assistant that answers the credit bill question and suggests what could come next."""
+
+    def __init__(self) -> None:
+        self.heard: list[str] = []
+
+    def send(self, message: str) -> list[dict[str, Any]]:
+        self.heard.append(message)
+        return [
+            {
+                "text": "Your credit bill for 2026-11 is 4,060.00 CNY, due on 20 Dec 2026.",
+                "buttons": [
+                    {"title": "Repay now", "payload": "/credit_repay"},
+                    {"title": "Split into instalments", "payload": "/credit_instalments"},
+                ],
+            }
+        ]
+
+    def latest_code(self) -> None:
+        return None
+
+    def snapshot(self) -> Snapshot:
+        return Snapshot.of({})
+
+
+def test_a_customer_answered_does_not_press_the_next_steps_the_assistant_suggests():
+    bill = {"amount_due": {"amount": "4060.00", "currency": "CNY"}}
+    steady = Habits(False, False, False, False, False, False)
+    chat = AnsweringChat()
+    conversation = Conversation(
+        GOALS_BY_NAME["credit_bill"],
+        {"bill": bill},
+        "C00001",
+        chat,
+        random.Random(3),
+        Voice.draw(random.Random(3)),
+        steady,
+    )
+
+    outcome = conversation.run(Snapshot.of({}))
+
+    assert outcome.met and len(chat.heard) == 1
