@@ -12,7 +12,6 @@ import time
 from pathlib import Path
 
 import aio_pika
-import psycopg2
 import pytest
 from rasa.core.brokers.pika import PikaEventBroker
 from rasa.utils.endpoints import EndpointConfig
@@ -28,7 +27,6 @@ from common.ports import free_port
 from common.store_checks import amqp_url
 from tests.analytics.conversations import Conversation, at
 from tests.e2e.production_services import (
-    POSTGRES_ADMIN_DSN,
     fresh_postgres_database,
     fresh_rabbitmq_vhost,
     require_servers,
@@ -184,7 +182,6 @@ async def test_the_production_profiles_service_reads_rabbitmq_into_postgresql(
 ) -> None:
     require_servers("postgres")
     database = fresh_postgres_database("fincs_analytics_service_test")
-    _drop_postgres_database("fincs_analytics_service_test")  # the service creates it
     port = free_port()
     environment = {
         **read_profile("production"),
@@ -208,11 +205,3 @@ async def test_the_production_profiles_service_reads_rabbitmq_into_postgresql(
     finally:
         await client.aclose()
         server.stop()
-
-
-def _drop_postgres_database(name: str) -> None:
-    connection = psycopg2.connect(POSTGRES_ADMIN_DSN)
-    connection.autocommit = True
-    with connection.cursor() as cursor:
-        cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    connection.close()
