@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
+import types
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -57,10 +58,23 @@ def resolved(sender_id: str, starts: str) -> Conversation:
     return talk
 
 
+def not_understood(sender_id: str, starts: str) -> Conversation:
+    talk = Conversation(sender_id, starts, channel="socketio")
+    talk.user("my card ate my money", "nlu_fallback").bot("utter_default")
+    talk.user("thanks", "thank").bot("utter_you_are_welcome")
+    return talk
+
+
 @pytest.fixture(scope="module")
 def filled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[AnalyticsSettings, Engine]]:
     directory = tmp_path_factory.mktemp("api")
-    publish(directory / "events.db", [resolved("customer:C00030", "2026-11-09 09:00")])
+    publish(
+        directory / "events.db",
+        [
+            resolved("customer:C00030", "2026-11-09 09:00"),
+            not_understood("anon-33", "2026-11-09 10:00"),
+        ],
+    )
     settings = AnalyticsSettings(
         service_secret=SECRET, broker_type="sql", broker_url=f"sqlite:///{directory / 'events.db'}"
     )
@@ -97,6 +111,7 @@ def test_the_kpis_answer_the_contracts_shape(api: TestClient) -> None:
     figures = answer.json()
     assert set(figures) == KPI_KEYS
     assert figures["sessions"] == 1 and figures["self_service_rate"] == 1.0
+    assert figures["period"] == {"start": "2026-11-09", "end": "2026-11-09"}
     assert figures["filters"] == {"line": "bank", "channel": None, "intent": None}
     bad = api.get("/kpis?start=yesterday", headers={"Authorization": f"Bearer {SECRET}"})
     assert bad.status_code == 422
@@ -112,6 +127,33 @@ def test_without_the_clustering_the_failure_endpoints_say_so(
         answer = api.get(path, headers=headers)
         assert answer.status_code == 503
         assert answer.json()["error"]["code"] == "unavailable"
+
+
+def test_the_failure_endpoints_cluster_what_was_not_served(
+    api: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    given: list[list[dict[str, Any]]] = []
+
+    def failure_clusters(messages: list[dict[str, Any]], limit: int) -> list[dict[str, Any]]:
+        given.append(messages)
+        return [{"label": messages[0]["text"], "count": len(messages)}][:limit]
+
+    clustering = types.ModuleType("analytics.failures")
+    clustering.failure_clusters = failure_clusters  # type: ignore[attr-defined]
+    clustering.draft_nlu = lambda clusters: f'version: "3.1"\n# {clusters[0]["label"]}\n'  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "analytics.failures", clustering)
+    headers = {"Authorization": f"Bearer {SECRET}"}
+
+    answer = api.get("/failures", params={"channel": "socketio"}, headers=headers)
+    assert answer.json() == {"clusters": [{"label": "my card ate my money", "count": 1}]}
+    # Only the customers' own words that were not served, with what came of them.
+    (messages,) = given
+    assert [(m["text"], m["outcome"], m["channel"]) for m in messages] == [
+        ("my card ate my money", "fallback", "socketio")
+    ]
+    draft = api.get("/failures/nlu.yml", headers=headers)
+    assert draft.status_code == 200 and "# my card ate my money" in draft.text
+    assert draft.headers["content-type"].startswith("application/yaml")
 
 
 async def test_the_desks_client_reads_the_kpis_and_the_refusals(
