@@ -101,29 +101,33 @@ class Consumer:
         return await asyncio.to_thread(self._sql.read_once)
 
     async def run(self) -> None:
+        """Reads until ``stop``; closes the broker's connection on the way out."""
         loop = asyncio.get_running_loop()
         next_sweep = loop.time()
-        while not self._stopped.is_set():
-            try:
-                read = await self.read_once()
-                if loop.time() >= next_sweep:
-                    await asyncio.to_thread(self._ingestor.close_idle_sessions)
-                    next_sweep = loop.time() + IDLE_SWEEP_SECONDS
-            except Exception as error:  # the broker or the database is away: try again
-                logger.warning("reading the event broker failed: %r", error)
-                read, wait = 0, RETRY_SECONDS
-            else:
-                wait = self._settings.poll_seconds
-            if not read:
-                with contextlib.suppress(asyncio.TimeoutError):
-                    await asyncio.wait_for(self._stopped.wait(), wait)
+        try:
+            while not self._stopped.is_set():
+                try:
+                    read = await self.read_once()
+                    if loop.time() >= next_sweep:
+                        await asyncio.to_thread(self._ingestor.close_idle_sessions)
+                        next_sweep = loop.time() + IDLE_SWEEP_SECONDS
+                except Exception as error:  # the broker or the database is away: try again
+                    logger.warning("reading the event broker failed: %r", error)
+                    read, wait = 0, RETRY_SECONDS
+                else:
+                    wait = self._settings.poll_seconds
+                if not read:
+                    with contextlib.suppress(asyncio.TimeoutError):
+                        await asyncio.wait_for(self._stopped.wait(), wait)
+        finally:
+            if self._pika is not None:
+                await self._pika.close()
+            if self._sql is not None:
+                self._sql.close()
 
-    async def stop(self) -> None:
+    def stop(self) -> None:
+        """Asks ``run`` to finish after the batch it is reading."""
         self._stopped.set()
-        if self._pika is not None:
-            await self._pika.close()
-        if self._sql is not None:
-            self._sql.close()
 
 
 def create_app(
@@ -144,7 +148,7 @@ def create_app(
             yield
         finally:
             if consumer is not None and task is not None:
-                await consumer.stop()
+                consumer.stop()
                 await task
             engine.dispose()
 
