@@ -92,7 +92,7 @@ class Consumer:
         try:
             await asyncio.wait_for(self._pika.ready_queue(), BROKER_CONNECT_SECONDS)
         except Exception as error:  # aio_pika raises assorted types; run tries again
-            logger.warning("the event broker cannot be reached yet: %r", error)
+            logger.warning("the event broker cannot be reached yet (%s)", type(error).__name__)
 
     async def read_once(self) -> int:
         if self._pika is not None:
@@ -112,7 +112,12 @@ class Consumer:
                         await asyncio.to_thread(self._ingestor.close_idle_sessions)
                         next_sweep = loop.time() + IDLE_SWEEP_SECONDS
                 except Exception as error:  # the broker or the database is away: try again
-                    logger.warning("reading the event broker failed: %r", error)
+                    # The type only: a database error's text carries the rows' parameters.
+                    logger.warning(
+                        "reading the event broker failed (%s); trying again in %s s",
+                        type(error).__name__,
+                        RETRY_SECONDS,
+                    )
                     read, wait = 0, RETRY_SECONDS
                 else:
                     wait = self._settings.poll_seconds
