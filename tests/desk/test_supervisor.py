@@ -19,7 +19,9 @@ from starlette.routing import Route
 
 from common.clock import utcnow
 from common.ports import free_port
+from common.secrets import InsecureSetting
 from services.desk.models import Agent
+from services.desk.settings import DeskSettings
 from tests.desk.conftest import DEMO_PASSWORD, DeskFactory, InLoopServer, RunningDesk
 
 ANALYTICS_SECRET = "test-only-analytics-service-secret"
@@ -252,3 +254,16 @@ async def test_the_demo_supervisor_is_added_to_a_demo_desk_from_before_superviso
     await desk.start()
     lead = await signed_in(desk, "lead")
     assert (await lead.get("/console/supervisor")).status_code == 200
+
+
+def test_outside_the_demo_profile_a_weak_analytics_secret_stops_the_desk_and_none_is_no_page():
+    deployment = {
+        "DEPLOYMENT_PROFILE": "production",
+        "DESK_SERVICE_SECRET": "a-real-desk-service-secret",
+        "DESK_SESSION_SECRET": "a-real-desk-session-secret",
+        "RASA_API_TOKEN": "a-real-rasa-api-token-value",
+    }
+    assert DeskSettings.from_environment(deployment).analytics_service_secret is None
+    for weak in ("dev-only-analytics-service-secret", "short"):
+        with pytest.raises(InsecureSetting, match="ANALYTICS_SERVICE_SECRET"):
+            DeskSettings.from_environment({**deployment, "ANALYTICS_SERVICE_SECRET": weak})
