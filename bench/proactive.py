@@ -30,6 +30,7 @@ from proactive.train import (
     TEST_SHARE,
     VALIDATION_SHARE,
     Outcome,
+    coverage_table,
     figures_table,
     percent,
     train_and_evaluate,
@@ -103,6 +104,11 @@ offers are right at least {percent(TARGET_PRECISION)} of the time (validation:
 ## Test customers
 
 {figures_table(outcome)}
+
+The model's coverage at other precision targets (each threshold chosen on the validation
+customers, figures on the test ones):
+
+{coverage_table(outcome)}
 
 - top-1 / top-3: the question the customer came with is the first / among the first three guessed.
 - sessions offered something: the model above its threshold; the most popular list always;

@@ -33,7 +33,8 @@ class ThresholdChoice:
 
 
 @pytest.fixture(scope="session")
-def trained(smoke_lines: list[dict[str, Any]]) -> tuple[Outcome, ThresholdChoice]:
+def trained(smoke_lines: list[dict[str, Any]]) -> tuple[Outcome, list[ThresholdChoice]]:
+    """The outcome, and every threshold choice made in the run (one per precision target)."""
     choices: list[ThresholdChoice] = []
     choose = proactive.train.choose_threshold
 
@@ -44,5 +45,4 @@ def trained(smoke_lines: list[dict[str, Any]]) -> tuple[Outcome, ThresholdChoice
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(proactive.train, "choose_threshold", watched)
         outcome = train_and_evaluate(histories_from(smoke_lines), seed=42)
-    (choice,) = choices
-    return outcome, choice
+    return outcome, choices
