@@ -22,12 +22,24 @@ from bench.simulator_words import Voice
 
 MAX_MESSAGES = 16
 CODE_ASKED = ("6-digit code", "waiting for the security code", "code doesn't match")
-NOT_UNDERSTOOD = ("didn't catch that", "not sure I understood", "can't use that as an answer")
+NOT_UNDERSTOOD = (
+    "didn't catch that",
+    "didn't get that",
+    "not sure I understood",
+    "can't use that as an answer",
+)
 NOT_SERVED = "not something I can help with"
+FORM_REASKS = "can't use that as an answer"
 CONFIRMATION = ("Shall I", "Go ahead?", "Shall we continue")
 CLOSING = ("Is there anything else", "anything else I can do")
 # Questions that end a request rather than ask for something inside one.
-OPEN_QUESTIONS = (*CLOSING, "What would you like to do", "How can I help", "help with?")
+OPEN_QUESTIONS = (
+    *CLOSING,
+    "What would you like to do",
+    "What can I do for you",
+    "How can I help",
+    "help with?",
+)
 PERSON_OFFER_PAYLOAD = "/request_human"
 YES_PAYLOAD = "/affirm"
 RATING_PAYLOAD = "/rate_service"
@@ -178,7 +190,8 @@ class Conversation:
             return None
         if any(RATING_PAYLOAD in str(b.get("payload")) for b in buttons):
             return None  # the request is over; close() rates
-        if self._side_question_asked and not buttons and not last.rstrip().endswith("?"):
+        in_flow = last.rstrip().endswith("?") and not any(q in last for q in OPEN_QUESTIONS)
+        if self._side_question_asked and not buttons and not in_flow:
             # The answer to their aside ended the request they were in: they ask again.
             self._side_question_asked = False
             return self.opener(plain=True)
@@ -193,11 +206,10 @@ class Conversation:
             # Told their request is not served when it is: they say it another way.
             return self.after_misunderstanding(buttons)
         if any(mark in text for mark in NOT_UNDERSTOOD):
-            if not (buttons and last.rstrip().endswith("?")):
+            if FORM_REASKS not in text:
                 return self.after_misunderstanding(buttons)
-            # The flow asks its question again, with its buttons: the customer answers it.
+            # The flow asks its question again: the customer answers it.
             self.misunderstood += 1
-        in_flow = last.rstrip().endswith("?") and not any(q in last for q in OPEN_QUESTIONS)
         if in_flow and self.side_trip():
             return self.side_trip_message()
         # A confirmation first: it repeats the answers, which may hold a question's words.

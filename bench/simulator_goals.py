@@ -154,6 +154,10 @@ def holds(*products: str) -> Particulars:
     return fits
 
 
+# The keys of an item whose value a button naming that item shows.
+ITEM_NAMES = ("merchant", "recipient_name", "beneficiary_name", "claim_id", "policy_number")
+
+
 def with_items(product: str, path: str, key: str, where: Callable[[dict], bool]) -> Particulars:
     """Customers holding ``product`` with at least one item of ``path`` that fits."""
 
@@ -161,7 +165,11 @@ def with_items(product: str, path: str, key: str, where: Callable[[dict], bool])
         if product and product not in before.products():
             return None
         found = [item for item in before.items(path, key) if where(item)]
-        return {"item": found[0]} if found else None
+        if not found:
+            return None
+        # What the customer recognises it by on a button: the shop, the person paid...
+        names = [str(found[0][k]) for k in ITEM_NAMES if found[0].get(k)]
+        return {"item": found[0], "press": names}
 
     return fits
 
