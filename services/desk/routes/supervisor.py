@@ -34,7 +34,6 @@ api = APIRouter(prefix="/api/supervisor", tags=["supervisors"])
 
 
 def filters_of(
-    request: Request,
     start: date | None = None,
     end: date | None = None,
     line: Annotated[str | None, Query(max_length=32)] = None,
