@@ -73,6 +73,18 @@ def behaviour(lines: list[dict[str, Any]]) -> str:
     )
 
 
+def margins(outcome: Outcome) -> str:
+    """The model against the best baseline on each hit rate."""
+    model = outcome.test["model"]
+    baselines = {name: result for name, result in outcome.test.items() if name != "model"}
+    said = []
+    for label, rate in (("top-1", lambda f: f.top1), ("top-3", lambda f: f.top3)):
+        best = max(baselines, key=lambda name: rate(baselines[name]))
+        points = 100 * (rate(model) - rate(baselines[best]))
+        said.append(f"{label} {points:+.1f} points against the best baseline ({best})")
+    return "The model: " + "; ".join(said) + "."
+
+
 def report(outcome: Outcome, lines: list[dict[str, Any]], size: Size, smoke: bool) -> str:
     customers, sessions = outcome.customers, outcome.sessions
     model = outcome.model
@@ -104,6 +116,8 @@ offers are right at least {percent(TARGET_PRECISION)} of the time (validation:
 ## Test customers
 
 {figures_table(outcome)}
+
+{margins(outcome)}
 
 The model's coverage at other precision targets (each threshold chosen on the validation
 customers, figures on the test ones):
