@@ -59,10 +59,24 @@ CANCEL = ("{actually|wait|hmm}{,|} {cancel that|forget it|stop}", "no {wait|stop
 RESTART = ("{sorry|ok}{,|} {i do want it after all|let's do it after all}{:|,} ", "{actually|ok} ")
 THANKS = ("{thanks|thank you|thx}{!|}", "{great|ok}{,|} {thanks|cheers}", "{bye|thanks bye}")
 NO_MORE = ("no {thats all|that's it}{, bye|}", "{nope|no} thanks")
+# A comment after the stars, by whether the stars were 4 or 5.
 COMMENTS = {
-    True: ("{quick|fast} and {easy|clear}, thanks", "{good|helpful} {bot|service}"),
-    False: ("{didnt|did not} {get|solve} what i {needed|asked}", "{too|very} {slow|confusing}"),
+    True: (
+        "{it was|that was} {quick|fast} and {easy|clear}{, thanks|}",
+        "the answer was {clear|exactly what i needed}",
+        "{nice|good} that i didnt have to {call|wait on the phone}",
+    ),
+    False: (
+        "{it|the bot} {didnt|did not} {understand|get} what i {asked|wanted}",
+        "{too many|so many} questions for a simple {thing|request}",
+        "i {still|} {dont|do not} know {what happened|where my money is}",
+    ),
 }
+
+
+def is_request(payload: str) -> bool:
+    """A button that names a request ("/credit_bill"), not an answer with its value."""
+    return payload.startswith("/") and "{" not in payload
 
 
 class Chat(Protocol):
@@ -273,6 +287,10 @@ class Conversation:
             return "/affirm"
         if "?" not in question:
             return None
+        offers_yes_or_no = {"/affirm", "/deny", "/cancel"} & set(payloads)
+        if not offers_yes_or_no and all(is_request(payload) for payload in payloads):
+            # "Which one is it about?" without what they came for: they say it another way.
+            return self.after_misunderstanding(buttons)
         return str(self.rng.choice(buttons)["payload"])
 
     # -- the end -----------------------------------------------------------------------------
@@ -309,17 +327,17 @@ class Conversation:
                 ).get("rating") == str(stars):
                     self.rating = stars
                     after = self.send(payload)
-                    self.comment(after, verdict)
+                    self.comment(after, pleased=stars >= 4)
                     return
 
-    def comment(self, replies: list[Turn], verdict: Verdict) -> None:
+    def comment(self, replies: list[Turn], pleased: bool) -> None:
         """A few words after the stars when the assistant asks for them, sometimes."""
         if not replies or not replies[-1].text.rstrip().endswith("?"):
             return
         if any(mark in replies[-1].text for mark in CLOSING):
             return
         if self.rng.random() < 0.3:
-            self.send(self.say(COMMENTS[verdict.met]))
+            self.send(self.say(COMMENTS[pleased]))
         elif replies[-1].buttons:
             self.send(str(replies[-1].buttons[-1].get("payload")))
         else:
