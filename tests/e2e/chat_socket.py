@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from typing import Any
 
 import socketio
@@ -15,6 +15,7 @@ from common.environment import DEV_SIGNING_SECRET
 # The first reply of a fresh Rasa server loads the model's pipeline; later ones are quick.
 FIRST_REPLY_SECONDS = 90
 QUIET_SECONDS = 2
+GOODBYE_SECONDS = 10
 
 
 def token_for(customer_id: str, secret: str = DEV_SIGNING_SECRET, seconds: int = 600) -> str:
@@ -40,6 +41,23 @@ class ChatSocket:
             except asyncio.TimeoutError:
                 return messages
 
+    async def hang_up(self) -> None:
+        """Says goodbye and closes, as a page being closed does. The client's own disconnect
+        (python-engineio, long-polling: the widget's transport, and the only one this aiohttp
+        lets the client upgrade from) returns only when its pending long-poll ends, which the
+        server answers at its next ping, 25 s later; the server has the goodbye as soon as the
+        client's write loop has sent it."""
+        engine = self.client.eio
+        sender = engine.write_loop_task
+        goodbye = asyncio.ensure_future(self.client.disconnect())
+        if sender is not None:
+            await asyncio.wait({sender}, timeout=GOODBYE_SECONDS)
+        goodbye.cancel()
+        with suppress(asyncio.CancelledError):
+            await goodbye
+        if engine.http is not None and not engine.http.closed:
+            await engine.http.close()
+
 
 @asynccontextmanager
 async def connected(url: str, **connect_options: Any) -> AsyncIterator[ChatSocket]:
@@ -50,4 +68,4 @@ async def connected(url: str, **connect_options: Any) -> AsyncIterator[ChatSocke
     try:
         yield socket
     finally:
-        await socket.client.disconnect()
+        await socket.hang_up()

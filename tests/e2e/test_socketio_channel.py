@@ -215,6 +215,5 @@ async def test_a_customer_may_hold_a_capped_number_of_sockets(assistant):
             )
         assert await refused(assistant.rasa_url, auth=token)
     finally:
-        # Together: a polling client's goodbye waits for its pending long-poll to end.
-        await asyncio.gather(*(socket.client.disconnect() for socket in sockets))
+        await asyncio.gather(*(socket.hang_up() for socket in sockets))
     assert not await refused(assistant.rasa_url, auth=token)
