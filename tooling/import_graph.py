@@ -29,6 +29,7 @@ PACKAGES = (
     "channels",
     "services",
     "analytics",
+    "proactive",
     "tooling",
     "bench",
     "tests",
@@ -45,6 +46,8 @@ ALLOWED: dict[str, frozenset[str]] = {
     "channels": frozenset({"registry", "clients", "common"}),
     # The failure clusters use the NLU's sentence encoder.
     "analytics": frozenset({"registry", "clients", "common", "nlu"}),
+    # It runs wherever the offers are made and learns from exported histories, not the sandbox.
+    "proactive": frozenset({"clients", "common"}),
     SHARED_SERVICES: frozenset({"clients", "common"}),
 }
 SERVICE_MAY_IMPORT = frozenset({"clients", "common", SHARED_SERVICES})

@@ -43,6 +43,9 @@ def test_the_rules_forbid_what_the_architecture_forbids() -> None:
         ("analytics", "channels"),
         ("analytics", "services.desk"),
         ("analytics", "tooling"),
+        ("proactive", "services.sandbox"),
+        ("proactive", "actions"),
+        ("proactive", "registry"),
     ]
     assert [edge for edge in forbidden if allowed(*edge)] == []
     assert allowed("services.desk", "services") and allowed("tooling", "services.desk")
