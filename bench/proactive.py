@@ -85,6 +85,44 @@ def margins(outcome: Outcome) -> str:
     return "The model: " + "; ".join(said) + "."
 
 
+CAUSES = {
+    "unprompted": "unprompted (no event behind it)",
+    "event": "about an event",
+    "repeat": "a repeat of an earlier question",
+}
+
+
+def by_cause(outcome: Outcome, lines: list[dict[str, Any]]) -> str:
+    """Top-1 on the test sessions by why the generator made them (the model never sees why)."""
+    cause = {
+        (line["customer_id"], session["opened_at"]): session["cause"]
+        for line in lines
+        for session in line["sessions"]
+    }
+    causes = [
+        cause[(customer, opened.isoformat(timespec="seconds"))]
+        for customer, opened, _ in outcome.test_sessions
+    ]
+    methods = list(outcome.guesses)
+    rows = [
+        "| session | sessions | " + " | ".join(f"{m} top-1" for m in methods) + " |",
+        "| --- | --- | " + " | ".join("---" for _ in methods) + " |",
+    ]
+    for key, label in CAUSES.items():
+        chosen = [i for i, c in enumerate(causes) if c == key]
+        if not chosen:
+            continue
+        hits = [
+            percent(
+                sum(outcome.guesses[m][i].ranking[0] == outcome.test_sessions[i][2] for i in chosen)
+                / len(chosen)
+            )
+            for m in methods
+        ]
+        rows.append(f"| {label} | {len(chosen)} | " + " | ".join(hits) + " |")
+    return "\n".join(rows)
+
+
 def report(outcome: Outcome, lines: list[dict[str, Any]], size: Size, smoke: bool) -> str:
     customers, sessions = outcome.customers, outcome.sessions
     model = outcome.model
@@ -118,6 +156,10 @@ offers are right at least {percent(TARGET_PRECISION)} of the time (validation:
 {figures_table(outcome)}
 
 {margins(outcome)}
+
+By why the session happened (the generator's cause, which the model never sees):
+
+{by_cause(outcome, lines)}
 
 The model's coverage at other precision targets (each threshold chosen on the validation
 customers, figures on the test ones):

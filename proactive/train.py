@@ -17,11 +17,11 @@ import argparse
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from common.environment import PROJECT_ROOT
-from proactive.baselines import LatestEvent, MostPopular, RuleList
+from proactive.baselines import Guess, LatestEvent, MostPopular, RuleList
 from proactive.evaluate import (
     Figures,
     choose_threshold,
@@ -53,6 +53,10 @@ class Outcome:
     sessions: dict[str, int]  # split -> sessions evaluated or trained on
     validation: Figures  # the model on validation customers, at the chosen threshold
     test: dict[str, Figures]  # method -> figures on the test customers
+    # The test sessions (customer, opened at, question asked) and each method's guesses for
+    # them, in the same order.
+    test_sessions: list[tuple[str, datetime, str]]
+    guesses: dict[str, list[Guess]]
     # precision target -> (threshold chosen on validation, the model on the test customers)
     coverage: dict[float, tuple[float, Figures]]
     training_seconds: float
@@ -103,11 +107,11 @@ def train_and_evaluate(
     }
     popular = MostPopular(training)
     latest, rules = LatestEvent(popular), RuleList(popular)
-    results = {
-        "model": figures(model_guesses(test_confidences, model.questions, model.threshold), asked),
-        "most popular": figures([popular.guess(m) for m in test_moments], asked),
-        "latest event": figures([latest.guess(m) for m in test_moments], asked),
-        "rule list": figures([rules.guess(m) for m in test_moments], asked),
+    guesses = {
+        "model": model_guesses(test_confidences, model.questions, model.threshold),
+        "most popular": [popular.guess(m) for m in test_moments],
+        "latest event": [latest.guess(m) for m in test_moments],
+        "rule list": [rules.guess(m) for m in test_moments],
     }
     return Outcome(
         model=model,
@@ -121,7 +125,9 @@ def train_and_evaluate(
             model_guesses(validation_confidences, model.questions, model.threshold),
             validation_asked,
         ),
-        test=results,
+        test={method: figures(guessed, asked) for method, guessed in guesses.items()},
+        test_sessions=[(m.customer_id, m.at, question) for m, question in test],
+        guesses=guesses,
         coverage=coverage,
         training_seconds=training_seconds,
     )
