@@ -167,6 +167,9 @@ class Conversation:
         self.transcript.turns.extend(replies)
         return replies
 
+    def sent(self) -> list[str]:
+        return [turn.text for turn in self.transcript.turns if turn.speaker == "customer"]
+
     def opener(self, plain: bool = False) -> str:
         slots = opener_slots(self.particulars, self.rng)
         if plain:  # a rephrasing: slower, more careful
@@ -203,7 +206,12 @@ class Conversation:
         if self.transcript.handed_off():
             return None
         if any(RATING_PAYLOAD in str(b.get("payload")) for b in buttons):
-            return None  # the request is over; close() rates
+            # A request is over: the customer rates (close()), unless the assistant also
+            # offers, beside the stars, what they came for ("Split into instalments").
+            self.rating_asked = True
+            wanted = f"/{self.goal.name}"
+            offered = [b.get("payload") for b in buttons]
+            return wanted if wanted in offered and wanted not in self.sent() else None
         in_flow = last.rstrip().endswith("?") and not any(q in last for q in OPEN_QUESTIONS)
         if self._side_question_asked and not buttons and not in_flow:
             # The answer to their aside ended the request they were in: they ask again.
