@@ -453,6 +453,7 @@ purpose: {sum(o.left_half_way for o in outcomes)}.
     parts.append(f"- Errors in the servers' logs during the run: {len(errors)}.")
     parts += [f"  - `{line[:200]}`" for line in errors[:5]]
     parts.append(render_kpis(kpis))
+    parts.append(render_misses(outcomes))
     parts.append(render_demand())
     parts.append(render_examples(outcomes))
     return "\n".join(parts)
@@ -524,9 +525,48 @@ of their failed payment), then each customer's habits: typos, no capitals, no pu
 fillers; a text that is one of data/nlu's examples is drawn again.
 - Habits per conversation: greets first (20%), changes their mind half-way and starts again \
 (8%), asks something else mid-flow (12%), asks for a person after a second misunderstanding \
-(50%), leaves half-way (4%), says thanks at the end (40%).
+(50%), leaves half-way (4%), says thanks at the end (40%); half of those whose goal was not met \
+come back later in the run about it (a new session).
 - Customers answer the security codes from the sandbox's phone inbox, press the buttons that \
 fit, and rate when asked (70% of those whose goal was met, 50% of the others)."""
+
+
+def render_misses(outcomes: list[Outcome], limit: int = 12) -> str:
+    """One unmet conversation per goal: what the customer said first and what they got."""
+    rows = [
+        "\n## Where customers did not get what they came for",
+        "",
+        "One conversation per goal (not the ones who left on purpose): the customer's first "
+        "request and the assistant's first answer.",
+        "",
+        "| goal | the customer said | the assistant answered | judged |",
+        "|---|---|---|---|",
+    ]
+    seen: set[str] = set()
+    for outcome in outcomes:
+        if outcome.met or outcome.left_half_way or outcome.goal in seen or outcome.error:
+            continue
+        turns = outcome.transcript.turns
+        asked = [i for i, turn in enumerate(turns) if turn.speaker == "customer"]
+        if not asked:
+            continue
+        # The request itself, after the hello of those who greet first.
+        opening = asked[1 if "greets_first" in outcome.habits and len(asked) > 1 else 0]
+        said = turns[opening].text
+        answer = next((t.text for t in turns[opening + 1 :] if t.speaker == "assistant"), "")
+        seen.add(outcome.goal)
+        rows.append(
+            f"| {outcome.goal} | {cell(said, 90)} | {cell(answer, 140)} | {outcome.reason} |"
+        )
+        if len(seen) == limit:
+            break
+    return "\n".join(rows) if seen else ""
+
+
+def cell(text: str, length: int) -> str:
+    """Text for a Markdown table cell: one line, no pipes, cut to ``length``."""
+    flat = " ".join(text.split()).replace("|", "/")
+    return flat if len(flat) <= length else flat[: length - 1] + "…"
 
 
 def render_examples(outcomes: list[Outcome]) -> str:

@@ -280,7 +280,7 @@ def test_a_small_run_talks_to_the_real_assistant_and_writes_the_kpis_file(
             "--conversations",
             "5",
             "--customers",
-            "60",
+            "40",
             "--model",
             str(trained_model),
             "--out",
@@ -297,7 +297,7 @@ def test_a_small_run_talks_to_the_real_assistant_and_writes_the_kpis_file(
     text = out.read_text()
     for field in ("- date: ", "- commit: ", "- command: `"):
         assert field in text
-    assert "bench.simulator --conversations 5 --customers 60 --model" in text
+    assert "bench.simulator --conversations 5 --customers 40 --model" in text
     assert "| in scope (all lines) |" in text
     assert "Conversations that broke (HTTP error or timeout): 0." in text
     assert "- assistant: " in text  # a conversation of the run, as it went
