@@ -150,6 +150,7 @@ async def test_the_full_round_trip_from_bot_to_person_and_back(assistant):
 
         thanks = await say(socket, '/rate_service{"rating": "5"}')
         assert "Thank you for rating us" in texts(thanks)
+        assert "Anything you'd like to tell us?" in texts(thanks)
         rated = (await agent.http.get(f"/api/agent/handoffs/{handoff['handoff_id']}")).json()
         assert rated["rating"] == 5
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from common.customer_binding import issue_sign_in_token
+from common.customer_binding import bound_sender_id, issue_sign_in_token
 from common.environment import DEV_SIGNING_SECRET
 from tests.e2e.servers import RunningAssistant, assistant_in
 
@@ -173,3 +173,26 @@ def test_a_customer_without_a_credit_line_asking_to_repay_is_told_what_it_is(ass
 
     assert "credit line" in replies[0] and "Shall I" not in replies[0]
     assert chat.say("what's my credit score")  # the conversation goes on normally
+
+
+def test_a_resolved_request_is_rated_with_a_typed_number_and_a_comment(assistant):
+    # The last wallet holder: a customer no other test here talks to, so this is the first
+    # request of their session.
+    customer = customers_where(assistant, lambda p, e: "wallet" in p["products"])[-1]
+    chat = Chat(assistant, customer)
+
+    answered = chat.say("how much is in my wallet?")
+    assert answered[-1] == "How satisfied are you with the help you got today?"
+    assert len(chat.buttons) == 5
+    assert chat.say("4")[-1].endswith("Anything you'd like to tell us?")
+    thanks = chat.say("quick and clear")
+    assert thanks == [
+        "Thank you, I've passed that on to the team. Is there anything else I can do for you?"
+    ]
+    # Asked once a session: the next answer ends without the question.
+    assert "How satisfied" not in " ".join(chat.say("what's my wallet balance"))
+
+    slots = assistant.tracker(bound_sender_id(customer))["slots"]
+    assert slots["rating"] == "4"
+    assert slots["rating_comment"] == "quick and clear"
+    assert slots["resolved_request"].startswith("payments:")
