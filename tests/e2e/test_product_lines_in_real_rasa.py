@@ -184,7 +184,8 @@ def test_bank_the_card_the_customer_names_is_frozen_after_the_sms_code(assistant
 
     assert done == [
         f"Your card {shown_card(frozen)} is frozen. "
-        'Say "unfreeze my card" whenever you want it back.'
+        'Say "unfreeze my card" whenever you want it back.',
+        "How satisfied are you with the help you got today?",
     ]
     assert customer.get(f"/cards/{frozen['card_id']}")["status"] == "frozen"
     assert customer.get(f"/cards/{kept['card_id']}")["status"] == "active"
