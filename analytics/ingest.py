@@ -159,6 +159,13 @@ class Ingestor:
         if messages:
             connection.execute(store.messages.insert(), messages)
 
+    def remake_every_session(self, connection: Connection) -> None:
+        """Every sender's sessions and messages made again from all their stored events (an
+        upgrade dropped them)."""
+        senders = connection.execute(select(store.events.c.sender_id).distinct()).scalars()
+        for sender_id in list(senders):
+            self._remake_sender(connection, sender_id, None)
+
     def close_idle_sessions(self) -> int:
         """Closes the sessions whose sender has been silent long enough (an abandoned flow is
         only abandoned then); returns how many were looked at again."""
@@ -175,6 +182,21 @@ class Ingestor:
             for sender_id, start in idle:
                 self._remake_sender(connection, sender_id, start)
         return len(idle)
+
+
+def open_service_store(
+    url: str,
+    line_of_intent: LineOfIntent,
+    *,
+    idle_seconds: float,
+    clock: Callable[[], float] = time.time,
+) -> Engine:
+    """The analytics database as the service opens it: a database another version of the code
+    made has its sessions made again from its stored events before anything reads it."""
+    engine = store.connect(url)
+    ingestor = Ingestor(engine, line_of_intent, idle_seconds=idle_seconds, clock=clock)
+    store.upgrade(engine, ingestor.remake_every_session)
+    return engine
 
 
 def _insert_ignoring_duplicates(connection: Connection) -> Any:
