@@ -51,7 +51,7 @@ def servers_to_start() -> list[Server]:
 def how_to_talk(environment: dict[str, str]) -> str:
     rasa_port = environment["RASA_PORT"]
     passcode = environment.get("WEBCHAT_DEMO_PASSCODE") or DEFAULT_DEMO_PASSCODE
-    agent_password = environment.get("DESK_DEMO_PASSWORD") or DESK_DEMO_PASSWORD
+    desk_password = environment.get("DESK_DEMO_PASSWORD") or DESK_DEMO_PASSWORD
     return f"""
 The assistant is running. Talk to it:
   - in a browser:  http://127.0.0.1:{environment["WEBCHAT_PORT"]}/
@@ -63,11 +63,13 @@ The assistant is running. Talk to it:
         -H 'Content-Type: application/json' -d '{{"sender": "demo", "message": "hi"}}'
 Human agents' console: http://127.0.0.1:{environment["DESK_PORT"]}/console
         sign in as agent "agent" (all queues) or "cards" (bank and payments), password
-        {agent_password}; then ask the assistant for a person ("talk to a person").
+        {desk_password}; then ask the assistant for a person ("talk to a person").
         With no agent signed in (or outside DESK_OPENING_HOURS), customers get a callback.
 The product back-end sandbox: http://127.0.0.1:{environment["SANDBOX_PORT"]}/docs
-The service's KPIs: the desk's supervisors' page, from the analytics service on port \
-{environment["ANALYTICS_PORT"]} (python -m analytics reads the event broker continuously).
+Supervisors' page (the service's figures): \
+http://127.0.0.1:{environment["DESK_PORT"]}/console/supervisor
+        sign in as "lead", password {desk_password}; the figures come from the analytics
+        service on port {environment["ANALYTICS_PORT"]}, which reads the event broker continuously.
 Logs are in .data/logs/. Press Ctrl-C to stop everything.
 """
 
