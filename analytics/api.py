@@ -24,10 +24,15 @@ from fastapi.responses import PlainTextResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.engine import Engine
 
-from analytics.ingest import Ingestor, PikaConsumer, SqlBrokerReader, catalogue_lines
+from analytics.ingest import (
+    Ingestor,
+    PikaConsumer,
+    SqlBrokerReader,
+    catalogue_lines,
+    open_service_store,
+)
 from analytics.kpis import KpiFilters, compute_kpis, failed_messages
 from analytics.settings import AnalyticsSettings
-from analytics.store import open_store
 from common.api_errors import ApiError, install_error_handlers
 
 logger = logging.getLogger(__name__)
@@ -140,8 +145,11 @@ def create_app(
 ) -> FastAPI:
     """The service; ``consume=False`` serves the API over the database without reading the
     broker (tests that fill the database themselves)."""
-    engine = engine or open_store(settings.database_url)
-    ingestor = Ingestor(engine, catalogue_lines(), idle_seconds=settings.session_idle_minutes * 60)
+    idle_seconds = settings.session_idle_minutes * 60
+    engine = engine or open_service_store(
+        settings.database_url, catalogue_lines(), idle_seconds=idle_seconds
+    )
+    ingestor = Ingestor(engine, catalogue_lines(), idle_seconds=idle_seconds)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

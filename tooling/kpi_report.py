@@ -86,11 +86,16 @@ async def from_service(env: Environment, filters: KpiFilters) -> Report:
 def from_database(env: Environment, filters: KpiFilters) -> Report:
     # The analytics package (and through it TensorFlow, for the clusters) only when asked.
     from analytics.failures import draft_nlu, failure_clusters
+    from analytics.ingest import catalogue_lines, open_service_store
     from analytics.kpis import compute_kpis, failed_messages
     from analytics.settings import DEFAULT_DATABASE_URL
-    from analytics.store import open_store
 
-    engine = open_store(env.text("ANALYTICS_DATABASE_URL", DEFAULT_DATABASE_URL))
+    # A database an earlier version made is made current first, as the service does at start.
+    engine = open_service_store(
+        env.text("ANALYTICS_DATABASE_URL", DEFAULT_DATABASE_URL),
+        catalogue_lines(),
+        idle_seconds=env.number("ANALYTICS_SESSION_IDLE_MINUTES", 30) * 60,
+    )
     try:
         with engine.connect() as connection:
             kpis = compute_kpis(connection, filters)
