@@ -411,8 +411,8 @@ each) behind HAProxy.
 Stores: tracker {environment["TRACKER_STORE_URL"]}, lock store redis \
 {environment["LOCK_STORE_URL"]}:{environment["LOCK_STORE_PORT"]}, events \
 {environment["EVENT_BROKER_URL"]}.
-KPIs: the analytics service on port {environment["ANALYTICS_PORT"]}, read by the desk's \
-supervisors' page.
+KPIs: the analytics service on port {environment["ANALYTICS_PORT"]}, shown to supervisors at \
+http://127.0.0.1:{environment["DESK_PORT"]}/console/supervisor (agents with the supervisor flag).
 Logs and the generated haproxy.cfg are in {data_dir}. Press Ctrl-C to stop everything.
 """
 
