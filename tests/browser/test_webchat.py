@@ -84,7 +84,11 @@ def test_a_customer_freezes_their_card_reading_the_security_code_off_the_phone_p
     code = re.search(r"\b(\d{6})\b", page.locator("#phone-latest").inner_text()).group(1)
     say(page, code)
 
-    expect(bot_messages.last).to_contain_text(f"Your card {shown_card} is frozen", timeout=REPLY_MS)
+    frozen = page.locator(".rw-response", has_text=f"Your card {shown_card} is frozen")
+    expect(frozen).to_be_visible(timeout=REPLY_MS)
+    # The request is done: the customer is asked, once, how satisfied they are.
+    expect(bot_messages.last).to_contain_text("How satisfied are you", timeout=REPLY_MS)
+    expect(page.locator(".rw-reply", has_text="5 - Very satisfied")).to_be_visible()
     assert (
         chat_site.assistant.backend(
             "GET", f"/v1/customers/me/cards/{card['card_id']}", customer_id="C00003"
