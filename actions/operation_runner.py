@@ -194,6 +194,11 @@ def carried_over(operation: Operation, tracker: Tracker) -> dict[str, str]:
     return {}
 
 
+def has_buttons(domain: dict[str, Any], response: str) -> bool:
+    variants = (domain.get("responses") or {}).get(response) or []
+    return any(variant.get("buttons") for variant in variants)
+
+
 class OperationStopped(Exception):
     """The operation cannot go on; the customer has already been told why."""
 
@@ -208,6 +213,9 @@ class OperationRunner:
     _profile: dict[str, Any] | None = None
     # Set when an answer is one after which the line's policy brings in a person.
     policy_handoff: bool = False
+    # Set when the answer offers the next step: an offer said after it (``then``) or buttons
+    # of its own ("Repay now" under a bill).
+    offered_next_step: bool = False
 
     # -- who and what ----------------------------------------------------------------------
     def customer_id(self) -> str:
@@ -531,6 +539,7 @@ class OperationRunner:
         self.dispatcher.utter_message(response=answer.response, **answer.values)
         if answer.then:
             self.dispatcher.utter_message(response=answer.then, **answer.values)
+        self.offered_next_step = bool(answer.then) or has_buttons(self.domain, answer.response)
         if not answer.empty:
             self.policy_handoff = self.catalogue.hands_off_after(answer.response)
 
@@ -570,7 +579,7 @@ class OperationAction(AssistantAction):
         the line's policy hands off, else the request is resolved (and the satisfaction
         question may come next)."""
         if not runner.policy_handoff:
-            return resolved(runner.tracker, operation, runner.catalogue)
+            return resolved(runner.tracker, operation, runner.catalogue, runner.offered_next_step)
         return await hand_off(
             runner.dispatcher,
             runner.tracker,

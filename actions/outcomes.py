@@ -22,10 +22,13 @@ def resolved_request(line: str, request: str) -> SlotSet:
     return SlotSet(RESOLVED_REQUEST_SLOT, f"{line}:{request}")
 
 
-def resolved(tracker: Tracker, operation: Operation, catalogue: Catalogue) -> list[EventType]:
+def resolved(
+    tracker: Tracker, operation: Operation, catalogue: Catalogue, offered_next_step: bool
+) -> list[EventType]:
     """The events of an operation resolved for the customer: the outcome, and the
-    satisfaction question next when this ends what they came for."""
+    satisfaction question next when this ends what they came for (the answer offered no next
+    step)."""
     events: list[EventType] = [resolved_request(operation.line, operation.name)]
-    if satisfaction_due(tracker, operation, catalogue):
+    if not offered_next_step and satisfaction_due(tracker, operation, catalogue):
         events.append(FollowupAction(ASK_SATISFACTION_ACTION))
     return events

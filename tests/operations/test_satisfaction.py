@@ -254,6 +254,27 @@ async def test_a_blocked_card_is_rated_only_once_the_replacement_offer_is_answer
     assert chat.slots["resolved_request"] == "bank:bank_replace_card"
 
 
+async def test_an_answer_that_offers_the_next_step_is_not_followed_by_the_rating(
+    client, domain_dict
+):
+    async def open_bill(customer: str, profile: dict[str, Any]) -> bool:
+        if "credit_line" not in profile["products"]:
+            return False
+        bill = await client.call(customer, "GET", "/v1/customers/me/credit-line/bills/current")
+        return bill.get("status") == "open"
+
+    chat = SurveyedConversation(await first_customer(client, open_bill), client, domain_dict)
+
+    replies = await chat.say("what's my credit card bill", "credit_bill")
+
+    assert [button["title"] for button in chat.last_buttons] == [
+        "Repay now",
+        "Split into instalments",
+    ]
+    assert RATING_QUESTION not in replies
+    assert chat.slots["resolved_request"] == "credit:credit_bill"
+
+
 async def test_a_policy_handoff_is_rated_when_the_agent_gives_the_chat_back(client, domain_dict):
     desk = RecordingDesk()
     chat = SurveyedConversation("C00002", client, domain_dict, desk=desk)
