@@ -42,6 +42,7 @@ from actions.rendering import (
 )
 from actions.slot_values import match_choice, money_from_slot, parse_date, parse_money
 from clients.backend import PROFILE_PATH, BackendClient, BackendError
+from common.redaction import mask_payment_data
 from registry.catalogue import Call, Catalogue, Operation, SlotSpec, default_catalogue
 from registry.slots import (
     CONFIRMATION_SLOT,
@@ -122,8 +123,14 @@ def _pending_attempt(request: str, key: str) -> str:
 
 def button_payload(intent: str, entity: str, value: Any) -> str:
     """What a button sends: an intent with the chosen value as an entity, never its title,
-    whose words ("up to 10,000 CNY a day") the NLU would read as the customer's own."""
-    return f"/{intent}{json.dumps({entity: str(value)}, ensure_ascii=False)}"
+    whose words ("up to 10,000 CNY a day") the NLU would read as the customer's own. An id the
+    channels would hide as a card number (a 16-digit account number passes the same check) is
+    sent by its last four digits, which the choice is matched by: otherwise pressing the button
+    would tell the customer off for typing a card number."""
+    chosen = str(value)
+    if chosen.isdigit() and mask_payment_data(chosen) != chosen:
+        chosen = f"ending {chosen[-4:]}"
+    return f"/{intent}{json.dumps({entity: chosen}, ensure_ascii=False)}"
 
 
 # Someone a customer sends money to, named by who they are rather than their name.

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from decimal import Decimal
 
 import pytest
 
+from actions.operation_runner import button_payload
 from actions.slot_values import (
     match_choice,
     match_option,
@@ -16,6 +18,7 @@ from actions.slot_values import (
     parse_share,
     share_of,
 )
+from channels.redaction import redact
 
 TODAY = date(2026, 11, 29)  # a Sunday
 
@@ -190,3 +193,23 @@ def test_an_amount_named_by_its_part_of_a_figure_is_read_as_that_part(text, shar
 def test_a_half_is_rounded_to_the_cent():
     assert share_of(Decimal("100.05"), "half") == Decimal("50.03")
     assert share_of(Decimal("100.05"), "minimum") == Decimal("100.05")
+
+
+ACCOUNTS = [
+    {"account_number": "6222001870164701", "kind": "savings"},
+    {"account_number": "6222001870160014", "kind": "current"},
+]
+
+
+def test_pressing_an_account_button_is_not_taken_for_a_typed_card_number():
+    # The sandbox's account numbers pass the card-number check the channels apply.
+    assert redact("6222001870164701").hid_payment_data
+    payload = button_payload("inform", "account_ref", "6222001870164701")
+
+    assert not redact(payload).hid_payment_data
+    sent = json.loads(payload.removeprefix("/inform"))["account_ref"]
+    labels = {item["account_number"]: item["kind"] for item in ACCOUNTS}
+    chosen = match_choice("", [sent], ACCOUNTS, "account_number", ("account_number",), labels)
+    assert chosen == ACCOUNTS[0]
+    # Ids the channels leave alone go as they are.
+    assert button_payload("inform", "card_last_four", "CD1") == '/inform{"card_last_four": "CD1"}'
