@@ -9,13 +9,13 @@ filter means the same thing on both sides of the wire.
 
 from __future__ import annotations
 
-import asyncio
-import weakref
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 import httpx
+
+from clients.service_http import ServiceHttpClient
 
 DEFAULT_TIMEOUT_SECONDS = 10.0
 DEFAULT_FCR_WINDOW_DAYS = 7
@@ -59,40 +59,8 @@ class AnalyticsError(Exception):
         self.status = status
 
 
-class AnalyticsClient:
-    def __init__(
-        self,
-        base_url: str,
-        service_secret: str,
-        *,
-        timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
-        transport: httpx.AsyncBaseTransport | None = None,
-    ) -> None:
-        self.base_url = base_url.rstrip("/")
-        self._secret = service_secret
-        self._timeout = timeout_seconds
-        self._transport = transport
-        # One client per event loop: its connections belong to the loop that opened them.
-        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient]
-        self._clients = weakref.WeakKeyDictionary()
-
-    def _client(self) -> httpx.AsyncClient:
-        loop = asyncio.get_running_loop()
-        client = self._clients.get(loop)
-        if client is None or client.is_closed:
-            client = httpx.AsyncClient(
-                timeout=self._timeout,
-                transport=self._transport,
-                headers={"Authorization": f"Bearer {self._secret}"},
-            )
-            self._clients[loop] = client
-        return client
-
-    async def aclose(self) -> None:
-        """Closes the client of the running event loop."""
-        client = self._clients.pop(asyncio.get_running_loop(), None)
-        if client is not None:
-            await client.aclose()
+class AnalyticsClient(ServiceHttpClient):
+    default_timeout_seconds = DEFAULT_TIMEOUT_SECONDS
 
     async def _get(self, path: str, filters: KpiFilters) -> httpx.Response:
         try:

@@ -10,12 +10,12 @@ object.
 
 from __future__ import annotations
 
-import asyncio
-import weakref
 from typing import Any
 from urllib.parse import quote
 
 import httpx
+
+from clients.service_http import ServiceHttpClient
 
 DEFAULT_TIMEOUT_SECONDS = 5.0
 
@@ -28,43 +28,8 @@ class DeskError(Exception):
         self.status = status
 
 
-class DeskClient:
-    def __init__(
-        self,
-        base_url: str,
-        service_secret: str,
-        *,
-        timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
-        transport: httpx.AsyncBaseTransport | None = None,
-    ) -> None:
-        self.base_url = base_url.rstrip("/")
-        self._secret = service_secret
-        self._timeout = timeout_seconds
-        self._transport = transport
-        # One client per event loop: its connections belong to the loop that opened them, and
-        # the callers run in different loops (the action server's, the Rasa server's). A new
-        # client loads the CA bundle synchronously (tens of milliseconds of blocked loop), so
-        # it is built once per loop, not per call.
-        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient]
-        self._clients = weakref.WeakKeyDictionary()
-
-    def _client(self) -> httpx.AsyncClient:
-        loop = asyncio.get_running_loop()
-        client = self._clients.get(loop)
-        if client is None or client.is_closed:
-            client = httpx.AsyncClient(
-                timeout=self._timeout,
-                transport=self._transport,
-                headers={"Authorization": f"Bearer {self._secret}"},
-            )
-            self._clients[loop] = client
-        return client
-
-    async def aclose(self) -> None:
-        """Closes the client of the running event loop."""
-        client = self._clients.pop(asyncio.get_running_loop(), None)
-        if client is not None:
-            await client.aclose()
+class DeskClient(ServiceHttpClient):
+    default_timeout_seconds = DEFAULT_TIMEOUT_SECONDS
 
     async def _post(self, path: str, body: dict[str, Any]) -> httpx.Response:
         return await self._request("POST", path, body)
