@@ -7,37 +7,15 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from bench.public_datasets import DATASETS_DIR
 from bench.security_probes import PROBES
-from common.environment import PROJECT_ROOT, process_environment
+from tests.benchmark_runs import PROVENANCE_FIELDS, run_benchmark, table_rows
 
 pytestmark = pytest.mark.bench
-
-
-def run_benchmark(module: str, *arguments: str, timeout: float) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", module, "--smoke", *arguments],
-        cwd=PROJECT_ROOT,
-        env=process_environment(),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-
-
-def table_rows(text: str) -> list[list[str]]:
-    return [
-        [cell.strip() for cell in line.strip("|").split("|")]
-        for line in text.splitlines()
-        if line.startswith("| ") and "---" not in line
-    ]
 
 
 def require_public_datasets() -> None:
@@ -53,10 +31,10 @@ def require_public_datasets() -> None:
 def test_assistant_quality_smoke_trains_scores_and_records_its_figures(tmp_path: Path):
     out = tmp_path / "assistant-smoke.md"
 
-    run_benchmark("bench.assistant_quality", "--out", str(out), timeout=600)
+    run_benchmark("bench.assistant_quality", "--smoke", "--out", str(out), timeout=600)
 
     text = out.read_text()
-    for field in ("- date: ", "- commit: ", "- cores: ", "- command: `"):
+    for field in PROVENANCE_FIELDS:
         assert field in text
     assert "bench.assistant_quality --smoke --out" in text
     assert "Smoke run" in text
@@ -72,10 +50,10 @@ def test_nlu_public_smoke_scores_both_pipelines_on_both_data_sets(tmp_path: Path
     require_public_datasets()
     out = tmp_path / "nlu_public-smoke.md"
 
-    run_benchmark("bench.nlu_public", "--out", str(out), timeout=900)
+    run_benchmark("bench.nlu_public", "--smoke", "--out", str(out), timeout=900)
 
     text = out.read_text()
-    for field in ("- date: ", "- commit: ", "- cores: ", "- command: `"):
+    for field in PROVENANCE_FIELDS:
         assert field in text
     assert "bench.nlu_public --smoke --out" in text
     assert "Smoke run" in text
@@ -109,15 +87,7 @@ def test_nlu_public_smoke_scores_both_pipelines_on_both_data_sets(tmp_path: Path
     stock = records["banking77"]["stock"]
     stock.update(measured_training_seconds=stock["training_seconds"] + 600, paused_seconds=600)
     out.with_suffix(".json").write_text(json.dumps(records))
-    result = subprocess.run(
-        [sys.executable, "-m", "bench.nlu_public", "--smoke", "--report-only", "--out", str(out)],
-        cwd=PROJECT_ROOT,
-        env=process_environment(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
+    run_benchmark("bench.nlu_public", "--smoke", "--report-only", "--out", str(out), timeout=120)
     rewritten = out.read_text()
     assert "(pause taken out, see below)" in rewritten
     assert "suspended for 600 s" in rewritten
@@ -129,10 +99,12 @@ def test_nlu_public_smoke_scores_both_pipelines_on_both_data_sets(tmp_path: Path
 def test_latency_smoke_loads_both_assistants_at_each_level(tmp_path: Path):
     out = tmp_path / "latency-smoke.md"
 
-    run_benchmark("bench.latency", "--concurrency", "1", "2", "--out", str(out), timeout=900)
+    run_benchmark(
+        "bench.latency", "--smoke", "--concurrency", "1", "2", "--out", str(out), timeout=900
+    )
 
     text = out.read_text()
-    for field in ("- date: ", "- commit: ", "- cores: ", "- command: `"):
+    for field in PROVENANCE_FIELDS:
         assert field in text
     assert "bench.latency --smoke --concurrency 1 2 --out" in text
     rows = {(row[0], row[1]): row for row in table_rows(text) if row[0].isdigit()}
@@ -153,10 +125,10 @@ def test_latency_smoke_loads_both_assistants_at_each_level(tmp_path: Path):
 def test_security_smoke_records_an_outcome_for_each_probe_of_its_subset(tmp_path: Path):
     out = tmp_path / "security-smoke.md"
 
-    run_benchmark("bench.security", "--out", str(out), timeout=900)
+    run_benchmark("bench.security", "--smoke", "--out", str(out), timeout=900)
 
     text = out.read_text()
-    for field in ("- date: ", "- commit: ", "- cores: ", "- command: `"):
+    for field in PROVENANCE_FIELDS:
         assert field in text
     assert "bench.security --smoke --out" in text
     rows = [row for row in table_rows(text) if row[0][:1].isdigit()]

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from bench import customer_words
 from bench.public_datasets import DATASETS_DIR
-from common.environment import PROJECT_ROOT, process_environment
 from registry.catalogue import default_catalogue
+from tests.benchmark_runs import run_benchmark
 
 pytestmark = pytest.mark.bench
 
@@ -75,16 +73,7 @@ def test_the_smoke_run_scores_the_trained_assistant_on_test_queries_of_every_kin
 ):
     out = tmp_path / "customer_words-smoke.md"
 
-    result = subprocess.run(
-        [sys.executable, "-m", "bench.customer_words", "measure", "--smoke", "--out", str(out)],
-        cwd=PROJECT_ROOT,
-        env=process_environment(),
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    run_benchmark("bench.customer_words", "measure", "--smoke", "--out", str(out), timeout=900)
     text = out.read_text()
     assert "bench.customer_words measure --smoke --out" in text
     rows = {

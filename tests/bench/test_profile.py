@@ -6,13 +6,11 @@ milliseconds above zero), never a speed.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from common.environment import PROJECT_ROOT, process_environment
+from tests.benchmark_runs import run_benchmark
 
 pytestmark = pytest.mark.bench
 
@@ -47,16 +45,7 @@ def rows(text: str) -> dict[str, list[str]]:
 def test_profile_smoke_times_every_part_of_a_message(tmp_path: Path):
     out = tmp_path / "profile-smoke.md"
 
-    result = subprocess.run(
-        [sys.executable, "-m", "bench.profile", "--smoke", "--out", str(out)],
-        cwd=PROJECT_ROOT,
-        env=process_environment(),
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    run_benchmark("bench.profile", "--smoke", "--out", str(out), timeout=600)
     text = out.read_text()
     for field in ("- date: ", "- commit: ", "- cores: ", "- command: `"):
         assert field in text

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.bench.test_benchmarks_smoke import run_benchmark, table_rows
+from tests.benchmark_runs import run_benchmark, table_rows
 
 pytestmark = pytest.mark.bench
 
@@ -26,7 +26,7 @@ def test_a_message_costs_the_tracker_store_about_the_same_with_10_or_2000_conver
 ):
     out = tmp_path / "volume-smoke.md"
 
-    run_benchmark("bench.volume", "--out", str(out), timeout=120)
+    run_benchmark("bench.volume", "--smoke", "--out", str(out), timeout=120)
 
     text = out.read_text()
     assert "- command: `.venv/bin/python -m bench.volume --smoke" in text
