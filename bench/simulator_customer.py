@@ -205,6 +205,19 @@ class Conversation:
         buttons = [button for reply in replies for button in reply.buttons]
         if self.transcript.handed_off():
             return None
+        in_flow = last.rstrip().endswith("?") and not any(q in last for q in OPEN_QUESTIONS)
+        if self._side_question_asked:
+            self._side_question_asked = False
+            # The answer to their aside (perhaps with the stars for it) ended the request
+            # they were in: they ask for it again.
+            asked_again = any(
+                reply.text.rstrip().endswith("?")
+                and not any(q in reply.text for q in OPEN_QUESTIONS)
+                and not self.rating_asked_in([reply])
+                for reply in replies
+            )
+            if not asked_again:
+                return self.opener(plain=True)
         if any(RATING_PAYLOAD in str(b.get("payload")) for b in buttons):
             # A request is over: the customer rates (close()), unless the assistant also
             # offers, beside the stars, what they came for ("Split into instalments").
@@ -212,12 +225,6 @@ class Conversation:
             wanted = f"/{self.goal.name}"
             offered = [b.get("payload") for b in buttons]
             return wanted if wanted in offered and wanted not in self.sent() else None
-        in_flow = last.rstrip().endswith("?") and not any(q in last for q in OPEN_QUESTIONS)
-        if self._side_question_asked and not buttons and not in_flow:
-            # The answer to their aside ended the request they were in: they ask again.
-            self._side_question_asked = False
-            return self.opener(plain=True)
-        self._side_question_asked = False
         asked_so_far.append(last)
         if asked_so_far.count(last) >= 3:
             return None  # the same question a third time: the customer gives up

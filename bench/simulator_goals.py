@@ -473,10 +473,13 @@ def told_score(case: Case) -> Verdict:
 
 
 def told_a_tip(case: Case) -> Verdict:
+    """A tip of theirs, or, when every factor is already strong, how to keep it so."""
     tips = case.before.items("/credit-score/tips", "tips")
     text = case.transcript.assistant_text()
     if any(tip["tip"] in text for tip in tips):
         return Verdict(True, "told a tip for the score")
+    if "already built on strong factors" in text and "Keep paying on time" in text:
+        return Verdict(True, "told the score's factors are all strong and how to keep them")
     return Verdict(False, "not told how to improve the score")
 
 

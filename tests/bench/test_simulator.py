@@ -345,3 +345,53 @@ def test_a_customer_answered_does_not_press_the_next_steps_the_assistant_suggest
     outcome = conversation.run(Snapshot.of({}))
 
     assert outcome.met and len(chat.heard) == 1
+
+
+class AsideChat:
+    """An assistant asking which card, that answers an aside and drops the question."""
+
+    def __init__(self) -> None:
+        self.heard: list[str] = []
+
+    def send(self, message: str) -> list[dict[str, Any]]:
+        self.heard.append(message)
+        if len(self.heard) == 2:  # the aside, whatever it was
+            stars = [{"title": "5", "payload": '/rate_service{"rating": "5"}'}]
+            return [
+                {"text": "Your credit score is 673, which is very good."},
+                {"text": "How satisfied are you with the help you got today?", "buttons": stars},
+            ]
+        return [
+            {
+                "text": "Which one do you mean?",
+                "buttons": [{"title": "debit card •••• 4321", "payload": "/inform"}],
+            }
+        ]
+
+    def latest_code(self) -> None:
+        return None
+
+    def snapshot(self) -> Snapshot:
+        return Snapshot.of({})
+
+
+def test_a_customer_whose_aside_ended_their_request_asks_for_it_again_before_any_rating():
+    asks_on_the_way = Habits(False, False, True, False, False, False)
+    chat = AsideChat()
+    plain = Voice(typo_rate=0, lower_case=True, drops_punctuation=False, filler_rate=0)
+    particulars = {"merchants": ["Taobao"], "card": CARD, "press": ["4321"]}
+    conversation = Conversation(
+        GOALS_BY_NAME["bank_card_declined"],
+        particulars,
+        "C00001",
+        chat,
+        random.Random(5),
+        plain,
+        asks_on_the_way,
+    )
+
+    conversation.run(Snapshot.of({}))
+
+    aside, again = chat.heard[1], chat.heard[2]
+    assert "credit score" in aside or "products" in aside
+    assert "card" in again and not again.startswith("/rate_service")
