@@ -18,6 +18,8 @@ chat at that moment, so runs with the same seed are alike rather than identical.
 
     .venv/bin/python -m bench.simulator [--conversations 1000] [--concurrency 4] [--seed 19]
         [--customers 1000] [--minutes M] [--model PATH] [--out PATH]
+    .venv/bin/python -m bench.simulator --running --conversations 100
+        (talks to the assistant scripts/run serves, so the supervisors' page shows the run)
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ from bench.simulator_customer import Conversation, Habits, Outcome
 from bench.simulator_goals import GOALS, Goal, Snapshot, Transcript, draw_goal, line_weights
 from bench.simulator_words import Voice
 from common.customer_binding import bound_sender_id, issue_sign_in_token
-from common.environment import DEV_SIGNING_SECRET, PROJECT_ROOT
+from common.environment import DEV_SIGNING_SECRET, PROJECT_ROOT, process_environment
 from common.ports import free_port
 from tooling.model_cache import ensure_model
 from tooling.processes import (
@@ -100,6 +102,7 @@ class Stack:
     sandbox_database: Path
     events_database: Path
     servers: list[Server]
+    signing_secret: str = DEV_SIGNING_SECRET
 
 
 @contextmanager
@@ -139,6 +142,36 @@ def running_stack(work: Path, customers: int, model: Path) -> Iterator[Stack]:
         )
     finally:
         stop_all(servers)
+
+
+def sqlite_file(url: str, variable: str) -> Path:
+    """The file of an SQLite URL of the profile (relative paths from the project root)."""
+    scheme, _, path = url.partition(":///")
+    if not scheme.startswith("sqlite"):
+        raise SystemExit(f"--running reads the embedded profile's SQLite files; {variable}={url}")
+    return PROJECT_ROOT / path if not path.startswith("/") else Path(path)
+
+
+@contextmanager
+def started_by_scripts_run() -> Iterator[Stack]:
+    """The assistant `scripts/run` is serving (embedded profile): its conversations reach the
+    analytics service it started, and so the supervisors' page."""
+    environment = process_environment()
+    stack = Stack(
+        f"http://127.0.0.1:{environment['RASA_PORT']}",
+        environment["BACKEND_URL"],
+        environment["SANDBOX_SERVICE_SECRET"],
+        sqlite_file(environment["SANDBOX_DATABASE_URL"], "SANDBOX_DATABASE_URL"),
+        sqlite_file(environment["EVENT_BROKER_URL"], "EVENT_BROKER_URL"),
+        [],
+        environment["CHANNEL_SIGNING_SECRET"],
+    )
+    try:
+        with urllib.request.urlopen(f"{stack.rasa_url}/", timeout=5):
+            pass
+    except OSError as error:
+        raise SystemExit(f"no assistant at {stack.rasa_url}: start scripts/run first") from error
+    yield stack
 
 
 class Backend:
@@ -191,7 +224,7 @@ class LiveChat:
 
     def __init__(self, stack: Stack, backend: Backend, customer: str) -> None:
         self.stack, self.backend, self.customer = stack, backend, customer
-        token = issue_sign_in_token(customer, DEV_SIGNING_SECRET.encode())
+        token = issue_sign_in_token(customer, stack.signing_secret.encode())
         self.headers = {"Authorization": f"Bearer {token}"}
 
     def send(self, message: str) -> list[dict[str, Any]]:
@@ -616,22 +649,34 @@ def main() -> None:
         default=None,
         help="the model to talk to (default: the current tree's, trained if missing)",
     )
+    parser.add_argument(
+        "--running",
+        action="store_true",
+        help="talk to the assistant scripts/run serves instead of starting one, so that the "
+        "supervisors' page shows the conversations (results file default: a temporary one)",
+    )
     parser.add_argument("--out", type=Path, default=None, help="default bench/results/kpis.md")
     args = parser.parse_args()
-    out = args.out or RESULTS_DIR / "kpis.md"
+    out = args.out or (WORK_DIR / "running-kpis.md" if args.running else RESULTS_DIR / "kpis.md")
 
     made = provenance_fields()
-    model = args.model or ensure_model()
+    model = None if args.running else args.model or ensure_model()
     work = WORK_DIR / f"run-{args.seed}-{args.conversations}"
     shutil.rmtree(work, ignore_errors=True)
     (work / "logs").mkdir(parents=True)
     deadline = time.monotonic() + 60 * args.minutes if args.minutes else None
-    print("starting the servers", flush=True)
-    with running_stack(work, args.customers, model) as stack:
+    if args.running:
+        stack_context = started_by_scripts_run()
+        customers = int(process_environment().get("SANDBOX_CUSTOMERS") or DEFAULT_CUSTOMERS)
+    else:
+        print("starting the servers", flush=True)
+        stack_context = running_stack(work, args.customers, model)
+        customers = args.customers
+    with stack_context as stack:
         print(f"{args.conversations} conversations, {args.concurrency} at a time", flush=True)
         started = time.monotonic()
         outcomes = run_conversations(
-            stack, args.conversations, args.concurrency, args.seed, args.customers, deadline
+            stack, args.conversations, args.concurrency, args.seed, customers, deadline
         )
         seconds = time.monotonic() - started
         errors = server_errors(stack.servers)
@@ -655,7 +700,7 @@ def main() -> None:
         "concurrency": args.concurrency,
         "seed": args.seed,
         "minutes": args.minutes,
-        "model": model.name,
+        "model": model.name if model else "the one scripts/run serves",
         "seconds": seconds,
     }
     title = "Voice of the customer: simulated customers and the service's KPIs"

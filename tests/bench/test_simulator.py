@@ -5,13 +5,12 @@ and a small run against the real assistant writes the KPIs file."""
 from __future__ import annotations
 
 import random
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from bench.simulator import started_by_scripts_run
 from bench.simulator_customer import Conversation, Habits
 from bench.simulator_goals import (
     GOALS,
@@ -24,8 +23,9 @@ from bench.simulator_goals import (
     opener_slots,
 )
 from bench.simulator_words import Voice, normalise, training_texts
-from common.environment import PROJECT_ROOT, process_environment
+from common.ports import free_port
 from registry.catalogue import default_catalogue
+from tests.benchmark_runs import run_benchmark
 
 CARD = {"card_id": "CD0000900", "card_number_masked": "**** **** **** 4321", "status": "active"}
 OTHER_CARD = {"card_id": "CD0000901", "card_number_masked": "**** **** **** 8765"}
@@ -272,28 +272,13 @@ def test_a_small_run_talks_to_the_real_assistant_and_writes_the_kpis_file(
 ):
     out = tmp_path / "kpis.md"
 
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bench.simulator",
-            "--conversations",
-            "5",
-            "--customers",
-            "40",
-            "--model",
-            str(trained_model),
-            "--out",
-            str(out),
-        ],
-        cwd=PROJECT_ROOT,
-        env=process_environment(),
-        capture_output=True,
-        text=True,
+    run_benchmark(
+        "bench.simulator",
+        *("--conversations", "5", "--customers", "40", "--model", str(trained_model)),
+        *("--out", str(out)),
         timeout=300,
     )
 
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     text = out.read_text()
     for field in ("- date: ", "- commit: ", "- command: `"):
         assert field in text
@@ -395,3 +380,10 @@ def test_a_customer_whose_aside_ended_their_request_asks_for_it_again_before_any
     aside, again = chat.heard[1], chat.heard[2]
     assert "credit score" in aside or "products" in aside
     assert "card" in again and not again.startswith("/rate_service")
+
+
+def test_a_run_against_scripts_run_says_to_start_it_when_nothing_answers(monkeypatch):
+    monkeypatch.setenv("RASA_PORT", str(free_port()))
+    with pytest.raises(SystemExit, match="start scripts/run first"):
+        with started_by_scripts_run():
+            pass
