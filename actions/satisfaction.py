@@ -41,6 +41,8 @@ RATING_LABELS = (
     (1, "Very dissatisfied"),
 )
 RATING_IN_TEXT = re.compile(r"\b([1-5])\b")
+# "not good", "wasn't great": words read the other way round; the buttons are asked again.
+NEGATION = re.compile(r"\b(not|never|no)\b|n't\b")
 RATING_WORDS = (
     ("very dissatisfied", 1),
     ("very unsatisfied", 1),
@@ -112,7 +114,7 @@ def rating_given(tracker: Tracker) -> int | None:
     value = next(tracker.get_latest_entity_values(RATING_ENTITY), None)
     if value is None and (found := RATING_IN_TEXT.search(text)):
         value = found.group(1)
-    if value is None:
+    if value is None and not NEGATION.search(text):
         value = next(
             (rating for words, rating in RATING_WORDS if re.search(rf"\b{words}\b", text)), None
         )

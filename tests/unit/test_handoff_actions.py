@@ -279,6 +279,10 @@ def test_ratings_are_read_from_digits_and_words_and_nothing_else():
     assert rated("very satisfied") == 5
     assert rated("it was okay") == 3
     assert rated("9 out of 10") is None
+    # Negated words are not guessed at: "not good" is no 4, "not bad" no 2.
+    assert rated("not good at all") is None
+    assert rated("wasn't great") is None
+    assert rated("not bad") is None
     assert rated("'; DROP TABLE ratings; --") is None
 
 
