@@ -61,9 +61,9 @@ async def require_service(
 def filters_from_query(
     start: date | None = None,
     end: date | None = None,
-    line: str | None = None,
-    channel: str | None = None,
-    intent: str | None = None,
+    line: Annotated[str | None, Query(max_length=64)] = None,
+    channel: Annotated[str | None, Query(max_length=64)] = None,
+    intent: Annotated[str | None, Query(max_length=128)] = None,
     fcr_window_days: Annotated[int, Query(ge=0, le=365)] = 7,
 ) -> KpiFilters:
     return KpiFilters(start, end, line or None, channel or None, intent or None, fcr_window_days)

@@ -113,8 +113,14 @@ def test_the_kpis_answer_the_contracts_shape(api: TestClient) -> None:
     assert figures["sessions"] == 1 and figures["self_service_rate"] == 1.0
     assert figures["period"] == {"start": "2026-11-09", "end": "2026-11-09"}
     assert figures["filters"] == {"line": "bank", "channel": None, "intent": None}
-    bad = api.get("/kpis?start=yesterday", headers={"Authorization": f"Bearer {SECRET}"})
+    authorised = {"Authorization": f"Bearer {SECRET}"}
+    bad = api.get("/kpis?start=yesterday", headers=authorised)
     assert bad.status_code == 422
+    # Bad filters get a 4xx or no sessions, never a 5xx or a look at other rows.
+    assert api.get("/kpis", params={"intent": "x" * 20_000}, headers=authorised).status_code == 422
+    injected = api.get("/kpis", params={"line": "bank' OR 1=1 --"}, headers=authorised)
+    assert injected.status_code == 200 and injected.json()["sessions"] == 0
+    assert api.get("/kpis?fcr_window_days=-1", headers=authorised).status_code == 422
 
 
 def test_without_the_clustering_the_failure_endpoints_say_so(
