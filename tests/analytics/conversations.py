@@ -121,3 +121,27 @@ def publish(path: Path, conversations: Iterable[Conversation | list[EventDict]])
                 broker.publish(event)
     finally:
         broker.engine.dispose()
+
+
+# The KPI answer's keys: the contract between the service, the desk and the simulator.
+KPI_KEYS = {
+    "period",
+    "filters",
+    "sessions",
+    "self_service_rate",
+    "first_contact_resolution_rate",
+    "satisfaction",
+    "escalation",
+    "abandonment",
+    "fallback_rate",
+    "clarification_rate",
+    "out_of_scope_rate",
+    "volume",
+    "conversation_length",
+    "time_to_resolution_seconds",
+    "handoff",
+    "by_line",
+    "by_channel",
+    "by_intent",
+    "trend",
+}

@@ -25,31 +25,10 @@ from analytics.store import open_store
 from clients.analytics import AnalyticsClient, AnalyticsError, KpiFilters
 from common.environment import process_environment
 from common.ports import free_port
-from tests.analytics.conversations import Conversation, at, publish
+from tests.analytics.conversations import KPI_KEYS, Conversation, at, publish
 from tooling.processes import analytics_server
 
 SECRET = "test-analytics-secret-0123456789"
-KPI_KEYS = {
-    "period",
-    "filters",
-    "sessions",
-    "self_service_rate",
-    "first_contact_resolution_rate",
-    "satisfaction",
-    "escalation",
-    "abandonment",
-    "fallback_rate",
-    "clarification_rate",
-    "out_of_scope_rate",
-    "volume",
-    "conversation_length",
-    "time_to_resolution_seconds",
-    "handoff",
-    "by_line",
-    "by_channel",
-    "by_intent",
-    "trend",
-}
 
 
 def resolved(sender_id: str, starts: str) -> Conversation:
