@@ -276,6 +276,25 @@ class HandoffPolicy:
 
 
 @dataclass(frozen=True)
+class Scenario:
+    """What the assistant says first after one kind of back-end event (``payment_failed``):
+    ``offer``, the button shown when the customer opens the chat, and ``notice``, the message
+    sent when the event happens (none when absent); both lead to the ``question`` operation,
+    with the event's reference as its ``entity`` so the flow starts on that item. ``details``
+    reads the item: its answer's keys fill the wording, beside ``{when}`` (the event's time).
+    """
+
+    event: str
+    line: str
+    question: str
+    offer: str
+    notice: str | None = None
+    entity: str | None = None
+    details: Call | None = None
+    source: str = ""
+
+
+@dataclass(frozen=True)
 class ProductLine:
     name: str
     title: str
@@ -294,6 +313,8 @@ class Catalogue:
     slots: dict[str, SlotSpec] = field(default_factory=dict)
     disambiguation: dict[str, tuple[str, ...]] = field(default_factory=dict)
     digression_replies: dict[str, str] = field(default_factory=dict)
+    # Proactive scenarios by the back-end event kind they follow.
+    scenarios: dict[str, Scenario] = field(default_factory=dict)
     # The files as read, by label, so a later check can say on which line a key is.
     sources: dict[str, Source] = field(default_factory=dict, compare=False, repr=False)
 
@@ -511,6 +532,19 @@ def _operation(name: str, line: str, content: dict[str, Any], source: str) -> Op
     )
 
 
+def _scenario(event: str, line: str, content: dict[str, Any], source: str) -> Scenario:
+    return Scenario(
+        event=event,
+        line=line,
+        question=str(content["question"]),
+        offer=str(content["offer"]),
+        notice=content.get("notice"),
+        entity=content.get("entity"),
+        details=Call.parse(content["details"]) if content.get("details") else None,
+        source=source,
+    )
+
+
 def _handoff_policy(line: str, content: dict[str, Any]) -> HandoffPolicy:
     return HandoffPolicy(
         skill=str(content.get("skill") or line),
@@ -552,6 +586,7 @@ def load_catalogue(directory: Path | None = None) -> Catalogue:
     slots: dict[str, SlotSpec] = {}
     disambiguation: dict[str, tuple[str, ...]] = {}
     digression_replies: dict[str, str] = {}
+    scenarios: dict[str, Scenario] = {}
     problems: list[Problem] = []
     for source in sources:
         content = source.data
@@ -598,12 +633,24 @@ def load_catalogue(directory: Path | None = None) -> Catalogue:
         for intent, options in (content.get("disambiguation") or {}).items():
             disambiguation[str(intent)] = _as_tuple(options)
         digression_replies.update(content.get("digression_replies") or {})
+        for event, scenario_content in (content.get("proactive") or {}).items():
+            if event in scenarios:
+                problems.append(
+                    source.problem(
+                        ("proactive", event),
+                        "already has a scenario",
+                        f"It is in {scenarios[event].source}; one event kind has one scenario.",
+                    )
+                )
+                continue
+            scenarios[event] = _scenario(event, name, scenario_content, source.label)
     catalogue = Catalogue(
         tuple(lines),
         operations,
         slots,
         disambiguation,
         digression_replies,
+        scenarios,
         {source.label: source for source in sources},
     )
     problems += reference_problems(catalogue)
@@ -644,6 +691,78 @@ def reference_problems(catalogue: Catalogue) -> list[Problem]:
                         f"unknown operation {option!r}",
                         did_you_mean(option, catalogue.operations)
                         or "List operations defined under operations:.",
+                    )
+                )
+    for scenario in catalogue.scenarios.values():
+        problems += _scenario_problems(catalogue, scenario)
+    return problems
+
+
+# What a scenario's wording may name besides its details' keys: when the event happened.
+SCENARIO_WHEN = "when"
+SCENARIO_REFERENCE = "reference"
+
+
+def _scenario_problems(catalogue: Catalogue, scenario: Scenario) -> list[Problem]:
+    at = ("proactive", scenario.event)
+    operation = catalogue.operations.get(scenario.question)
+    if operation is None:
+        return [
+            catalogue.problem(
+                scenario.source,
+                (*at, "question"),
+                f"unknown operation {scenario.question!r}",
+                did_you_mean(scenario.question, catalogue.operations)
+                or "Name an operation defined under operations:.",
+            )
+        ]
+    problems: list[Problem] = []
+    if scenario.entity is not None:
+        slot_names = [*operation.slots, *([operation.target] if operation.target else [])]
+        entities = {
+            catalogue.slots[name].button_entity for name in slot_names if name in catalogue.slots
+        }
+        if scenario.entity not in entities:
+            problems.append(
+                catalogue.problem(
+                    scenario.source,
+                    (*at, "entity"),
+                    f"{scenario.question} does not take the entity {scenario.entity!r}",
+                    f"Use one of: {', '.join(sorted(entities))}."
+                    if entities
+                    else "Leave entity out: the operation takes no item.",
+                )
+            )
+    if scenario.details is not None:
+        if scenario.details.method != "GET":
+            problems.append(
+                catalogue.problem(
+                    scenario.source,
+                    (*at, "details"),
+                    "must read, not change anything",
+                    "Use a GET call.",
+                )
+            )
+        for placeholder in PLACEHOLDER.findall(scenario.details.path):
+            if placeholder != SCENARIO_REFERENCE:
+                problems.append(
+                    catalogue.problem(
+                        scenario.source,
+                        (*at, "details"),
+                        f"{{{placeholder}}} is not known when the event happens",
+                        "Only {reference}, the event's reference, can be used.",
+                    )
+                )
+    for key in ("offer", "notice"):
+        wording = getattr(scenario, key)
+        for placeholder in PLACEHOLDER.findall(wording or ""):
+            if placeholder != SCENARIO_WHEN and scenario.details is None:
+                problems.append(
+                    catalogue.problem(
+                        scenario.source,
+                        (*at, key),
+                        f"{{{placeholder}}} has nothing to come from",
+                        "Add details: (a GET of the event's item) or use only {when}.",
                     )
                 )
     return problems

@@ -42,12 +42,14 @@ ALLOWED: dict[str, frozenset[str]] = {
     "clients": frozenset(),
     "registry": frozenset({"common"}),
     "nlu": frozenset({"common"}),
-    "actions": frozenset({"registry", "clients", "common"}),
+    # The offers made when a chat opens come from the proactive model.
+    "actions": frozenset({"registry", "clients", "common", "proactive"}),
     "channels": frozenset({"registry", "clients", "common"}),
     # The failure clusters use the NLU's sentence encoder.
     "analytics": frozenset({"registry", "clients", "common", "nlu"}),
-    # It runs wherever the offers are made and learns from exported histories, not the sandbox.
-    "proactive": frozenset({"clients", "common"}),
+    # It runs wherever the offers are made and learns from exported histories, not the sandbox;
+    # the notifier reads which events have a notice from the registry's scenarios.
+    "proactive": frozenset({"registry", "clients", "common"}),
     SHARED_SERVICES: frozenset({"clients", "common"}),
 }
 SERVICE_MAY_IMPORT = frozenset({"clients", "common", SHARED_SERVICES})
