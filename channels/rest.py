@@ -4,7 +4,8 @@ Both take ``{"sender": "...", "message": "..."}`` and answer the assistant's rep
 list, like Rasa's REST channel, but every message passes through CustomerMessages first
 (redaction, size and rate limits). A body that is not a JSON object with a string message
 gets 400; a refused message gets 429 with Retry-After and ``{"error", "message",
-"retry_after_seconds"}``.
+"retry_after_seconds"}``; a message whose handling failed before anything was said gets 503
+with Retry-After and the same keys, to be sent again.
 """
 
 from __future__ import annotations
@@ -63,6 +64,29 @@ def request_body(request: Request) -> dict[str, Any]:
     return body
 
 
+# How long a client waits before sending again a message that could not be answered: the
+# stores' own retries last about 4 s, and a restarted Redis or database is back within seconds.
+RETRY_AFTER_FAILURE_SECONDS = 2
+FAILURE_REPLY = "Sorry, I could not answer that just now. Please send it again in a moment."
+
+
+def answer_after_failure(said: list[dict[str, Any]]) -> HTTPResponse:
+    """The reply when handling a message failed part-way: what the assistant had already said,
+    or, when it had said nothing, 503 with Retry-After, so a client can tell "not handled,
+    send it again" from "nothing to say" (an empty 200 hid 47 lost messages in a fault run)."""
+    if said:
+        return response.json(said)
+    return response.json(
+        {
+            "error": "unavailable",
+            "message": FAILURE_REPLY,
+            "retry_after_seconds": RETRY_AFTER_FAILURE_SECONDS,
+        },
+        status=503,
+        headers={"Retry-After": str(RETRY_AFTER_FAILURE_SECONDS)},
+    )
+
+
 class CustomerRestInput(InputChannel):
     """A REST channel for customers; subclasses say who the sender is."""
 
@@ -117,10 +141,10 @@ class CustomerRestInput(InputChannel):
                 )
             except CancelledError:
                 logger.error("%s: answering a message timed out", self.name())
-                return response.json(collector.messages)
-            except Exception:  # the customer gets what was said so far, never a 500
+                return answer_after_failure(collector.messages)
+            except Exception:  # what was said so far, or a 503 to resend; never a 500
                 logger.exception("%s: answering a message failed", self.name())
-                return response.json(collector.messages)
+                return answer_after_failure(collector.messages)
             if refusal is not None:
                 wait = max(1, math.ceil(refusal.retry_after_seconds))
                 return response.json(

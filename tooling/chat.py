@@ -13,6 +13,7 @@ import argparse
 import asyncio
 import json
 import threading
+import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
@@ -28,8 +29,17 @@ def send(url: str, sender: str, message: str, sign_in_token: str | None) -> list
     if sign_in_token:
         headers["Authorization"] = f"Bearer {sign_in_token}"
     request = urllib.request.Request(url, body, headers)
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return json.load(response)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.load(response)
+    except urllib.error.HTTPError as refused:
+        # A refusal (429: too fast) or a message not handled (503: send it again) says why in
+        # its body; the chat goes on.
+        try:
+            reason = json.load(refused).get("message")
+        except (ValueError, AttributeError):
+            reason = None
+        return [{"text": reason or f"(the assistant answered HTTP {refused.code})"}]
 
 
 def show(replies: list[dict]) -> list[dict]:
