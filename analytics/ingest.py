@@ -10,23 +10,20 @@ start stores nothing twice: an event's key is the hash of its masked canonical J
 
 from __future__ import annotations
 
-import asyncio
-import json
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import and_, create_engine, inspect, select, text
+from sqlalchemy import and_, select, text
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.pool import NullPool
+from sqlalchemy.engine import Connection, Engine, Row
 
 from analytics import store
 from analytics.masking import event_key, masked_event
 from analytics.sessions import LineOfIntent, sender_sessions
-from common.store_checks import masked_url, sync_sql_url
+from common.event_stream import DurableQueueReader, TableReader, parsed_json
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +36,7 @@ logger = logging.getLogger(__name__)
 RASA_EXCHANGE = "rasa-exchange"
 ANALYTICS_QUEUE = "fincs_analytics"
 _NEXT_BROKER_ROWS = text(
-    "SELECT id, sender_id, data FROM events WHERE id > :after ORDER BY id LIMIT :n"
+    "SELECT id AS position, sender_id, data FROM events WHERE id > :after ORDER BY id LIMIT :n"
 )
 
 
@@ -205,55 +202,30 @@ def _insert_ignoring_duplicates(connection: Connection) -> Any:
     return dialect.insert(store.events).on_conflict_do_nothing(index_elements=["key"])
 
 
-class SqlBrokerReader:
+class SqlBrokerReader(TableReader):
     """Reads Rasa's SQL event broker table (``events``: id, sender_id, data) by id."""
 
     def __init__(self, broker_url: str, ingestor: Ingestor, batch_size: int = 500) -> None:
-        self.source = f"sql:{masked_url(broker_url)}"
-        self._broker = create_engine(sync_sql_url(broker_url), poolclass=NullPool, future=True)
-        self._ingestor = ingestor
-        self._batch_size = batch_size
-
-    def read_once(self) -> int:
-        """Stores the next batch of the broker's rows; returns how many rows were read."""
-        with self._ingestor.engine.begin() as connection:
-            position = store.checkpoint(connection, self.source)
-            with self._broker.connect() as broker:
-                if not _has_events_table(broker):
-                    return 0
-                rows = broker.execute(
-                    _NEXT_BROKER_ROWS,
-                    {"after": position, "n": self._batch_size},
-                ).all()
-            if not rows:
-                return 0
+        def store_rows(connection: Connection, rows: Sequence[Row[Any]]) -> None:
             events = []
             for row in rows:
-                event = _parsed(row.data)
+                event = parsed_json(row.data)
                 if event is not None:
                     events.append({"sender_id": row.sender_id, **event})
-            self._ingestor.store(connection, events)
-            store.save_checkpoint(connection, self.source, int(rows[-1].id))
-        return len(rows)
+            ingestor.store(connection, events)
 
-    def close(self) -> None:
-        self._broker.dispose()
-
-
-def _has_events_table(broker: Connection) -> bool:
-    return bool(inspect(broker).has_table("events"))
-
-
-def _parsed(body: str | bytes) -> dict[str, Any] | None:
-    try:
-        event = json.loads(body)
-    except (ValueError, TypeError):
-        logger.warning("an event that is not JSON was skipped")
-        return None
-    return event if isinstance(event, dict) else None
+        super().__init__(
+            broker_url,
+            "events",
+            _NEXT_BROKER_ROWS,
+            engine=ingestor.engine,
+            checkpoints=store.checkpoints,
+            handle=store_rows,
+            batch_size=batch_size,
+        )
 
 
-class PikaConsumer:
+class PikaConsumer(DurableQueueReader):
     """Reads the analytics queue bound to Rasa's exchange; acknowledges after the commit."""
 
     def __init__(
@@ -265,52 +237,17 @@ class PikaConsumer:
         exchange: str = RASA_EXCHANGE,
         batch_size: int = 500,
     ) -> None:
-        self.source = f"pika:{masked_url(url)}/{queue}"
-        self._url = url
-        self._queue_name = queue
-        self._exchange_name = exchange
-        self._ingestor = ingestor
-        self._batch_size = batch_size
-        self._connection: Any = None
-        self._queue: Any = None
+        def store_bodies(bodies: list[bytes]) -> None:
+            ingestor.store_batch(
+                [event for body in bodies if (event := parsed_json(body)) is not None]
+            )
 
-    async def ready_queue(self) -> Any:
-        """The service's queue, declared and bound to Rasa's exchange (connecting first)."""
-        import aio_pika
-
-        if self._queue is not None and not self._connection.is_closed:
-            return self._queue
-        self._connection = await aio_pika.connect_robust(self._url)
-        channel = await self._connection.channel()
-        exchange = await channel.declare_exchange(
-            self._exchange_name, type=aio_pika.ExchangeType.FANOUT
+        super().__init__(
+            url,
+            queue=queue,
+            exchange=exchange,
+            handle=store_bodies,
+            # Declared as Rasa declares it.
+            exchange_durable=False,
+            batch_size=batch_size,
         )
-        self._queue = await channel.declare_queue(self._queue_name, durable=True)
-        await self._queue.bind(exchange, "")
-        return self._queue
-
-    async def read_once(self) -> int:
-        """Stores the messages waiting (up to a batch); returns how many were read."""
-        queue = await self.ready_queue()
-        batch = []
-        while len(batch) < self._batch_size:
-            message = await queue.get(no_ack=False, fail=False)
-            if message is None:
-                break
-            batch.append(message)
-        if not batch:
-            return 0
-        events = [event for message in batch if (event := _parsed(message.body)) is not None]
-        try:
-            await asyncio.to_thread(self._ingestor.store_batch, events)
-        except Exception:
-            # Back to the queue: the next read (after the database is back) stores them.
-            await batch[-1].nack(multiple=True, requeue=True)
-            raise
-        await batch[-1].ack(multiple=True)
-        return len(batch)
-
-    async def close(self) -> None:
-        if self._connection is not None:
-            await self._connection.close()
-            self._connection = self._queue = None

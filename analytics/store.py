@@ -30,6 +30,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection, Engine
 
+from common import event_stream
+from common.event_stream import checkpoint_table
 from common.store_checks import sync_sql_url
 
 logger = logging.getLogger(__name__)
@@ -110,13 +112,8 @@ messages = Table(
     Column("text", Text, nullable=False),
 )
 
-checkpoints = Table(
-    "analytics_checkpoints",
-    metadata,
-    # The broker read: its kind and masked address.
-    Column("source", String(512), primary_key=True),
-    Column("position", Integer, nullable=False),
-)
+# How far each broker has been read: its kind and masked address, and the position.
+checkpoints = checkpoint_table(metadata, "analytics_checkpoints")
 
 schema_versions = Table(
     "analytics_schema",
@@ -254,13 +251,8 @@ def _sqlite_wal(dbapi_connection: Any, _: Any) -> None:
 
 def checkpoint(connection: Connection, source: str) -> int:
     """The last broker position stored for ``source`` (0: nothing read yet)."""
-    found = connection.execute(checkpoints.select().where(checkpoints.c.source == source)).first()
-    return int(found.position) if found else 0
+    return event_stream.checkpoint(connection, checkpoints, source)
 
 
 def save_checkpoint(connection: Connection, source: str, position: int) -> None:
-    updated = connection.execute(
-        checkpoints.update().where(checkpoints.c.source == source).values(position=position)
-    )
-    if not updated.rowcount:
-        connection.execute(checkpoints.insert().values(source=source, position=position))
+    event_stream.save_checkpoint(connection, checkpoints, source, position)
