@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import random
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
@@ -10,7 +12,9 @@ from fastapi import FastAPI
 from common.api_errors import install_error_handlers
 from services.sandbox.config import Settings
 from services.sandbox.db import SandboxDatabase
+from services.sandbox.events import EventMaker
 from services.sandbox.faults import FaultInjectionMiddleware, FaultInjector, rules_from_json
+from services.sandbox.outbox import OutboxPublisher
 from services.sandbox.routes import (
     bank,
     credit,
@@ -52,13 +56,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings.from_environment()
     db = SandboxDatabase(settings.database_url)
     injector = FaultInjector(settings.seed, rules_from_json(settings.faults))
+    # Unset in the embedded profile: there the outbox table itself is the queue.
+    publisher = OutboxPublisher(db, settings.events_amqp_url) if settings.events_amqp_url else None
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await db.create_all()
         if settings.seed_if_empty:
             await seed_if_empty(db, customers=settings.customers, seed=settings.seed)
+        publishing = asyncio.create_task(publisher.run()) if publisher else None
         yield
+        if publishing is not None:
+            publishing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await publishing
         await db.dispose()
 
     app = FastAPI(
@@ -70,6 +81,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.db = db
     app.state.faults = injector
+    # Seeded like the rest of the sandbox, so a fresh sandbox makes the same events in a demo.
+    app.state.events = EventMaker(random.Random(settings.seed))
+    app.state.outbox_publisher = publisher
     install_error_handlers(app)
     for router in PRODUCT_ROUTERS:
         app.include_router(router)

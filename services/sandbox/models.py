@@ -98,6 +98,11 @@ class Customer(Base):
     lock_reason = Column(String(64))
     locked_at = Column(DateTime)
     password_changed_at = Column(DateTime)
+    # Whether the customer agreed to be messaged first (proactive notices), and when not to be:
+    # HH:MM on their own clock (time_zone), both set or both null; the window may cross midnight.
+    notify_consent = Column(Boolean, nullable=False, default=True)
+    quiet_hours_start = Column(String(5))
+    quiet_hours_end = Column(String(5))
 
 
 class Wallet(Base):
@@ -120,6 +125,8 @@ class WalletTransaction(Base):
     category = Column(String(32), nullable=False)
     status = Column(String(16), nullable=False)  # completed | pending | failed | refunded
     failure_code = Column(String(32))
+    # Set when risk checks let a payment through but found it unusual for the customer.
+    risk_flag = Column(String(32))
     created_at = Column(DateTime, nullable=False, index=True)
 
 
@@ -440,6 +447,25 @@ class CustomerEvent(Base):
     reference = Column(String(40), nullable=False)
     summary = Column(String(256), nullable=False)
     occurred_at = Column(DateTime, nullable=False)
+
+
+class EventOutbox(Base):
+    """Events made after the seed, in the order they were committed: the embedded profile's
+    queue (the notifier reads it by ``seq``) and what the production profile publishes to
+    RabbitMQ (``published_at`` set once the broker confirmed). Written in the transaction that
+    makes the event, so an event is never made without its row, nor a row without its event."""
+
+    __tablename__ = "event_outbox"
+    # AUTOINCREMENT on SQLite: a seq is never reused, even after the newest row is deleted.
+    __table_args__ = {"sqlite_autoincrement": True}
+    seq = Column(Integer, primary_key=True, autoincrement=True)
+    event_id = Column(String(24), ForeignKey("customer_events.id"), nullable=False, unique=True)
+    customer_id = customer_fk()
+    kind = Column(String(32), nullable=False)
+    reference = Column(String(40), nullable=False)
+    occurred_at = Column(DateTime, nullable=False)
+    created_at = Column(DateTime, nullable=False)
+    published_at = Column(DateTime)
 
 
 class Verification(Base):

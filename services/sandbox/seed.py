@@ -222,8 +222,44 @@ TAX_REFUND_PLACES = (
 )
 
 
+# Who may be messaged first, and when not (HH:MM on the customer's clock). The demo customers
+# newcomers sign in as consent, with a short night, so a daytime demo shows notices.
+DEMO_CUSTOMERS = range(1, 11)
+DEMO_QUIET_HOURS = ("23:00", "07:00")
+USUAL_QUIET_HOURS = ("22:00", "08:00")
+OTHER_QUIET_HOURS = (
+    ("21:00", "07:00"),
+    ("23:00", "07:00"),
+    ("22:30", "07:30"),
+    ("00:00", "06:00"),
+)
+
+
+def notification_preferences(seed: int, index: int) -> dict[str, Any]:
+    """Consent and quiet hours, drawn from a generator of their own (seed and customer), so
+    adding them changed none of the data the main generator has always given."""
+    if index in DEMO_CUSTOMERS:
+        start, end = DEMO_QUIET_HOURS
+        return {"notify_consent": True, "quiet_hours_start": start, "quiet_hours_end": end}
+    rng = random.Random(f"notifications:{seed}:{index}")
+    consent = rng.random() < 0.85
+    roll = rng.random()
+    if roll < 0.70:
+        window: tuple[str, str] | None = USUAL_QUIET_HOURS
+    elif roll < 0.85:
+        window = None
+    else:
+        window = rng.choice(OTHER_QUIET_HOURS)
+    return {
+        "notify_consent": consent,
+        "quiet_hours_start": window[0] if window else None,
+        "quiet_hours_end": window[1] if window else None,
+    }
+
+
 class _Generator:
     def __init__(self, seed: int, reference_date: date) -> None:
+        self.seed = seed
         self.rng = random.Random(seed)
         self.today = reference_date
         self.now = datetime.combine(reference_date, time(9, 0))
@@ -300,6 +336,7 @@ class _Generator:
             lock_reason=lock_reason,
             locked_at=self.moment(1) if locked else None,
             password_changed_at=self.moment(400, 10),
+            **notification_preferences(self.seed, index),
         )
         if locked:
             self.event(

@@ -45,6 +45,8 @@ def transaction_json(tx: WalletTransaction) -> dict[str, Any]:
         "category": tx.category,
         "status": tx.status,
         "failure_code": tx.failure_code,
+        # "unusual_for_customer": risk checks let it through but it did not look like them.
+        "risk_flag": tx.risk_flag,
         "created_at": tx.created_at.isoformat(),
     }
 
@@ -123,6 +125,11 @@ async def diagnose_transaction(
     elif tx.status == "pending":
         result["explanation"] = PENDING_REASONS.get(tx.failure_code or "", "Still processing.")
         result["next_step"] = "No action needed yet; we will notify you when it settles."
+    elif tx.risk_flag:
+        result["explanation"] = (
+            "The payment went through, but our risk checks found it unusual for you."
+        )
+        result["next_step"] = "If you did not make it, report it and we will freeze your cards."
     else:
         result["explanation"] = f"The payment is {tx.status}; nothing is wrong with it."
     return result

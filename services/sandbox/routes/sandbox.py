@@ -1,15 +1,19 @@
-"""Sandbox-only controls: the simulated device inbox and fault injection. Not a product API."""
+"""Sandbox-only controls: the simulated device inbox, fault injection and making back-end events
+happen. Not a product API."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel, constr
 from sqlalchemy import select
 
 from services.sandbox.auth import get_db, require_service
+from services.sandbox.events import EventKind, EventMaker, event_json
 from services.sandbox.faults import FaultInjector, FaultSet
 from services.sandbox.models import DeviceMessage
+from services.sandbox.outbox import OutboxPublisher
 
 router = APIRouter(
     prefix="/sandbox", tags=["sandbox-only"], dependencies=[Depends(require_service)]
@@ -18,6 +22,11 @@ router = APIRouter(
 device_router = APIRouter(
     prefix="/sandbox", tags=["sandbox-only"], dependencies=[Depends(require_service)]
 )
+
+
+class EventRequest(BaseModel):
+    customer_id: constr(min_length=1, max_length=16)  # type: ignore[valid-type]
+    kind: EventKind
 
 
 def _injector(request: Request) -> FaultInjector:
@@ -68,3 +77,18 @@ async def put_faults(faults: FaultSet, request: Request) -> FaultSet:
 async def clear_faults(request: Request) -> FaultSet:
     _injector(request).replace([])
     return FaultSet()
+
+
+@router.post(
+    "/events",
+    status_code=201,
+    summary="Make a back-end event happen to a customer: its state, the event and its outbox row",
+)
+async def make_event(body: EventRequest, request: Request) -> dict[str, Any]:
+    maker: EventMaker = request.app.state.events
+    async with get_db(request).writing() as session:
+        event, _ = await maker.make(session, body.customer_id, body.kind)
+    publisher: OutboxPublisher | None = request.app.state.outbox_publisher
+    if publisher is not None:
+        publisher.wake()
+    return {**event_json(event), "customer_id": event.customer_id}
