@@ -39,6 +39,7 @@ CONNECT_TIMEOUT_SECONDS = 5
 POSTGRES_MAINTENANCE_DATABASE = "postgres"
 RABBITMQ_DEFAULT_PORT = 5672
 ANALYTICS_DATABASE = "analytics database (ANALYTICS_DATABASE_URL)"
+NOTIFIER_DATABASE = "notifier database (NOTIFIER_DATABASE_URL)"
 
 
 class StoreUnavailable(RuntimeError):
@@ -416,12 +417,21 @@ def check_analytics_database(url: str) -> str:
     return _check_url(ANALYTICS_DATABASE, url, ensure_sql_database)
 
 
+def check_notifier_database(url: str) -> str:
+    """The notifier's database (python -m proactive.notifier), created where it is the
+    project's to create; like the analytics database, not among the servers' stores."""
+    return _check_url(NOTIFIER_DATABASE, url, ensure_sql_database)
+
+
 def check_stores_or_exit(
-    settings: StoreSettings, *, analytics_database_url: str | None = None
+    settings: StoreSettings,
+    *,
+    analytics_database_url: str | None = None,
+    notifier_database_url: str | None = None,
 ) -> None:
     """The checks as a start runs them: one line per store, or an exit naming the first store
     that cannot be used. A RabbitMQ on this machine gets its missing virtual host; the
-    analytics database is checked too when the start runs the analytics service."""
+    analytics and notifier databases are checked too when the start runs those services."""
     print("Checking the stores ...", flush=True)
     try:
         check_databases(
@@ -431,6 +441,8 @@ def check_stores_or_exit(
         )
         if analytics_database_url:
             print(f"  {check_analytics_database(analytics_database_url)}", flush=True)
+        if notifier_database_url:
+            print(f"  {check_notifier_database(notifier_database_url)}", flush=True)
     except StoreUnavailable as error:
         raise SystemExit(f"Not started: {error}") from None
 
