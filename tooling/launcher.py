@@ -1,10 +1,12 @@
 """Runs the whole assistant on this machine: what `scripts/run` starts after setup.
 
 Checks every configured store first (common/store_checks.py: the project's PostgreSQL
-databases, the analytics service's among them, and, on this machine, its RabbitMQ virtual host
-are created; a store that cannot be used stops the start, naming it), trains if the training
-data or configuration changed, starts every server on loopback (the analytics service with
-them), prints how to talk to the assistant, and stops everything it started on Ctrl-C.
+databases, the analytics service's and the notifier's among them, and, on this machine, its
+RabbitMQ virtual host are created; a store that cannot be used stops the start, naming it),
+trains if the training data or configuration changed, starts every server on loopback (the
+analytics service with them, and the notifier, which tells customers about back-end events in
+their conversation), prints how to talk to the assistant, and stops everything it started on
+Ctrl-C.
 """
 
 from __future__ import annotations
@@ -15,12 +17,14 @@ import threading
 from collections.abc import Sequence
 
 from common.environment import process_environment
+from common.settings import Environment
 from common.store_checks import (
     StoreSettings,
     StoreUnavailable,
     check_backend,
     check_stores_or_exit,
 )
+from proactive.notifier_settings import NotifierSettings
 from services.desk.settings import DEFAULT_DEMO_PASSWORD as DESK_DEMO_PASSWORD
 from services.webchat.settings import DEFAULT_DEMO_PASSCODE
 from tooling.model_cache import ensure_model
@@ -29,6 +33,7 @@ from tooling.processes import (
     action_server,
     analytics_server,
     desk_server,
+    notifier_server,
     rasa_server,
     sandbox_server,
     stop_all,
@@ -45,6 +50,7 @@ def servers_to_start() -> list[Server]:
         desk_server(int(environment["DESK_PORT"]), environment),
         webchat_server(int(environment["WEBCHAT_PORT"]), environment),
         analytics_server(int(environment["ANALYTICS_PORT"]), environment),
+        notifier_server(NotifierSettings.read(Environment(environment)).port, environment),
     ]
 
 
@@ -70,6 +76,9 @@ Supervisors' page (the service's figures): \
 http://127.0.0.1:{environment["DESK_PORT"]}/console/supervisor
         sign in as "lead", password {desk_password}; the figures come from the analytics
         service on port {environment["ANALYTICS_PORT"]}, which reads the event broker continuously.
+Back-end events reach the customers' chats through the notifier: make one with
+        POST http://127.0.0.1:{environment["SANDBOX_PORT"]}/sandbox/events (the sandbox's secret)
+        and a signed-in customer who consents sees the notice in the open web chat.
 Logs are in .data/logs/. Press Ctrl-C to stop everything.
 """
 
@@ -108,7 +117,11 @@ def main() -> None:
     environment = process_environment()
     stores = StoreSettings.from_environment(environment)
     # Before training or starting anything: a store that cannot be used stops here.
-    check_stores_or_exit(stores, analytics_database_url=environment["ANALYTICS_DATABASE_URL"])
+    check_stores_or_exit(
+        stores,
+        analytics_database_url=environment["ANALYTICS_DATABASE_URL"],
+        notifier_database_url=NotifierSettings.read(Environment(environment)).database_url,
+    )
     run_until_stopped(servers_to_start(), how_to_talk(environment), stores)
 
 

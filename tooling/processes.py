@@ -164,3 +164,14 @@ def analytics_server(port: int, environment: dict[str, str]) -> Server:
         f"http://127.0.0.1:{port}/health",
         {**environment, "ANALYTICS_PORT": str(port)},
     )
+
+
+def notifier_server(port: int, environment: dict[str, str]) -> Server:
+    """The notifier (python -m proactive.notifier): back-end events into notices in the
+    customers' conversations."""
+    return Server(
+        "notifier",
+        [sys.executable, "-m", "proactive.notifier"],
+        f"http://127.0.0.1:{port}/health",
+        {**environment, "NOTIFIER_PORT": str(port)},
+    )

@@ -2,7 +2,8 @@
 
 Two Rasa servers and two action servers behind HAProxy (Debian's package), one PostgreSQL
 tracker store, the Redis lock store and the RabbitMQ event broker; the back-end sandbox, the
-agent desk and the analytics service (one consumer of the broker's queue) on PostgreSQL. It is
+agent desk and the analytics service (one consumer of the broker's queue) on PostgreSQL, and the
+notifier (one consumer of the back end's events, published by the sandbox to RabbitMQ). It is
 the production profile (profiles/production.env) with a few overrides, run by the same code as
 the embedded default: each server is started as tooling/processes.py starts it for
 `scripts/run`.
@@ -42,10 +43,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
+
 from common.environment import PROJECT_ROOT, process_environment, read_profile
 from common.secrets import DEV_SECRET_PREFIX, EMBEDDED_PROFILE, PROFILE_VARIABLE
 from common.settings import Environment, EnvironmentSettings, SettingError
-from common.store_checks import StoreSettings, check_stores_or_exit
+from common.store_checks import StoreSettings, amqp_url, check_stores_or_exit
+from proactive.notifier_settings import DEFAULT_PORT as NOTIFIER_PORT
 from tooling.launcher import run_until_stopped
 from tooling.model_cache import ensure_model
 from tooling.processes import (
@@ -53,6 +57,7 @@ from tooling.processes import (
     action_server,
     analytics_server,
     desk_server,
+    notifier_server,
     rasa_server,
     sandbox_server,
     stop_all,
@@ -60,6 +65,8 @@ from tooling.processes import (
 
 PRODUCTION_PROFILE = "production"
 DATA_DIR = PROJECT_ROOT / ".data" / "scale-out"
+# The notifier's database, on the analytics database's PostgreSQL server.
+NOTIFIER_DATABASE = "fincs_notifier"
 # Rasa's socket.io channel answers here (credentials.yml sets no other path).
 SOCKETIO_PATH = "/socket.io"
 # The web chat puts the customer's sign-in token in the socket URL under this name
@@ -183,6 +190,24 @@ def scale_out_environment(data_dir: Path = DATA_DIR, **overrides: str) -> dict[s
     settings = ScaleOutSettings.read(Environment(environment))
     environment["ACTION_SERVER_URL"] = settings.action_server_url
     environment["RASA_URL"] = settings.rasa_url
+    # The back end's events go through the event broker's RabbitMQ: the sandbox publishes them,
+    # the notifier reads its own queue, and keeps what it sent beside the analytics database.
+    events_amqp_url = amqp_url(
+        environment["EVENT_BROKER_URL"],
+        environment.get("EVENT_BROKER_USERNAME"),
+        environment.get("EVENT_BROKER_PASSWORD"),
+    )
+    for name, value in (
+        ("SANDBOX_EVENTS_AMQP_URL", events_amqp_url),
+        ("NOTIFIER_AMQP_URL", events_amqp_url),
+        (
+            "NOTIFIER_DATABASE_URL",
+            make_url(environment["ANALYTICS_DATABASE_URL"])
+            .set(database=NOTIFIER_DATABASE)
+            .render_as_string(hide_password=False),
+        ),
+    ):
+        environment[name] = environment.get(name) or value
     return environment
 
 
@@ -331,6 +356,8 @@ class ScaleOut:
     desk: Server
     # One consumer of the RabbitMQ queue: it reads the events in the order Rasa sent them.
     analytics: Server
+    # One consumer of the back end's events: it counts each customer's notices as it sends.
+    notifier: Server
     action_servers: list[Server]
     rasa_servers: list[Server]
     balancer: Server
@@ -344,6 +371,7 @@ class ScaleOut:
             *self.rasa_servers,
             self.desk,
             self.analytics,
+            self.notifier,
             self.balancer,
         ]
 
@@ -383,6 +411,10 @@ def scale_out(environment: dict[str, str], model: Path, data_dir: Path = DATA_DI
         analytics=named(
             analytics_server(int(environment["ANALYTICS_PORT"]), environment), "analytics"
         ),
+        notifier=named(
+            notifier_server(int(environment.get("NOTIFIER_PORT") or NOTIFIER_PORT), environment),
+            "notifier",
+        ),
         action_servers=[
             named(action_server(port, action_environment), f"actions-{number}")
             for number, port in enumerate(settings.action_server_ports, 1)
@@ -421,7 +453,11 @@ def main() -> None:
     environment = scale_out_environment()
     stores = StoreSettings.from_environment(environment)
     # Before starting anything: a store that cannot be used stops here, naming it.
-    check_stores_or_exit(stores, analytics_database_url=environment["ANALYTICS_DATABASE_URL"])
+    check_stores_or_exit(
+        stores,
+        analytics_database_url=environment["ANALYTICS_DATABASE_URL"],
+        notifier_database_url=environment["NOTIFIER_DATABASE_URL"],
+    )
     profile = scale_out(environment, ensure_model())
     run_until_stopped(profile.servers(), how_to_talk(environment, DATA_DIR), stores)
 
