@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from common.assistant_settings import ServiceLink, backend_link
 from common.settings import Environment, EnvironmentSettings, SettingError
+from common.store_checks import amqp_url as with_credentials
 
 DEFAULT_PORT = 5500
 # The embedded profile's database: a file beside the others. Outside it there is no default,
@@ -51,7 +52,17 @@ class NotifierSettings(EnvironmentSettings):
 
     @classmethod
     def read(cls, env: Environment) -> NotifierSettings:
+        # The secrets first: without them nothing else matters.
+        rasa_api_token = env.secret("RASA_API_TOKEN")
+        backend = backend_link(env)
         amqp_url = env.optional("NOTIFIER_AMQP_URL")
+        if amqp_url is not None:
+            # The credentials apart, as a deployment's secret store keeps them.
+            amqp_url = with_credentials(
+                amqp_url,
+                env.optional("NOTIFIER_AMQP_USERNAME"),
+                env.optional("NOTIFIER_AMQP_PASSWORD"),
+            )
         events_database_url = env.optional("NOTIFIER_EVENTS_DATABASE_URL")
         if amqp_url is None and events_database_url is None:
             if not env.embedded:
@@ -74,8 +85,8 @@ class NotifierSettings(EnvironmentSettings):
             rasa_url=env.text(
                 "RASA_URL", f"http://127.0.0.1:{env.integer('RASA_PORT', 5005)}"
             ).rstrip("/"),
-            rasa_api_token=env.secret("RASA_API_TOKEN"),
-            backend=backend_link(env),
+            rasa_api_token=rasa_api_token,
+            backend=backend,
             database_url=database_url,
             amqp_url=amqp_url,
             events_database_url=events_database_url,

@@ -35,6 +35,7 @@ from common.environment import PROJECT_ROOT, process_environment, read_profile
 from common.secrets import PROFILE_VARIABLE, InsecureSetting
 from common.settings import Environment, EnvironmentSettings
 from common.store_checks import StoreSettings
+from proactive.notifier_settings import NotifierSettings
 from services.desk.settings import DeskSettings
 from services.sandbox.config import Settings as SandboxSettings
 from services.webchat.settings import WebChatSettings
@@ -50,7 +51,7 @@ SECRET_NAME = "fincs-secrets"
 SETTINGS_MAP = "fincs-settings"
 
 # Where the project's settings classes read their variables (env.text("NAME", ...) and so on).
-SETTINGS_SOURCES = ("common", "services", "actions", "channels", "analytics")
+SETTINGS_SOURCES = ("common", "services", "actions", "channels", "analytics", "proactive")
 READ_CALL = re.compile(
     r"""\benv\.(?:text|integer|number|optional|required|items|secret)\(\s*["']([A-Z][A-Z0-9_]*)["']"""
 )
@@ -77,6 +78,7 @@ CREDENTIAL_VARIABLES = {
     "SANDBOX_DATABASE_URL": "postgresql+asyncpg://fincs:{password}@postgres:5432/fincs_sandbox",
     "DESK_DATABASE_URL": "postgresql+asyncpg://fincs:{password}@postgres:5432/fincs_desk",
     "ANALYTICS_DATABASE_URL": "postgresql://fincs:{password}@postgres:5432/fincs_analytics",
+    "NOTIFIER_DATABASE_URL": "postgresql://fincs:{password}@postgres:5432/fincs_notifier",
     "RATE_LIMIT_REDIS_URL": "redis://:{password}@redis:6379/2",
     "EVENT_BROKER_USERNAME": "fincs",
     "EVENT_BROKER_PASSWORD": "{password}",
@@ -87,7 +89,14 @@ URL_WITH_PASSWORD = re.compile(r"://[^/@\s]*:[^/@\s]+@")
 PUBLIC_RASA_PATHS = frozenset({"/socket.io/", "/webhooks/rest/", "/webhooks/signed_rest/"})
 # The processes that read profiles/<DEPLOYMENT_PROFILE>.env under their environment.
 MERGES_THE_PROFILE = frozenset(
-    {"services.sandbox", "services.desk", "services.webchat", "common.store_checks", "analytics"}
+    {
+        "services.sandbox",
+        "services.desk",
+        "services.webchat",
+        "common.store_checks",
+        "analytics",
+        "proactive.notifier",
+    }
 )
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 CPU = re.compile(r"^(\d+(?:\.\d+)?)(m?)$")
@@ -408,6 +417,7 @@ SETTINGS_OF_COMMAND: dict[str, tuple[type[EnvironmentSettings], ...]] = {
     "services.desk": (DeskSettings,),
     "services.webchat": (WebChatSettings,),
     "analytics": (AnalyticsSettings,),
+    "proactive.notifier": (NotifierSettings,),
 }
 
 
@@ -497,6 +507,7 @@ def test_the_action_server_runs_several_workers_in_several_pods_on_its_service_p
         ("desk", DeskSettings),
         ("webchat", WebChatSettings),
         ("analytics", AnalyticsSettings),
+        ("notifier", NotifierSettings),
     ],
 )
 def test_each_service_listens_on_the_port_its_container_declares(deployment_name, settings_class):
@@ -579,6 +590,13 @@ def served_paths(module: str) -> set[str]:
         from analytics.api import create_app as create_analytics
 
         return starlette_paths(create_analytics(AnalyticsSettings.read(Environment(environment))))
+    if module == "proactive.notifier":
+        from proactive.notifier import create_app as create_notifier
+        from proactive.notifier_store import open_store
+
+        settings = NotifierSettings.read(Environment(environment))
+        # Its routes only: a database in memory, not the embedded profile's file.
+        return starlette_paths(create_notifier(settings, engine=open_store("sqlite://")))
     assert module == "rasa"
     return rasa_health_paths()
 
