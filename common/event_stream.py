@@ -73,7 +73,9 @@ class TableReader:
     the position kept in ``checkpoints`` of ``engine`` (the reader's own database).
 
     ``query`` selects the rows after ``:after`` in id order, at most ``:n``, with the id as
-    ``position``. A source that has not made its table yet reads as empty.
+    ``position``. A source that has not made its table yet reads as empty. ``last_position``,
+    when given, selects the table's highest id: a checkpoint above it means the table was made
+    again (its ids restarted), and it is read again from its start.
     """
 
     def __init__(
@@ -86,6 +88,7 @@ class TableReader:
         checkpoints: Table,
         handle: HandleRows,
         batch_size: int = 500,
+        last_position: TextClause | None = None,
     ) -> None:
         self.source = f"sql:{masked_url(source_url)}"
         self.engine = engine
@@ -95,6 +98,7 @@ class TableReader:
         self._checkpoints = checkpoints
         self._handle = handle
         self._batch_size = batch_size
+        self._last_position = last_position
 
     def read_once(self) -> int:
         """Handles the next batch of rows; returns how many rows were read."""
