@@ -5,6 +5,7 @@ KPIs and the failure clusters over HTTP. Every call but /health needs
     GET /kpis?start=YYYY-MM-DD&end=YYYY-MM-DD&line=&channel=&intent=&fcr_window_days=
     GET /failures?start&end&line&channel&limit     -> {"clusters": [...]}
     GET /failures/nlu.yml?...                      -> a draft NLU file (YAML)
+    GET /customers/{customer_id}/questions?days=90 -> {"questions": [{"opened_at", "question"}]}
     GET /health
 """
 
@@ -16,14 +17,15 @@ import hmac
 import importlib
 import logging
 from collections.abc import AsyncIterator
-from datetime import date
+from datetime import date, timedelta
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Query, Request
+from fastapi import Depends, FastAPI, Path, Query, Request
 from fastapi.responses import PlainTextResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.engine import Engine
 
+from analytics.customers import past_questions
 from analytics.ingest import (
     Ingestor,
     PikaConsumer,
@@ -34,10 +36,14 @@ from analytics.ingest import (
 from analytics.kpis import KpiFilters, compute_kpis, failed_messages
 from analytics.settings import AnalyticsSettings
 from common.api_errors import ApiError, install_error_handlers
+from common.clock import utcnow
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_CLUSTERS = 20
+# How far back a customer's past questions are read unless asked otherwise: as far as the
+# proactive model learnt to weigh them (proactive/live.py).
+DEFAULT_QUESTION_DAYS = 90
 # Sweeps for sessions whose sender went silent, between reads of the broker.
 IDLE_SWEEP_SECONDS = 60
 RETRY_SECONDS = 5
@@ -203,6 +209,19 @@ def create_app(
     ) -> PlainTextResponse:
         draft = _failures_module().draft_nlu(_clusters(engine, filters, limit))
         return PlainTextResponse(draft, media_type="application/yaml")
+
+    @app.get(
+        "/customers/{customer_id}/questions",
+        dependencies=guarded,
+        summary="The requests a customer's past sessions opened with",
+    )
+    def customer_questions(
+        customer_id: Annotated[str, Path(max_length=64)],
+        days: Annotated[int, Query(ge=1, le=365)] = DEFAULT_QUESTION_DAYS,
+    ) -> dict[str, Any]:
+        since = utcnow() - timedelta(days=days)
+        with engine.connect() as connection:
+            return {"questions": past_questions(connection, customer_id, since)}
 
     return app
 

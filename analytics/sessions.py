@@ -15,6 +15,9 @@ What the events say (docs/ARCHITECTURE.md and the action server's slots):
   (as a rating's comment, or as a form's free answer); out of scope is the intent
   ``out_of_scope``; a clarification the action ``action_clarify_request`` or
   ``action_disambiguate``;
+- the web chat page's ``chat_opened`` (sent when a chat opens) and the ``EXTERNAL_*`` intents
+  (the desk's, the notifier's) are no message of the customer's: they open no request and
+  count as no message;
 - a customer abandons a flow by leaving while a form waits for an answer, or while a question
   (a response ``utter_ask_*`` or a message with buttons) waits that is not an offer after a
   resolved request nor the satisfaction survey.
@@ -37,6 +40,9 @@ CLARIFY_ACTIONS = frozenset({"action_clarify_request", "action_disambiguate"})
 # A question asked by a bot message with buttons but no response name.
 UNNAMED_QUESTION = "question"
 HANDOFF_RESOLVED_INTENT = "EXTERNAL_handoff_resolved"
+# Sent by the web chat page when a chat opens (it asks for the offers), never typed: like the
+# EXTERNAL_* intents the desk and the notifier trigger, no message of the customer's.
+CHAT_OPENED_INTENT = "chat_opened"
 FALLBACK_INTENT = "nlu_fallback"
 OUT_OF_SCOPE_INTENT = "out_of_scope"
 RATING_QUESTION = "utter_ask_satisfaction"
@@ -135,9 +141,13 @@ def _intent(event: dict[str, Any]) -> str | None:
 
 
 def _is_customer_message(event: dict[str, Any]) -> bool:
-    """A message from the customer, not one the desk or Rasa triggered."""
+    """A message from the customer, not one the desk, the notifier or the chat page sent."""
     intent = _intent(event) or ""
-    return event.get("event") == "user" and not intent.startswith("EXTERNAL_")
+    return (
+        event.get("event") == "user"
+        and not intent.startswith("EXTERNAL_")
+        and intent != CHAT_OPENED_INTENT
+    )
 
 
 def _time(timestamp: float) -> datetime:

@@ -1,7 +1,8 @@
 """The one client for the analytics service's API (python -m analytics), with one error type.
 
 The desk's supervisors' page reads the service's KPIs, the clusters of what the assistant
-failed to serve and their draft NLU file through it. Every call carries the analytics service
+failed to serve and their draft NLU file through it; the action server reads a customer's past
+questions, for the offers it makes when their chat opens. Every call carries the analytics service
 secret; the caller passes the address, secret and timeout from its own settings object.
 ``KpiFilters`` is also the filter type of the service's own Python API (analytics.kpis), so a
 filter means the same thing on both sides of the wire.
@@ -9,8 +10,9 @@ filter means the same thing on both sides of the wire.
 
 from __future__ import annotations
 
+import urllib.parse
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import httpx
@@ -62,9 +64,13 @@ class AnalyticsError(Exception):
 class AnalyticsClient(ServiceHttpClient):
     default_timeout_seconds = DEFAULT_TIMEOUT_SECONDS
 
-    async def _get(self, path: str, filters: KpiFilters) -> httpx.Response:
+    async def _get(
+        self, path: str, filters: KpiFilters, params: dict[str, str] | None = None
+    ) -> httpx.Response:
         try:
-            reply = await self._client().get(f"{self.base_url}{path}", params=filters.query())
+            reply = await self._client().get(
+                f"{self.base_url}{path}", params={**filters.query(), **(params or {})}
+            )
         except httpx.HTTPError as error:
             raise AnalyticsError(f"analytics unreachable: {error!r}") from error
         if not reply.is_success:
@@ -84,3 +90,13 @@ class AnalyticsClient(ServiceHttpClient):
     async def nlu_draft(self, filters: KpiFilters) -> str:
         """The clusters as a draft NLU training file (YAML) a designer edits."""
         return (await self._get("/failures/nlu.yml", filters)).text
+
+    async def past_questions(self, customer_id: str, days: int) -> list[tuple[datetime, str]]:
+        """(opened at, the request it opened with) of the customer's sessions of the last
+        ``days`` days, oldest first; times in UTC without a zone, as the service stores them."""
+        path = f"/customers/{urllib.parse.quote(customer_id, safe='')}/questions"
+        found = (await self._get(path, KpiFilters(), {"days": str(days)})).json()
+        return [
+            (datetime.fromisoformat(item["opened_at"]), str(item["question"]))
+            for item in found["questions"]
+        ]

@@ -17,6 +17,10 @@ DEFAULT_BACKEND_URL = "http://127.0.0.1:5100"
 DEFAULT_BACKEND_TIMEOUT_SECONDS = 3.0
 DEFAULT_DESK_URL = "http://127.0.0.1:5300"
 DEFAULT_DESK_TIMEOUT_SECONDS = 5.0
+DEFAULT_ANALYTICS_URL = "http://127.0.0.1:5400"
+# The customer's past questions are read while the chat's greeting waits: a slow analytics
+# service gets the offers made without them, never a late greeting.
+DEFAULT_OFFERS_ANALYTICS_TIMEOUT_SECONDS = 1.0
 # The channels' messages to the desk are best effort (the desk catches up from the tracker):
 # they must never hold a customer's message up for long.
 DESK_FORWARD_TIMEOUT_SECONDS = 2.0
@@ -57,6 +61,21 @@ def desk_link(env: Environment, timeout_seconds: float) -> ServiceLink:
     )
 
 
+def analytics_link(env: Environment) -> ServiceLink | None:
+    """The analytics service, where the customers' past questions are read; None without its
+    secret (the offers are then made from the profile and the back end's events alone). Once
+    set, the secret obeys the secret rule like every other."""
+    if not env.optional("ANALYTICS_SERVICE_SECRET"):
+        return None
+    return ServiceLink(
+        url=env.text("ANALYTICS_URL", DEFAULT_ANALYTICS_URL),
+        secret=env.secret("ANALYTICS_SERVICE_SECRET"),
+        timeout_seconds=env.number(
+            "OFFERS_ANALYTICS_TIMEOUT_SECONDS", DEFAULT_OFFERS_ANALYTICS_TIMEOUT_SECONDS
+        ),
+    )
+
+
 def channel_origins(env: Environment) -> tuple[str, ...]:
     """The browser origins that may talk to the channels: CHANNEL_ALLOWED_ORIGINS
     (comma-separated); the web chat page's own origin in the embedded profile; else none."""
@@ -79,6 +98,8 @@ class ActionServerSettings(EnvironmentSettings):
     redaction_secret: str
     # ``package.module:ClassName`` of the handoff connector.
     handoff_connector: str
+    # The customers' past questions, for the offers made when a chat opens (None: not read).
+    analytics: ServiceLink | None = None
 
     @classmethod
     def read(cls, env: Environment) -> ActionServerSettings:
@@ -92,6 +113,7 @@ class ActionServerSettings(EnvironmentSettings):
             desk=desk_link(env, env.number("DESK_TIMEOUT_SECONDS", DEFAULT_DESK_TIMEOUT_SECONDS)),
             redaction_secret=env.secret("REDACTION_SECRET"),
             handoff_connector=env.text("HANDOFF_CONNECTOR", DEFAULT_HANDOFF_CONNECTOR),
+            analytics=analytics_link(env),
         )
 
 
