@@ -107,12 +107,24 @@ class TableReader:
             with self._source.connect() as source:
                 if not inspect(source).has_table(self._table):
                     return 0
-                rows = source.execute(self._query, {"after": position, "n": self._batch_size}).all()
+                rows = self._rows_after(source, position)
+                if not rows and position > 0 and self._made_again(source, position):
+                    logger.warning("%s was made again: reading it from its start", self._table)
+                    save_checkpoint(connection, self._checkpoints, self.source, 0)
+                    rows = self._rows_after(source, 0)
             if not rows:
                 return 0
             self._handle(connection, rows)
             save_checkpoint(connection, self._checkpoints, self.source, int(rows[-1].position))
         return len(rows)
+
+    def _rows_after(self, source: Connection, position: int) -> Sequence[Row[Any]]:
+        return source.execute(self._query, {"after": position, "n": self._batch_size}).all()
+
+    def _made_again(self, source: Connection, position: int) -> bool:
+        if self._last_position is None:
+            return False
+        return int(source.execute(self._last_position).scalar() or 0) < position
 
     def close(self) -> None:
         self._source.dispose()

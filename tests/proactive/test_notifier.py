@@ -282,3 +282,15 @@ def test_quiet_hours_cross_midnight_on_the_customers_clock() -> None:
     assert quiet_until(profile, datetime(2026, 3, 2, 0, 0)) is None
     no_window = {**profile, "notifications": {"consent": True, "quiet_hours": None}}
     assert quiet_until(no_window, datetime(2026, 3, 1, 15, 30)) is None
+
+
+async def test_an_outbox_made_again_is_read_from_its_start(
+    sandbox: Sandbox, rasa: FakeRasa, notifier: Running
+) -> None:
+    set_notifications(sandbox.base_url, "C00020", consent=True)
+    event = make_event(sandbox.base_url, "C00020")
+    # The checkpoint is past every row: the back end's outbox was made again since it was kept.
+    with notifier.engine.begin() as connection:
+        save_checkpoint(connection, store.checkpoints, notifier.loop.reader.source, 10**9)
+    await notifier.settle()
+    assert rasa.notices_in(bound_sender_id("C00020")) == [event["event_id"]]
