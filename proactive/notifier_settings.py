@@ -19,6 +19,13 @@ BACKEND_EVENTS_EXCHANGE = "fincs_backend_events"
 NOTIFIER_QUEUE = "fincs_notifier"
 
 
+def configured_database_url(env: Environment) -> str | None:
+    """NOTIFIER_DATABASE_URL; the embedded profile's file when unset there, else None."""
+    return env.optional("NOTIFIER_DATABASE_URL") or (
+        EMBEDDED_DATABASE_URL if env.embedded else None
+    )
+
+
 @dataclass(frozen=True)
 class NotifierSettings(EnvironmentSettings):
     # Rasa's HTTP API, where the notice is triggered in the customer's conversation.
@@ -76,11 +83,9 @@ class NotifierSettings(EnvironmentSettings):
             raise SettingError(
                 "NOTIFIER_AMQP_URL and NOTIFIER_EVENTS_DATABASE_URL are both set: set one queue"
             )
-        database_url = env.optional("NOTIFIER_DATABASE_URL")
+        database_url = configured_database_url(env)
         if database_url is None:
-            if not env.embedded:
-                raise SettingError("NOTIFIER_DATABASE_URL is not set")
-            database_url = EMBEDDED_DATABASE_URL
+            raise SettingError("NOTIFIER_DATABASE_URL is not set")
         return cls(
             rasa_url=env.text(
                 "RASA_URL", f"http://127.0.0.1:{env.integer('RASA_PORT', 5005)}"

@@ -24,7 +24,8 @@ from common.store_checks import (
     check_backend,
     check_stores_or_exit,
 )
-from proactive.notifier_settings import NotifierSettings
+from proactive.notifier_settings import DEFAULT_PORT as NOTIFIER_PORT
+from proactive.notifier_settings import configured_database_url
 from services.desk.settings import DEFAULT_DEMO_PASSWORD as DESK_DEMO_PASSWORD
 from services.webchat.settings import DEFAULT_DEMO_PASSCODE
 from tooling.model_cache import ensure_model
@@ -50,7 +51,7 @@ def servers_to_start() -> list[Server]:
         desk_server(int(environment["DESK_PORT"]), environment),
         webchat_server(int(environment["WEBCHAT_PORT"]), environment),
         analytics_server(int(environment["ANALYTICS_PORT"]), environment),
-        notifier_server(NotifierSettings.read(Environment(environment)).port, environment),
+        notifier_server(int(environment.get("NOTIFIER_PORT") or NOTIFIER_PORT), environment),
     ]
 
 
@@ -120,7 +121,7 @@ def main() -> None:
     check_stores_or_exit(
         stores,
         analytics_database_url=environment["ANALYTICS_DATABASE_URL"],
-        notifier_database_url=NotifierSettings.read(Environment(environment)).database_url,
+        notifier_database_url=configured_database_url(Environment(environment)),
     )
     run_until_stopped(servers_to_start(), how_to_talk(environment), stores)
 
