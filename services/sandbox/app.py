@@ -81,7 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.db = db
     app.state.faults = injector
-    # Seeded like the rest of the sandbox, so a fresh sandbox makes the same events in a demo.
+    # Seeded like the rest of the sandbox: a fresh sandbox draws the same merchants and amounts.
     app.state.events = EventMaker(random.Random(settings.seed))
     app.state.outbox_publisher = publisher
     install_error_handlers(app)
