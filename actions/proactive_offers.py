@@ -187,8 +187,14 @@ class ActionOfferLikelyQuestions(AssistantAction):
         now = max([now, *(_occurred_at(event) for event in events)])
         # The reads just made answer these again (the client keeps a turn's reads).
         moment = await opening_moment(self.client, customer_id, past, now)
-        offered = model.offers(moment)
-        return [await self._worded(customer_id, offer, events, now, profile) for offer in offered]
+        # Scoring takes tens of milliseconds on a busy machine: in a thread, so the other
+        # conversations' actions do not wait for it.
+        offered = await asyncio.to_thread(model.offers, moment)
+        return list(
+            await asyncio.gather(
+                *(self._worded(customer_id, offer, events, now, profile) for offer in offered)
+            )
+        )
 
     async def _past_questions(
         self, customer_id: str, model: ProactiveModel

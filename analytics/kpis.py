@@ -19,6 +19,9 @@ table (analytics.sessions makes its rows from Rasa's events).
 - time to resolution: from the customer's first message to the resolved request.
 - handoff wait: from the handoff to the agent's first message; handling: from that message to
   the agent resolving the conversation.
+- proactive offers: sessions whose chat opened with the questions the customer most likely
+  came with, over all sessions; and the sessions in which the customer pressed one of them
+  next, over the sessions offered something.
 """
 
 from __future__ import annotations
@@ -201,6 +204,17 @@ def _abandonment(rows: Sequence[Row]) -> Row:
     }
 
 
+def _proactive_offers(rows: Sequence[Row]) -> Row:
+    offered = sum(row["offered"] for row in rows)
+    taken = sum(row["offer_taken"] for row in rows)
+    return {
+        "offered": offered,
+        "taken": taken,
+        "offered_rate": _rate(offered, len(rows)),
+        "taken_rate": _rate(taken, offered),
+    }
+
+
 def _rows(connection: Connection | OrmSession, query: Select) -> list[Row]:
     return [dict(row._mapping) for row in connection.execute(query)]
 
@@ -262,6 +276,7 @@ def compute_kpis(connection: Connection | OrmSession, filters: KpiFilters) -> di
             "wait_seconds_median": _median(seconds("handoff_wait_seconds")),
             "handling_seconds_median": _median(seconds("handoff_handling_seconds")),
         },
+        "proactive_offers": _proactive_offers(rows),
         "by_line": _grouped(rows, lambda row: row["line"], "line", first_contact),
         "by_channel": _grouped(rows, lambda row: row["channel"], "channel", first_contact),
         "by_intent": _grouped(rows, lambda row: row["first_intent"], "intent", first_contact),

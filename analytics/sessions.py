@@ -18,6 +18,8 @@ What the events say (docs/ARCHITECTURE.md and the action server's slots):
 - the web chat page's ``chat_opened`` (sent when a chat opens) and the ``EXTERNAL_*`` intents
   (the desk's, the notifier's) are no message of the customer's: they open no request and
   count as no message;
+- the questions the customer most likely came with are offered by ``utter_likely_questions``
+  with a button each; the offer is taken when the customer's next message is one of them;
 - a customer abandons a flow by leaving while a form waits for an answer, or while a question
   (a response ``utter_ask_*`` or a message with buttons) waits that is not an offer after a
   resolved request nor the satisfaction survey.
@@ -46,6 +48,7 @@ CHAT_OPENED_INTENT = "chat_opened"
 FALLBACK_INTENT = "nlu_fallback"
 OUT_OF_SCOPE_INTENT = "out_of_scope"
 RATING_QUESTION = "utter_ask_satisfaction"
+OFFERS_RESPONSE = "utter_likely_questions"
 RATING_QUESTION_ACTIONS = frozenset({"action_ask_satisfaction", "action_handoff_resumed"})
 RATING_COMMENT_ACTION = "action_record_rating_comment"
 LISTEN_ACTION = "action_listen"
@@ -150,6 +153,11 @@ def _is_customer_message(event: dict[str, Any]) -> bool:
     )
 
 
+def _payload_intent(payload: str) -> str:
+    """The intent a button's payload ("/intent" or "/intent{...}") sends."""
+    return payload.removeprefix("/").partition("{")[0]
+
+
 def _time(timestamp: float) -> datetime:
     return datetime.fromtimestamp(timestamp, timezone.utc).replace(tzinfo=None)
 
@@ -190,6 +198,10 @@ class _Walk:
     rating_asked: bool = False
     channel: str | None = None
     intents: list[str] = field(default_factory=list)
+    offered: bool = False
+    offer_taken: bool = False
+    # The intents of the offered buttons, until the customer's next message says if one was.
+    offered_intents: frozenset[str] | None = None
     # (event, intent) of each customer message, and the index of the one before each handoff.
     customer_messages: list[tuple[dict[str, Any], str | None]] = field(default_factory=list)
     handed_off: set[int] = field(default_factory=set)
@@ -202,6 +214,11 @@ class _Walk:
             return
         self.waiting_for_customer = False
         self.resolved_since_message = False
+        if self.offered_intents is not None:
+            # A button sends its payload ("/intent{...}"); typed words are no taken offer.
+            pressed = str(event.get("text") or "").startswith("/")
+            self.offer_taken = self.offer_taken or (pressed and intent in self.offered_intents)
+            self.offered_intents = None
         self.user_messages += 1
         self.first_message_at = self.first_message_at or event["timestamp"]
         self.channel = self.channel or event.get("input_channel")
@@ -221,6 +238,12 @@ class _Walk:
         response = str(metadata.get("utter_action") or "")
         if response == RATING_QUESTION:
             self.rating_asked = True
+        buttons = (event.get("data") or {}).get("buttons") or []
+        if response == OFFERS_RESPONSE and buttons:
+            self.offered = True
+            self.offered_intents = frozenset(
+                _payload_intent(str(button.get("payload") or "")) for button in buttons
+            )
         asks = response.startswith("utter_ask_") or bool((event.get("data") or {}).get("buttons"))
         self.last_question = (response or UNNAMED_QUESTION) if asks else None
         self.waiting_for_customer = True
@@ -379,6 +402,8 @@ def summarise(
         "rating": walk.rating,
         "rating_comment": walk.rating_comment,
         "rating_asked": walk.rating_asked,
+        "offered": walk.offered,
+        "offer_taken": walk.offer_taken,
     }
     return Session(row, _messages(walk, row, line_of_intent))
 

@@ -39,7 +39,7 @@ logger = logging.getLogger(__name__)
 # The version of the tables below: bump it whenever a table changes (a column added, removed,
 # renamed or retyped, a table added). At start a database of another version has its sessions
 # and messages made again from the stored events.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 # Bump this one too when analytics_events or analytics_checkpoints change, or how an event is
 # masked or keyed (analytics.masking): the stored events cannot be kept then, every table is
 # made again and the broker read again from its start.
@@ -94,6 +94,10 @@ sessions = Table(
     Column("rating", Integer),
     Column("rating_comment", Text),
     Column("rating_asked", Boolean, nullable=False),
+    # The chat opened with the questions the customer most likely came with, as buttons; and
+    # the customer's first message after them was one of those buttons.
+    Column("offered", Boolean, nullable=False, default=False),
+    Column("offer_taken", Boolean, nullable=False, default=False),
 )
 
 messages = Table(

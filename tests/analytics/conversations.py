@@ -140,6 +140,7 @@ KPI_KEYS = {
     "conversation_length",
     "time_to_resolution_seconds",
     "handoff",
+    "proactive_offers",
     "by_line",
     "by_channel",
     "by_intent",

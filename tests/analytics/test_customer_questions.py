@@ -1,6 +1,7 @@
 """The requests a signed-in customer's past sessions opened with, as the action server reads
 them when their next chat opens: only theirs, only requests, only as far back as asked; the
-web chat's opening message is no request and no message of theirs."""
+web chat's opening message is no request and no message of theirs; the KPIs count the chats
+opened with offers and those where the customer pressed one."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi import FastAPI
+from rasa.shared.core.events import BotUttered
 
 from analytics.api import create_app
 from analytics.ingest import Ingestor, SqlBrokerReader, catalogue_lines
@@ -28,11 +30,26 @@ def days_ago(days: float) -> str:
     return (NOW - timedelta(days=days)).isoformat(sep=" ")
 
 
+OFFERS = [
+    {
+        "title": "Your 120.00 CNY payment to City Water failed today: see why?",
+        "payload": '/payments_failed{"transaction_ref": "TX1"}',
+    },
+    {"title": "Check my bank account balance", "payload": "/bank_balance"},
+]
+
+
 def opened_by_the_chat_page(sender_id: str, days: float) -> Conversation:
     """A web chat session: the page's opening message, the offers, then the customer."""
     talk = Conversation(sender_id, days_ago(days), channel="socketio")
     talk.user("/chat_opened", "chat_opened", after=0.5)
-    return talk.action("action_offer_likely_questions").bot("utter_likely_questions", "Hello.")
+    talk.action("action_offer_likely_questions")
+    offers = BotUttered(
+        "Hello. Is it about one of these?",
+        data={"buttons": OFFERS},
+        metadata={"utter_action": "utter_likely_questions"},
+    )
+    return talk.add(offers, after=0.5)
 
 
 @pytest.fixture(scope="module")
@@ -99,12 +116,20 @@ async def test_a_customer_s_past_requests_come_oldest_first_without_greetings(se
         await client.aclose()
 
 
-async def test_the_chat_pages_opening_is_no_message_of_the_customers(analytics) -> None:
+async def test_the_chat_pages_opening_is_no_message_and_its_offers_are_counted(analytics) -> None:
     authorised = {"Authorization": f"Bearer {SECRET}"}
     figures = (await analytics.get("/kpis", headers=authorised)).json()
     # The session opened and closed without a word is none; the others count only what the
     # customer wrote.
     assert figures["sessions"] == 5
+    # Three chats opened with offers; the customer pressed one in one of them (typing the
+    # balance question is no offer taken).
+    assert figures["proactive_offers"] == {
+        "offered": 3,
+        "taken": 1,
+        "offered_rate": 0.6,
+        "taken_rate": 0.3333,
+    }
     assert {group["intent"] for group in figures["by_intent"]} == {
         "bank_statement",
         "bank_balance",
