@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import pytest
-from playwright.sync_api import Browser, Page, Route, sync_playwright
+from playwright.sync_api import Browser, Page, Route, expect, sync_playwright
 
 from common.environment import DEV_SIGNING_SECRET, PROJECT_ROOT, process_environment
 from common.ports import free_port
@@ -118,6 +118,14 @@ def sign_in(page: Page, site: ChatSite, customer_id: str, passcode: str) -> None
     page.fill("input[name=customer]", customer_id)
     page.fill("input[name=passcode]", passcode)
     page.click("button[type=submit]")
+
+
+def chat_opened(page: Page) -> int:
+    """Waits for what the assistant says as the chat opens (the questions the customer most
+    likely came with, or a greeting: both by name); returns how many messages it shows, so a
+    test can tell the replies to what it says next from the opening."""
+    expect(page.locator(".rw-response").first).to_be_visible(timeout=FIRST_REPLY_MS)
+    return page.locator(".rw-response").count()
 
 
 def say(page: Page, text: str) -> None:

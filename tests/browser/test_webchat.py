@@ -1,5 +1,6 @@
 """A customer signs in on the web chat page and chats in a real browser (Debian's chromium,
-driven by Playwright) with the real sandbox, action server and Rasa server behind it."""
+driven by Playwright) with the real sandbox, action server and Rasa server behind it. The chat
+opens with the questions the customer most likely came with, or a greeting."""
 
 from __future__ import annotations
 
@@ -11,8 +12,17 @@ import urllib.request
 import pytest
 from playwright.sync_api import expect
 
+from actions.rendering import money_text
 from services.webchat.settings import DEFAULT_DEMO_PASSCODE
-from tests.browser.conftest import FIRST_REPLY_MS, REPLY_MS, SCREENSHOTS, say, sign_in
+from tests.browser.conftest import (
+    FIRST_REPLY_MS,
+    REPLY_MS,
+    SCREENSHOTS,
+    ChatSite,
+    chat_opened,
+    say,
+    sign_in,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -23,9 +33,11 @@ def test_a_customer_signs_in_chats_and_sees_their_own_data(chat_site, page):
 
     sign_in(page, chat_site, "C00001", DEFAULT_DEMO_PASSCODE)
     expect(page.locator("#customer-name")).to_have_text(name)
+    opening = chat_opened(page)
+    expect(bot_messages.first).to_contain_text(name)
 
     say(page, "hi")
-    expect(bot_messages.last).to_contain_text(f"Hi {name}", timeout=FIRST_REPLY_MS)
+    expect(bot_messages.nth(opening)).to_contain_text(f"Hi {name}", timeout=FIRST_REPLY_MS)
 
     say(page, "what products do I have")
     expect(bot_messages.last).to_contain_text(name, timeout=REPLY_MS)
@@ -62,6 +74,7 @@ def test_a_customer_freezes_their_card_reading_the_security_code_off_the_phone_p
     ][0]
     bot_messages = page.locator(".rw-response")
     sign_in(page, chat_site, "C00003", DEFAULT_DEMO_PASSCODE)
+    chat_opened(page)
 
     say(page, "please freeze my debit card")
     go_ahead = page.locator(".rw-reply", has_text="Yes, go ahead")
@@ -101,12 +114,68 @@ def test_a_message_in_chinese_is_answered_in_chinese_and_english_with_a_person_b
     chat_site, page
 ):
     sign_in(page, chat_site, "C00001", DEFAULT_DEMO_PASSCODE)
+    chat_opened(page)
 
     say(page, "我的银行卡余额是多少")
 
     answer = page.locator(".rw-response", has_text="只能读懂英文")
     expect(answer).to_contain_text("I can only read English for now", timeout=FIRST_REPLY_MS)
     expect(page.locator(".rw-reply", has_text="Talk to a person")).to_be_visible()
+
+
+def a_wallet_customer_without_events(site: ChatSite) -> str:
+    """A customer who pays from the wallet and whom nothing has happened to lately."""
+    # From C00004: the other tests chat as C00001 and C00003.
+    for customer in (f"C{number:05d}" for number in range(4, 41)):
+        profile = site.assistant.backend("GET", "/v1/customers/me", customer_id=customer)
+        events = site.assistant.backend("GET", "/v1/customers/me/events", customer_id=customer)
+        if "wallet" in profile["products"] and not profile["account_locked"]:
+            if not events["events"]:
+                return customer
+    raise AssertionError("the seed has a wallet customer without events")
+
+
+def test_a_customer_whose_payment_just_failed_is_offered_it_first_and_one_click_says_why(
+    chat_site, page
+):
+    customer = a_wallet_customer_without_events(chat_site)
+    # The payment fails as the back end records it: an event and the failed transaction.
+    failed = chat_site.assistant.backend(
+        "POST", "/sandbox/events", {"customer_id": customer, "kind": "payment_failed"}
+    )
+    transaction = chat_site.assistant.backend(
+        "GET", f"/v1/customers/me/wallet/transactions/{failed['reference']}", customer_id=customer
+    )
+    diagnosis = chat_site.assistant.backend(
+        "GET",
+        f"/v1/customers/me/wallet/transactions/{failed['reference']}/diagnosis",
+        customer_id=customer,
+    )
+    refused: list[str] = []
+    page.on(
+        "console",
+        lambda message: (
+            refused.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
+    sign_in(page, chat_site, customer, DEFAULT_DEMO_PASSCODE)
+
+    amount = money_text(transaction["amount"], transaction["currency"])
+    offers = page.locator(".rw-reply")
+    expect(offers.first).to_have_text(
+        f"Your {amount} payment to {transaction['merchant']} failed today: see why?",
+        timeout=FIRST_REPLY_MS,
+    )
+    expect(page.locator(".rw-response").first).to_contain_text("Is it about one of these?")
+    assert offers.count() <= 3
+
+    offers.first.click()
+    answer = page.locator(".rw-response", has_text="did not go through")
+    expect(answer).to_contain_text(f"Your payment of {amount} to {transaction['merchant']}")
+    expect(answer).to_contain_text(diagnosis["explanation"])
+    # The page's policy holds and the chat needed nothing it refuses: only the widget's web
+    # font, which the policy keeps out by design, was turned away.
+    assert [text for text in refused if "fonts.googleapis.com" not in text] == []
 
 
 def test_a_wrong_passcode_does_not_sign_in(chat_site, page):

@@ -11,6 +11,9 @@
       subtitle: settings.customerName,
       inputTextFieldHint: "Type a message...",
       showMessageDate: true,
+      // Sent, unseen, when a chat opens in a new session (not on a reload of this tab's chat):
+      // the assistant answers with the questions the customer most likely came with.
+      initPayload: "/chat_opened",
       // Per tab, so a shared computer does not show the last customer's chat.
       params: { storage: "session" },
     },
