@@ -8,10 +8,11 @@ button that starts the scenario's operation on the event's item. An anonymous co
 unknown event or a kind without a notice gets nothing.
 
 The notifier does not interrupt a form or a human agent's chat: it waits until they are over.
-Should one start between its look and the trigger, the notice does not break it: in a form the
-customer sees the notice, and the trigger is then taken back (``UserUtteranceReverted``) and the
-assistant listens, so the form still waits for the answer to its question; with an agent the
-assistant says nothing.
+A form that begins between its look and the trigger is given the trigger by Rasa (a form in
+progress gets every message), so this action does not run and the notifier tries again later.
+A human agent who takes the chat in that moment does not see the assistant talk over them:
+nothing is said. Whenever nothing is said, the trigger is taken back
+(``UserUtteranceReverted``) and the assistant listens, leaving the conversation as it was.
 """
 
 from __future__ import annotations
@@ -55,7 +56,6 @@ class ActionSendProactiveNotice(AssistantAction):
         if tracker.is_paused():
             # A human agent has the chat: the assistant does not talk over them.
             return AS_BEFORE
-        in_form = bool((tracker.active_loop or {}).get("name"))
         try:
             event = await self.client.call(
                 customer_id,
@@ -87,4 +87,4 @@ class ActionSendProactiveNotice(AssistantAction):
                 }
             ],
         )
-        return AS_BEFORE if in_form else []
+        return []

@@ -23,8 +23,11 @@ back end on their behalf:
 
 A send that fails is tried again with a growing pause. The row says a send was begun before it
 is sent, and before any later send Rasa's copy of the conversation is read: a notice that got
-there (a crash or a timeout after Rasa took it) is recorded as sent, not sent again. Nothing is
-logged of what a notice says.
+there (a crash or a timeout after Rasa took it) is recorded as sent, not sent again. A notice
+counts as there when the notice's action answered the trigger: a form that began between the
+notifier's look and its trigger takes the trigger as an answer to its question (Rasa gives a
+form in progress every message), and the notice is then tried again once the form is over.
+Nothing is logged of what a notice says.
 """
 
 from __future__ import annotations
@@ -56,6 +59,7 @@ from proactive.notifier_settings import NotifierSettings
 logger = logging.getLogger(__name__)
 
 NOTICE_INTENT = "EXTERNAL_proactive_notice"
+NOTICE_ACTION = "action_send_proactive_notice"
 EVENT_ENTITY = "event_id"
 # The back end's own zone, for a profile that names none.
 HOME_TIME_ZONE = "Asia/Shanghai"
@@ -170,17 +174,23 @@ class RasaConversations:
         return answer.json()
 
 
-def holds_notice(state: dict[str, Any], event_id: str) -> bool:
-    """Whether the conversation already holds the notice of ``event_id``."""
+def delivered(state: dict[str, Any], event_id: str) -> bool:
+    """Whether the conversation holds the notice of ``event_id``, answered by the notice's
+    action: a form that was asking a question takes any message as its answer, the trigger
+    too, and then nothing was shown."""
+    triggered = False
     for event in state.get("events") or ():
-        if event.get("event") != "user":
-            continue
-        parsed = event.get("parse_data") or {}
-        if (parsed.get("intent") or {}).get("name") != NOTICE_INTENT:
-            continue
-        for entity in parsed.get("entities") or ():
-            if entity.get("entity") == EVENT_ENTITY and entity.get("value") == event_id:
+        kind = event.get("event")
+        if kind == "user":
+            parsed = event.get("parse_data") or {}
+            triggered = (parsed.get("intent") or {}).get("name") == NOTICE_INTENT and any(
+                entity.get("entity") == EVENT_ENTITY and entity.get("value") == event_id
+                for entity in parsed.get("entities") or ()
+            )
+        elif kind == "action" and triggered:
+            if event.get("name") == NOTICE_ACTION:
                 return True
+            triggered = False
     return False
 
 
@@ -267,7 +277,7 @@ class Notifier:
         except RasaUnavailable:
             await self._try_again(notice, "rasa")
             return
-        if notice.attempts > 0 and holds_notice(state, notice.event_id):
+        if notice.attempts > 0 and delivered(state, notice.event_id):
             # An earlier send got there; its answer was lost (a crash, a timeout).
             await self._finish(notice, store.SENT, "found_sent", sent_at=now)
             return
@@ -287,9 +297,18 @@ class Notifier:
         )
         try:
             await self._rasa.trigger_notice(conversation_id, notice.event_id)
+            state = await self._rasa.conversation(conversation_id, with_events=True)
         except RasaUnavailable as error:
             logger.warning("a notice could not be sent (%s); trying again later", error)
             await self._try_again(notice, "rasa", attempts=notice.attempts + 1)
+            return
+        if not delivered(state, notice.event_id):
+            # A form began between the look and the trigger and took the trigger as an answer
+            # (Rasa gives a form in progress every message): shown once the form is over.
+            logger.warning("a %s notice was taken by a form; trying again later", notice.kind)
+            await self._defer(
+                notice, self._clock() + timedelta(seconds=self.settings.busy_retry_seconds), "form"
+            )
             return
         await self._finish(notice, store.SENT, "sent", sent_at=self._clock())
         logger.info("a %s notice was sent", notice.kind)

@@ -32,14 +32,19 @@ class FakeRasa:
     # Triggers answered 503 before Rasa takes them, then ones taken but answered 500.
     refuse_next: int = 0
     lose_answer_next: int = 0
+    # A form that begins just before the next trigger and takes it as an answer.
+    form_takes_next: str | None = None
     triggers: list[tuple[str, str]] = field(default_factory=list)
     # Where it answers, once served.
     url: str = ""
 
     def notices_in(self, conversation_id: str) -> list[str]:
+        """The notices shown: the triggers the notice's action answered."""
+        events = self.events.get(conversation_id, [])
         return [
             entity["value"]
-            for event in self.events.get(conversation_id, [])
+            for event, answer in zip(events, events[1:], strict=False)
+            if event["event"] == "user" and answer.get("name") == "action_send_proactive_notice"
             for entity in event["parse_data"]["entities"]
         ]
 
@@ -72,12 +77,20 @@ class FakeRasa:
                 raise HTTPException(503)
             body = await request.json()
             entities = [{"entity": k, "value": v} for k, v in body["entities"].items()]
-            self.events.setdefault(conversation_id, []).append(
-                {
-                    "event": "user",
-                    "text": f"EXTERNAL: {body['name']}",
-                    "parse_data": {"intent": {"name": body["name"]}, "entities": entities},
-                }
+            # Rasa's policies give a form in progress every message, the trigger too.
+            answered_by = self.form_takes_next or "action_send_proactive_notice"
+            if self.form_takes_next:
+                self.forms[conversation_id] = self.form_takes_next
+                self.form_takes_next = None
+            self.events.setdefault(conversation_id, []).extend(
+                [
+                    {
+                        "event": "user",
+                        "text": f"EXTERNAL: {body['name']}",
+                        "parse_data": {"intent": {"name": body["name"]}, "entities": entities},
+                    },
+                    {"event": "action", "name": answered_by},
+                ]
             )
             self.triggers.append((conversation_id, body["entities"]["event_id"]))
             if self.lose_answer_next:

@@ -258,6 +258,23 @@ async def test_a_customer_with_an_agent_or_in_a_form_gets_the_notice_afterwards(
     assert rasa.notices_in(conversation) == [event["event_id"]]
 
 
+async def test_a_form_that_begins_as_the_notice_is_sent_gets_it_once_the_form_is_over(
+    sandbox: Sandbox, rasa: FakeRasa, notifier: Running
+) -> None:
+    conversation = bound_sender_id("C00021")
+    set_notifications(sandbox.base_url, "C00021", consent=True)
+    # The notifier finds no form, and one begins before its trigger arrives.
+    rasa.form_takes_next = "bank_transfer_form"
+    event = make_event(sandbox.base_url, "C00021")
+    await notifier.settle()
+    assert rasa.notices_in(conversation) == []
+    assert notifier.status(event["event_id"]) == store.WAITING
+    rasa.forms.clear()
+    notifier.clock.advance(seconds=notifier.settings.busy_retry_seconds)
+    await notifier.settle()
+    assert rasa.notices_in(conversation) == [event["event_id"]]
+
+
 async def test_an_event_too_old_to_tell_is_not_sent(
     sandbox: Sandbox, rasa: FakeRasa, notifier: Running
 ) -> None:

@@ -1,6 +1,7 @@
 """What the customer sees when the notifier triggers a notice in their conversation: the action
 server's answer to EXTERNAL_proactive_notice, against a real sandbox whose events are made
-through its admin route."""
+through its admin route. (A form in progress is given the trigger by Rasa instead: the
+end-to-end test tests/e2e/test_proactive_notice.py shows the notifier trying again after it.)"""
 
 from __future__ import annotations
 
@@ -46,9 +47,7 @@ async def action(sandbox: str) -> AsyncIterator[ActionSendProactiveNotice]:
         yield ActionSendProactiveNotice(client=client)
 
 
-def triggered(
-    sender_id: str, event_id: str, *, form: str | None = None, paused: bool = False
-) -> Tracker:
+def triggered(sender_id: str, event_id: str, *, paused: bool = False) -> Tracker:
     """The conversation as Rasa hands it to the action after the notifier's trigger."""
     latest = {
         "text": "EXTERNAL: EXTERNAL_proactive_notice",
@@ -62,7 +61,7 @@ def triggered(
         [{"event": "user", **latest}],
         paused,
         None,
-        {"name": form} if form else {},
+        {},
         "action_listen",
     )
 
@@ -104,17 +103,6 @@ async def test_nothing_is_said_to_an_anonymous_chat_or_about_another_customers_e
         assert rewinds(events), "the trigger leaves no trace in the conversation"
     messages, _ = await run(action, triggered(bound_sender_id("C00006"), "EV-NO-SUCH-EVENT"))
     assert messages == []
-
-
-async def test_a_form_in_progress_still_waits_for_its_answer_after_the_notice(
-    sandbox: str, action: ActionSendProactiveNotice
-) -> None:
-    event = make_event(sandbox, "C00008")
-    tracker = triggered(bound_sender_id("C00008"), event["event_id"], form="wallet_transfer_form")
-    messages, events = await run(action, tracker)
-    assert len(messages) == 1
-    # The trigger is taken back and the assistant listens: the form's question stands.
-    assert rewinds(events)
 
 
 async def test_nothing_is_said_while_a_human_agent_has_the_chat(
