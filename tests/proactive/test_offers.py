@@ -237,6 +237,21 @@ async def test_a_customer_with_a_failed_payment_is_offered_it_first_in_their_own
     assert diagnosis["explanation"] in said
 
 
+async def test_an_event_the_back_ends_clock_puts_ahead_of_ours_still_counts(
+    client: BackendClient, model_file: Path, failed_payment
+) -> None:
+    # The back end's clock runs an hour ahead of the action server's (or its demo data were
+    # seeded for later today): the failed payment it lists has happened all the same.
+    customer, event = failed_payment
+    action = action_for(client, model_file, occurred(event) - timedelta(hours=1))
+
+    message = await chat_opens(action, customer)
+
+    assert message["response"] == "utter_likely_questions"
+    assert message["buttons"][0]["payload"].startswith("/payments_failed")
+    assert message["buttons"][0]["title"].endswith("failed today: see why?")
+
+
 async def test_without_events_or_past_questions_the_chat_opens_with_the_greeting(
     client: BackendClient, model_file: Path, uneventful: list[str], analytics_app: Any
 ) -> None:
