@@ -6,9 +6,11 @@ import json
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from common.environment import DEV_SIGNING_SECRET, process_environment
 from common.ports import free_port
@@ -34,6 +36,34 @@ class RunningAssistant:
     backend_secret: str
     desk_url: str
     environment: dict[str, str]
+    # The customers a module chats as: C00001... on servers of its own, its own block of
+    # numbers on servers it shares (tests/e2e/conftest.py).
+    first_customer: int = 1
+    customers: int = E2E_CUSTOMERS
+    # How far each server's log went before this module started, so that it reads only the
+    # lines its own tests caused on servers it shares.
+    log_offsets: dict[str, int] = field(default_factory=dict)
+
+    def customer(self, number: int) -> str:
+        """The module's ``number``-th customer: C00001 for 1 on servers of its own."""
+        assert 1 <= number <= self.customers, f"customer {number} of {self.customers}"
+        return f"C{self.first_customer + number - 1:05d}"
+
+    @property
+    def customer_ids(self) -> list[str]:
+        return [self.customer(number) for number in range(1, self.customers + 1)]
+
+    def for_module(self, first_customer: int, customers: int) -> RunningAssistant:
+        """These servers as one module sees them: its own customers, its own log lines."""
+        return replace(
+            self,
+            first_customer=first_customer,
+            customers=customers,
+            log_offsets={
+                server.name: server.log_path.stat().st_size if server.log_path.exists() else 0
+                for server in self.servers
+            },
+        )
 
     def say(
         self, sender: str, message: str, sign_in_token: str | None = None
@@ -66,14 +96,21 @@ class RunningAssistant:
             return json.load(response)
 
     def server_errors(self) -> list[str]:
-        """Lines of the servers' logs that report an error or a crash."""
-        return [
-            line
-            for server in self.servers
-            if server.log_path.exists()
-            for line in server.log_path.read_text(errors="replace").splitlines()
-            if " ERROR " in line or line.startswith("Traceback")
-        ]
+        """Lines of the servers' logs, since this module started, that report an error or a
+        crash."""
+        errors = []
+        for server in self.servers:
+            if not server.log_path.exists():
+                continue
+            with server.log_path.open("rb") as log:
+                log.seek(self.log_offsets.get(server.name, 0))
+                text = log.read().decode(errors="replace")
+            errors += [
+                line
+                for line in text.splitlines()
+                if " ERROR " in line or line.startswith("Traceback")
+            ]
+        return errors
 
     def backend(
         self, method: str, path: str, body: Any = None, customer_id: str | None = None
@@ -152,3 +189,33 @@ def assistant_in(
     }
     with running_assistant(model, data_dir / "logs", **environment) as running:
         yield running
+
+
+# A module's block is the first E2E_CUSTOMERS numbers of a hundred, so that its customers
+# keep the last two digits that give customers their seeded states
+# (services/sandbox/README.md): block 1's third customer is C00103, seeded in the same state
+# as C00003. The sandbox seeds its customers in number order, so block 0 holds the very
+# customers a module's servers of its own would.
+BLOCK_SIZE = 100
+BLOCKS = 5
+
+
+class SharedAssistant:
+    """Servers shared by several modules (tests/e2e/conftest.py), handed to each with its own
+    block of customers: a signed-in customer has one conversation and their back-end state is
+    theirs alone, so a module that chats only as its own customers sees what it would on
+    servers of its own, in any order, run alone or with the others."""
+
+    def __init__(self, running: RunningAssistant, data_dir: Path) -> None:
+        self.running = running
+        # Everything the servers write (databases and logs), for the checks that search it.
+        self.data_dir = data_dir
+        self._blocks: dict[int, str] = {}
+
+    def module(self, request: pytest.FixtureRequest, block: int) -> RunningAssistant:
+        """The servers as ``request``'s module sees them: its customers, its log lines."""
+        name = request.module.__name__
+        assert 0 <= block < BLOCKS, f"{name}: block {block} of {BLOCKS}"
+        owner = self._blocks.setdefault(block, name)
+        assert owner == name, f"{name} and {owner} both chat as the customers of block {block}"
+        return self.running.for_module(block * BLOCK_SIZE + 1, E2E_CUSTOMERS)

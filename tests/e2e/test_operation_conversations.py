@@ -6,23 +6,24 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from common.customer_binding import bound_sender_id, issue_sign_in_token
 from common.environment import DEV_SIGNING_SECRET
-from tests.e2e.servers import RunningAssistant, assistant_in
+from tests.e2e.servers import RunningAssistant, SharedAssistant
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def assistant(trained_model: Path, tmp_path_factory) -> Iterator[RunningAssistant]:
-    with assistant_in(tmp_path_factory.mktemp("operations-e2e"), trained_model) as running:
-        yield running
-        assert running.server_errors() == []
+def assistant(
+    shared_assistant: SharedAssistant, request: pytest.FixtureRequest
+) -> Iterator[RunningAssistant]:
+    running = shared_assistant.module(request, block=0)
+    yield running
+    assert running.server_errors() == []
 
 
 class Chat:
@@ -59,7 +60,7 @@ def savings_balance(chat: Chat) -> Decimal:
 def test_a_customer_sends_money_asks_a_question_on_the_way_and_confirms_with_the_sms_code(
     assistant,
 ):
-    chat = Chat(assistant, "C00001")
+    chat = Chat(assistant, assistant.customer(1))
     before = savings_balance(chat)
 
     assert "send money to" in chat.say("I want to send 20 yuan to someone")[0]
@@ -76,7 +77,7 @@ def test_a_customer_sends_money_asks_a_question_on_the_way_and_confirms_with_the
 
 
 def test_a_customer_who_changes_their_mind_cancels_and_nothing_moves(assistant):
-    chat = Chat(assistant, "C00001")
+    chat = Chat(assistant, assistant.customer(1))
     before = savings_balance(chat)
     chat.say("transfer 50 rmb please")
     chat.press(1)
@@ -86,7 +87,7 @@ def test_a_customer_who_changes_their_mind_cancels_and_nothing_moves(assistant):
 
 
 def test_three_wrong_codes_stop_the_transfer_and_nothing_moves(assistant):
-    chat = Chat(assistant, "C00001")
+    chat = Chat(assistant, assistant.customer(1))
     before = savings_balance(chat)
     chat.say("send 30 yuan")
     chat.press(0)
@@ -101,7 +102,7 @@ def test_three_wrong_codes_stop_the_transfer_and_nothing_moves(assistant):
 
 
 def test_a_stolen_card_is_blocked_after_confirmation_and_verification(assistant):
-    chat = Chat(assistant, "C00003")
+    chat = Chat(assistant, assistant.customer(3))
     card = chat.backend("/cards")["cards"][0]
 
     # "Stole" says which: the customer is not asked whether it was lost or stolen.
@@ -116,8 +117,8 @@ def test_a_stolen_card_is_blocked_after_confirmation_and_verification(assistant)
 
 def test_a_customer_without_a_bank_account_is_told_how_to_open_one(assistant):
     profiles = {
-        f"C{n:05d}": assistant.backend("GET", "/v1/customers/me", customer_id=f"C{n:05d}")
-        for n in range(1, 41)
+        customer: assistant.backend("GET", "/v1/customers/me", customer_id=customer)
+        for customer in assistant.customer_ids
     }
     customer = next(c for c, p in profiles.items() if "bank_account" not in p["products"])
     chat = Chat(assistant, customer)
@@ -127,8 +128,7 @@ def test_a_customer_without_a_bank_account_is_told_how_to_open_one(assistant):
 
 def customers_where(assistant: RunningAssistant, wanted) -> list[str]:
     found = []
-    for number in range(1, 41):
-        customer = f"C{number:05d}"
+    for customer in assistant.customer_ids:
         if wanted(
             assistant.backend("GET", "/v1/customers/me", customer_id=customer),
             assistant.backend("GET", "/v1/customers/me/events", customer_id=customer),

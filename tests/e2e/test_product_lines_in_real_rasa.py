@@ -3,7 +3,8 @@
 The operations suite drives the forms with entities passed in directly; here the real Rasa
 server reads what a signed-in customer types (NLU, policies, forms), the real action server
 carries out the request against the real sandbox, and each test checks both what the customer
-reads and what the back end holds afterwards. One running assistant serves the whole module.
+reads and what the back end holds afterwards. The module chats as its own customers on servers
+it shares with other modules (tests/e2e/conftest.py).
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from collections.abc import Callable, Iterator
 from contextlib import closing
 from datetime import date, timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -25,7 +25,7 @@ import pytest
 from common.customer_binding import issue_sign_in_token
 from common.environment import DEV_SIGNING_SECRET
 from services.desk.settings import DEFAULT_DEMO_PASSWORD
-from tests.e2e.servers import E2E_CUSTOMERS, RunningAssistant, assistant_in
+from tests.e2e.servers import RunningAssistant, SharedAssistant
 
 pytestmark = pytest.mark.e2e
 
@@ -33,10 +33,12 @@ Profile = dict[str, Any]
 
 
 @pytest.fixture(scope="module")
-def assistant(trained_model: Path, tmp_path_factory) -> Iterator[RunningAssistant]:
-    with assistant_in(tmp_path_factory.mktemp("product-lines-e2e"), trained_model) as running:
-        yield running
-        assert running.server_errors() == []
+def assistant(
+    shared_assistant: SharedAssistant, request: pytest.FixtureRequest
+) -> Iterator[RunningAssistant]:
+    running = shared_assistant.module(request, block=1)
+    yield running
+    assert running.server_errors() == []
 
 
 @pytest.fixture(scope="module")
@@ -46,8 +48,7 @@ def find_customer(assistant: RunningAssistant) -> Callable[[str, Callable[..., b
     taken: set[str] = set()
 
     def find(description: str, fits: Callable[[Customer], bool]) -> str:
-        for number in range(1, E2E_CUSTOMERS + 1):
-            customer_id = f"C{number:05d}"
+        for customer_id in assistant.customer_ids:
             if customer_id not in taken and fits(Customer(assistant, customer_id)):
                 taken.add(customer_id)
                 return customer_id

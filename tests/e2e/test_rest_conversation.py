@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
 from common.customer_binding import issue_sign_in_token
 from common.environment import DEV_SIGNING_SECRET
-from tests.e2e.servers import RunningAssistant, assistant_in
+from tests.e2e.servers import RunningAssistant, SharedAssistant
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def assistant(trained_model: Path, tmp_path_factory) -> Iterator[RunningAssistant]:
-    with assistant_in(tmp_path_factory.mktemp("rest-e2e"), trained_model) as running:
-        yield running
+def assistant(
+    shared_assistant: SharedAssistant, request: pytest.FixtureRequest
+) -> RunningAssistant:
+    return shared_assistant.module(request, block=3)
 
 
 def texts(replies: list[dict]) -> str:
@@ -103,7 +101,7 @@ def test_a_chinese_speaking_customer_is_answered_in_chinese_and_english_and_offe
 ):
     customer = next(
         customer_id
-        for customer_id in (f"C{index:05d}" for index in range(1, 100))
+        for customer_id in assistant.customer_ids
         if assistant.backend("GET", "/v1/customers/me", customer_id=customer_id)[
             "preferred_language"
         ]

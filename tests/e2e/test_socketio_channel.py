@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -17,20 +16,21 @@ from channels.sessions import MAX_SOCKETS_PER_CUSTOMER
 from channels.socketio import SESSION_ENDED_REPLY
 from tests.channels.stores import PLANTED_CARD_MESSAGE, files_holding
 from tests.e2e.chat_socket import ChatSocket, connected, token_for
-from tests.e2e.servers import RunningAssistant, assistant_in
+from tests.e2e.servers import RunningAssistant, SharedAssistant
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def data_dir(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("socketio-e2e")
+def data_dir(shared_assistant: SharedAssistant) -> Path:
+    return shared_assistant.data_dir
 
 
 @pytest.fixture(scope="module")
-def assistant(trained_model: Path, data_dir: Path) -> Iterator[RunningAssistant]:
-    with assistant_in(data_dir, trained_model) as running:
-        yield running
+def assistant(
+    shared_assistant: SharedAssistant, request: pytest.FixtureRequest
+) -> RunningAssistant:
+    return shared_assistant.module(request, block=2)
 
 
 async def refused(
@@ -77,11 +77,12 @@ def user_texts(assistant: RunningAssistant, sender: str) -> list[str]:
 
 
 async def test_a_socket_without_a_valid_sign_in_token_is_refused(assistant):
+    customer = assistant.customer(4)
     attempts = {
         "no token": None,
         "garbage": {"token": "not-a-token"},
-        "forged": {"token": token_for("C00004", "forged-secret")},
-        "expired": {"token": token_for("C00004", seconds=-60)},
+        "forged": {"token": token_for(customer, "forged-secret")},
+        "expired": {"token": token_for(customer, seconds=-60)},
     }
 
     outcomes = await asyncio.gather(
@@ -91,40 +92,43 @@ async def test_a_socket_without_a_valid_sign_in_token_is_refused(assistant):
 
 
 async def test_client_supplied_session_and_custom_data_do_not_change_the_customer(assistant):
-    async with connected(assistant.rasa_url, auth={"token": token_for("C00003")}) as socket:
-        await socket.client.emit("session_request", {"session_id": "customer:C00002"})
+    me, other = assistant.customer(3), assistant.customer(2)
+    async with connected(assistant.rasa_url, auth={"token": token_for(me)}) as socket:
+        await socket.client.emit("session_request", {"session_id": f"customer:{other}"})
         confirmed = await asyncio.wait_for(socket.session_confirms.get(), 30)
         await socket.client.emit(
             "user_uttered",
             {
                 "message": "hi",
-                "session_id": "customer:C00002",
-                "customData": {"customer_id": "C00002"},
-                "metadata": {"customer_id": "C00002"},
+                "session_id": f"customer:{other}",
+                "customData": {"customer_id": other},
+                "metadata": {"customer_id": other},
             },
         )
         replies = await socket.replies()
 
-    name = assistant.backend("GET", "/v1/customers/me", customer_id="C00003")["name"]
-    assert confirmed == "customer:C00003"
+    name = assistant.backend("GET", "/v1/customers/me", customer_id=me)["name"]
+    assert confirmed == f"customer:{me}"
     assert any(name in reply.get("text", "") for reply in replies), replies
-    assert user_texts(assistant, "customer:C00003") == ["hi"]
-    assert user_texts(assistant, "customer:C00002") == []
+    assert user_texts(assistant, f"customer:{me}") == ["hi"]
+    assert user_texts(assistant, f"customer:{other}") == []
 
 
 async def test_the_token_may_come_in_the_socket_url_as_the_widget_sends_it(assistant):
-    url = f"{assistant.rasa_url}/?token={token_for('C00005')}"
+    customer = assistant.customer(5)
+    url = f"{assistant.rasa_url}/?token={token_for(customer)}"
     async with connected(url) as socket:
         await socket.client.emit("user_uttered", {"message": "hello"})
         assert await socket.replies()
 
-    assert user_texts(assistant, "customer:C00005") == ["hello"]
+    assert user_texts(assistant, f"customer:{customer}") == ["hello"]
 
 
 async def test_an_agent_message_pushed_later_reaches_the_customer_marked_as_the_agents(
     assistant,
 ):
-    async with connected(assistant.rasa_url, auth={"token": token_for("C00006")}) as socket:
+    customer = assistant.customer(6)
+    async with connected(assistant.rasa_url, auth={"token": token_for(customer)}) as socket:
         await socket.client.emit("user_uttered", {"message": "hi"})
         await socket.replies()
         agent_message = {
@@ -140,7 +144,7 @@ async def test_an_agent_message_pushed_later_reaches_the_customer_marked_as_the_
         }
         await asyncio.to_thread(
             assistant.api,
-            "/conversations/customer:C00006/tracker/events"
+            f"/conversations/customer:{customer}/tracker/events"
             "?execute_side_effects=true&output_channel=socketio",
             agent_message,
         )
@@ -155,19 +159,20 @@ async def test_an_agent_message_pushed_later_reaches_the_customer_marked_as_the_
 
 
 async def test_a_card_number_typed_in_the_web_chat_is_stored_nowhere(assistant, data_dir):
-    async with connected(assistant.rasa_url, auth={"token": token_for("C00011")}) as socket:
+    customer = assistant.customer(11)
+    async with connected(assistant.rasa_url, auth={"token": token_for(customer)}) as socket:
         await socket.client.emit("user_uttered", {"message": PLANTED_CARD_MESSAGE})
         replies = await socket.replies()
 
     assert replies[0]["text"] == PAYMENT_DATA_WARNING and len(replies) > 1
-    assert user_texts(assistant, "customer:C00011") == [
+    assert user_texts(assistant, f"customer:{customer}") == [
         "my card number is [card ending 1111] and [security code]"
     ]
     assert files_holding(data_dir) == {}
 
 
 async def test_a_foreign_origin_is_refused_and_the_web_chat_origin_is_not(assistant):
-    token = {"token": token_for("C00012")}
+    token = {"token": token_for(assistant.customer(12))}
 
     assert await refused(assistant.rasa_url, auth=token, headers={"Origin": "https://evil.example"})
     assert not await refused(
@@ -176,8 +181,9 @@ async def test_a_foreign_origin_is_refused_and_the_web_chat_origin_is_not(assist
 
 
 async def test_a_socket_whose_token_expires_is_told_and_closed_at_its_next_message(assistant):
+    customer = assistant.customer(13)
     async with connected(
-        assistant.rasa_url, auth={"token": token_for("C00013", seconds=3)}
+        assistant.rasa_url, auth={"token": token_for(customer, seconds=3)}
     ) as socket:
         closed = closed_by_server(socket)
         await asyncio.sleep(4)
@@ -186,11 +192,11 @@ async def test_a_socket_whose_token_expires_is_told_and_closed_at_its_next_messa
 
         assert [reply["text"] for reply in replies] == [SESSION_ENDED_REPLY]
         await asyncio.wait_for(closed.wait(), 10)
-    assert user_texts(assistant, "customer:C00013") == []
+    assert user_texts(assistant, f"customer:{customer}") == []
 
 
 async def test_signing_out_closes_the_tokens_sockets_and_refuses_it_after(assistant):
-    token = token_for("C00014")
+    token = token_for(assistant.customer(14))
     async with connected(assistant.rasa_url, auth={"token": token}) as socket:
         closed = closed_by_server(socket)
         assert await asyncio.to_thread(sign_out, assistant, token) == 200
@@ -202,7 +208,7 @@ async def test_signing_out_closes_the_tokens_sockets_and_refuses_it_after(assist
 
 
 async def test_a_customer_may_hold_a_capped_number_of_sockets(assistant):
-    token = {"token": token_for("C00015")}
+    token = {"token": token_for(assistant.customer(15))}
     sockets = [ChatSocket() for _ in range(MAX_SOCKETS_PER_CUSTOMER)]
     try:
         for socket in sockets:
