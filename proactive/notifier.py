@@ -323,7 +323,9 @@ class Notifier:
         if status != store.SENT:
             logger.info("a %s notice was not sent: %s", notice.kind, reason)
 
-    async def _defer(self, notice: store.Notice, until: datetime, reason: str) -> None:
+    async def _defer(
+        self, notice: store.Notice, until: datetime, reason: str, **values: Any
+    ) -> None:
         await asyncio.to_thread(
             store.update_notice,
             self.engine,
@@ -331,14 +333,21 @@ class Notifier:
             due_at=until,
             reason=reason,
             decided_at=self._clock(),
+            **values,
         )
 
-    async def _try_again(self, notice: store.Notice, reason: str, attempts: int = -1) -> None:
-        tries = notice.attempts if attempts < 0 else attempts
+    async def _try_again(self, notice: store.Notice, reason: str, **values: Any) -> None:
+        """Due again after a pause that doubles with every failed round, up to a maximum."""
         pause = min(
-            self.settings.retry_seconds * 2 ** max(tries - 1, 0), self.settings.retry_max_seconds
+            self.settings.retry_seconds * 2**notice.failures, self.settings.retry_max_seconds
         )
-        await self._defer(notice, self._clock() + timedelta(seconds=pause), reason)
+        await self._defer(
+            notice,
+            self._clock() + timedelta(seconds=pause),
+            reason,
+            failures=notice.failures + 1,
+            **values,
+        )
 
 
 def event_reader(

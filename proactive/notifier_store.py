@@ -62,6 +62,8 @@ notices = Table(
     # Sends begun: from the first on, Rasa is asked whether the notice already reached the
     # conversation before it is sent again.
     Column("attempts", Integer, nullable=False, default=0),
+    # Rounds that failed (the back end or Rasa away): the pause before the next grows with it.
+    Column("failures", Integer, nullable=False, default=0),
     Column("decided_at", DateTime, nullable=False),
     Column("sent_at", DateTime, index=True),
 )
@@ -80,6 +82,7 @@ class Notice:
     reason: str
     due_at: datetime
     attempts: int
+    failures: int
 
 
 def open_store(url: str) -> Engine:
@@ -148,6 +151,7 @@ def record_events(
             "reason": "new",
             "due_at": now,
             "attempts": 0,
+            "failures": 0,
             "decided_at": now,
         }
     if not rows:
@@ -187,6 +191,7 @@ def due_notices(engine: Engine, now: datetime, limit: int) -> list[Notice]:
             reason=row.reason,
             due_at=row.due_at,
             attempts=row.attempts,
+            failures=row.failures,
         )
         for row in found
     ]
