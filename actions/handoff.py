@@ -36,6 +36,7 @@ from actions.outcomes import ESCALATION_REASON_SLOT
 from actions.rendering import customer_zone, time_text
 from actions.satisfaction import ask_for_rating
 from clients.backend import BackendClient, BackendError
+from common.system_intents import is_system_intent
 from registry.catalogue import GENERAL_LINE, Catalogue, default_catalogue
 from registry.slots import PRIVATE_SLOTS
 
@@ -65,6 +66,10 @@ def transcript(tracker: Tracker) -> tuple[TranscriptLine, ...]:
         text = event.get("text")
         if event.get("event") not in ("user", "bot") or not text:
             continue
+        if event["event"] == "user" and is_system_intent(
+            ((event.get("parse_data") or {}).get("intent") or {}).get("name")
+        ):
+            continue
         lines.append(
             TranscriptLine(
                 author="customer" if event["event"] == "user" else "bot",
@@ -83,7 +88,7 @@ def detected_intents(tracker: Tracker, catalogue: Catalogue) -> tuple[dict[str, 
             continue
         intent = (event.get("parse_data") or {}).get("intent") or {}
         name = intent.get("name")
-        if not name or name.startswith("EXTERNAL_"):
+        if not name or is_system_intent(name):
             continue
         found.append(
             {

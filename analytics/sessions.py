@@ -33,6 +33,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from common.customer_binding import BOUND_SENDER_PREFIX
+from common.system_intents import is_system_intent
 
 SESSION_START_ACTION = "action_session_start"
 HANDOFF_ACTION = "action_request_human"
@@ -42,9 +43,6 @@ CLARIFY_ACTIONS = frozenset({"action_clarify_request", "action_disambiguate"})
 # A question asked by a bot message with buttons but no response name.
 UNNAMED_QUESTION = "question"
 HANDOFF_RESOLVED_INTENT = "EXTERNAL_handoff_resolved"
-# Sent by the web chat page when a chat opens (it asks for the offers), never typed: like the
-# EXTERNAL_* intents the desk and the notifier trigger, no message of the customer's.
-CHAT_OPENED_INTENT = "chat_opened"
 FALLBACK_INTENT = "nlu_fallback"
 OUT_OF_SCOPE_INTENT = "out_of_scope"
 RATING_QUESTION = "utter_ask_satisfaction"
@@ -145,12 +143,7 @@ def _intent(event: dict[str, Any]) -> str | None:
 
 def _is_customer_message(event: dict[str, Any]) -> bool:
     """A message from the customer, not one the desk, the notifier or the chat page sent."""
-    intent = _intent(event) or ""
-    return (
-        event.get("event") == "user"
-        and not intent.startswith("EXTERNAL_")
-        and intent != CHAT_OPENED_INTENT
-    )
+    return event.get("event") == "user" and not is_system_intent(_intent(event))
 
 
 def _payload_intent(payload: str) -> str:

@@ -13,6 +13,7 @@ from channels.limits import MAX_MESSAGE_CHARS, MessageLimits, Refusal
 from channels.redaction import clean_text, redact
 from common.assistant_settings import ChannelSettings, channel_settings
 from common.one_time_code import SEALED_CODE_KEY, seal_one_time_code
+from common.system_intents import is_external_intent_payload
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +62,11 @@ class CustomerMessages:
             logger.warning("%s: message refused, %s", input_channel, refusal.reason)
             return refusal
         text = clean_text(text)
+        if is_external_intent_payload(text):
+            # Only the desk and the notifier trigger these, through Rasa's authenticated API;
+            # typed, it is read as words.
+            logger.warning("%s: an external intent's payload sent as a message", input_channel)
+            text = text.lstrip().removeprefix("/")
         if len(text) > MAX_MESSAGE_CHARS:
             logger.warning("%s: message of %d characters refused", input_channel, len(text))
             await output.send_text_message(sender_id, TOO_LONG_REPLY)

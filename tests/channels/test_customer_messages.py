@@ -88,6 +88,21 @@ async def test_a_one_time_code_reaches_rasa_sealed_in_the_metadata():
     )
 
 
+async def test_a_customer_cannot_trigger_what_only_the_desk_and_the_notifier_may():
+    gate, rasa = gate_for(ENVIRONMENT), Rasa()
+
+    await say(gate, rasa, " /EXTERNAL_handoff_resolved")
+    await say(gate, rasa, '/EXTERNAL_proactive_notice{"event_id": "EV1"}')
+    await say(gate, rasa, "/chat_opened")
+
+    assert [message.text for message in rasa.received] == [
+        "EXTERNAL_handoff_resolved",
+        'EXTERNAL_proactive_notice{"event_id": "EV1"}',
+        # Harmless typed: it only asks for the offers a new chat gets.
+        "/chat_opened",
+    ]
+
+
 async def test_a_message_over_the_size_limit_is_answered_without_rasa():
     gate, rasa = gate_for(ENVIRONMENT), Rasa()
 

@@ -102,6 +102,29 @@ async def test_the_agent_gets_the_transcript_intents_slots_and_profile(dispatche
     assert request.skill == "bank"
 
 
+async def test_the_agent_reads_what_the_customer_said_not_the_chat_page_s_opening_message(
+    dispatcher, domain_dict
+):
+    desk = RecordingDesk()
+    opened_with_offers = [
+        user_event("/chat_opened", "chat_opened"),
+        bot_event("Hello Li Wei. Is it about one of these? Or type your question."),
+        user_event("my card was declined", "bank_card_declined"),
+        bot_event("Your card ending 4821 was declined because it is frozen."),
+    ]
+
+    await ActionRequestHuman(ProfileBackend(), desk).run(
+        dispatcher, signed_in_request(earlier_events=opened_with_offers), domain_dict
+    )
+
+    request = desk.requests[0]
+    assert [line.text for line in request.transcript if line.author == "customer"] == [
+        "my card was declined",
+        "i want to talk to a person",
+    ]
+    assert [intent["name"] for intent in request.intents] == ["bank_card_declined", "request_human"]
+
+
 async def test_without_a_profile_the_handoff_still_happens(dispatcher, domain_dict):
     desk = RecordingDesk()
 
