@@ -27,7 +27,9 @@ from sqlalchemy import (
     create_engine,
     event,
     func,
+    inspect,
     select,
+    text,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
@@ -63,7 +65,7 @@ notices = Table(
     # conversation before it is sent again.
     Column("attempts", Integer, nullable=False, default=0),
     # Rounds that failed (the back end or Rasa away): the pause before the next grows with it.
-    Column("failures", Integer, nullable=False, default=0),
+    Column("failures", Integer, nullable=False, default=0, server_default="0"),
     Column("decided_at", DateTime, nullable=False),
     Column("sent_at", DateTime, index=True),
 )
@@ -99,8 +101,28 @@ def open_store(url: str) -> Engine:
     engine = create_engine(sync_url, **options)
     if is_sqlite:
         event.listen(engine, "connect", _sqlite_wal)
-    metadata.create_all(engine)
+    with engine.begin() as connection:
+        metadata.create_all(connection)
+        _add_missing_columns(connection)
     return engine
+
+
+def _add_missing_columns(connection: Connection) -> None:
+    """Columns this code added to a table an earlier version made: each has a default, so the
+    rows already there (what was sent, what waits) are kept as they are."""
+    for table in metadata.sorted_tables:
+        present = {column["name"] for column in inspect(connection).get_columns(table.name)}
+        for column in table.columns:
+            if column.name in present:
+                continue
+            if column.server_default is None and not column.nullable:
+                raise RuntimeError(f"{table.name}.{column.name} cannot be added to kept rows")
+            kind = column.type.compile(dialect=connection.dialect)
+            default = f" DEFAULT {column.server_default.arg}" if column.server_default else ""
+            null = "" if column.nullable else " NOT NULL"
+            connection.execute(
+                text(f"ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}{default}{null}")
+            )
 
 
 def _sqlite_wal(dbapi_connection: Any, _: Any) -> None:

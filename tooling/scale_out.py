@@ -46,10 +46,10 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 
 from common.environment import PROJECT_ROOT, process_environment, read_profile
+from common.ports import free_port
 from common.secrets import DEV_SECRET_PREFIX, EMBEDDED_PROFILE, PROFILE_VARIABLE
 from common.settings import Environment, EnvironmentSettings, SettingError
 from common.store_checks import StoreSettings, amqp_url, check_stores_or_exit
-from proactive.notifier_settings import DEFAULT_PORT as NOTIFIER_PORT
 from tooling.launcher import run_until_stopped
 from tooling.model_cache import ensure_model
 from tooling.processes import (
@@ -411,8 +411,9 @@ def scale_out(environment: dict[str, str], model: Path, data_dir: Path = DATA_DI
         analytics=named(
             analytics_server(int(environment["ANALYTICS_PORT"]), environment), "analytics"
         ),
+        # Its port serves only its health route: any free one unless the environment says.
         notifier=named(
-            notifier_server(int(environment.get("NOTIFIER_PORT") or NOTIFIER_PORT), environment),
+            notifier_server(int(environment.get("NOTIFIER_PORT") or free_port()), environment),
             "notifier",
         ),
         action_servers=[

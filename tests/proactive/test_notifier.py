@@ -4,6 +4,7 @@ gets, and what they never get twice."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -311,3 +312,28 @@ async def test_an_outbox_made_again_is_read_from_its_start(
         save_checkpoint(connection, store.checkpoints, notifier.loop.reader.source, 10**9)
     await notifier.settle()
     assert rasa.notices_in(bound_sender_id("C00020")) == [event["event_id"]]
+
+
+def test_a_database_an_earlier_notifier_made_keeps_what_it_decided(tmp_path: Path) -> None:
+    # Made before the notifier counted failed rounds: one notice sent, one waiting.
+    database = tmp_path / "earlier.db"
+    with sqlite3.connect(database) as earlier:
+        earlier.execute(
+            "CREATE TABLE notifier_notices (event_id VARCHAR(64) PRIMARY KEY, customer_id "
+            "VARCHAR(64) NOT NULL, kind VARCHAR(32) NOT NULL, reference VARCHAR(64) NOT NULL, "
+            "occurred_at DATETIME NOT NULL, received_at DATETIME NOT NULL, status VARCHAR(16) "
+            "NOT NULL, reason VARCHAR(32) NOT NULL, due_at DATETIME NOT NULL, attempts INTEGER "
+            "NOT NULL, decided_at DATETIME NOT NULL, sent_at DATETIME)"
+        )
+        at = "2026-11-30 20:00:00.000000"
+        for event_id, status in (("EV-SENT", store.SENT), ("EV-WAITING", store.WAITING)):
+            earlier.execute(
+                "INSERT INTO notifier_notices VALUES (?, 'C00001', 'payment_failed', 'TX1', "
+                "?, ?, ?, 'new', ?, 1, ?, NULL)",
+                (event_id, at, at, status, at, at),
+            )
+    engine = store.open_store(f"sqlite:///{database}")
+    assert store.notice_status(engine) == {"EV-SENT": store.SENT, "EV-WAITING": store.WAITING}
+    (waiting,) = store.due_notices(engine, datetime(2026, 12, 1), 10)
+    assert (waiting.event_id, waiting.attempts, waiting.failures) == ("EV-WAITING", 1, 0)
+    engine.dispose()
