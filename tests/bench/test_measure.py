@@ -10,22 +10,33 @@ import sys
 import time
 from pathlib import Path
 
+from bench.measure import SUSPENDED_AFTER_SECONDS
 from common.environment import PROJECT_ROOT, process_environment
 
-# Measures a child that sleeps for a given time, and prints what was measured.
+# Measures a child that sleeps for a given time, and prints what was measured; the third
+# argument is the gap between two polls the harness takes for a suspension.
 MEASURE_A_SLEEP = """
 import json, sys
 from pathlib import Path
-from bench.measure import run_measured
-measured = run_measured([sys.executable, "-c", "import sys, time; time.sleep(float(sys.argv[1]))",
-                         sys.argv[1]], Path(sys.argv[2]), {})
+from bench import measure
+measure.SUSPENDED_AFTER_SECONDS = float(sys.argv[3])
+measured = measure.run_measured(
+    [sys.executable, "-c", "import sys, time; time.sleep(float(sys.argv[1]))", sys.argv[1]],
+    Path(sys.argv[2]),
+    {},
+)
 print(json.dumps(measured.__dict__))
 """
 
 
-def measure_sleep(seconds: float, log: Path, suspend_for: float = 0.0) -> dict:
+def measure_sleep(
+    seconds: float,
+    log: Path,
+    suspend_for: float = 0.0,
+    suspended_after: float = SUSPENDED_AFTER_SECONDS,
+) -> dict:
     harness = subprocess.Popen(
-        [sys.executable, "-c", MEASURE_A_SLEEP, str(seconds), str(log)],
+        [sys.executable, "-c", MEASURE_A_SLEEP, str(seconds), str(log), str(suspended_after)],
         cwd=PROJECT_ROOT,
         env=process_environment(),
         stdout=subprocess.PIPE,
@@ -53,7 +64,10 @@ def test_a_command_is_timed_by_the_wall_clock(tmp_path: Path):
 
 
 def test_time_suspended_is_not_counted(tmp_path: Path):
-    measured = measure_sleep(4.0, tmp_path / "sleep.log", suspend_for=12.0)
+    # A suspension is told by a gap between polls (ten seconds in a real run, so that a busy
+    # machine's slow poll is not taken for one); three here, so that the test suspends the
+    # run for five seconds rather than twelve.
+    measured = measure_sleep(2.0, tmp_path / "sleep.log", suspend_for=5.0, suspended_after=3.0)
 
-    assert 11.0 <= measured["paused_seconds"] <= 13.5
-    assert 4.0 <= measured["seconds"] < 6.0
+    assert 4.0 <= measured["paused_seconds"] <= 6.5
+    assert 2.0 <= measured["seconds"] < 4.0
