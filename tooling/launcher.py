@@ -39,11 +39,11 @@ from tooling.processes import (
     sandbox_server,
     stop_all,
     webchat_server,
+    with_backend_events_queue,
 )
 
 
-def servers_to_start() -> list[Server]:
-    environment = process_environment()
+def servers_to_start(environment: dict[str, str]) -> list[Server]:
     return [
         sandbox_server(int(environment["SANDBOX_PORT"]), environment),
         action_server(int(environment["ACTION_SERVER_PORT"]), environment),
@@ -115,7 +115,7 @@ def run_until_stopped(servers: Sequence[Server], banner: str, stores: StoreSetti
 
 
 def main() -> None:
-    environment = process_environment()
+    environment = with_backend_events_queue(process_environment())
     stores = StoreSettings.from_environment(environment)
     # Before training or starting anything: a store that cannot be used stops here.
     check_stores_or_exit(
@@ -123,7 +123,7 @@ def main() -> None:
         analytics_database_url=environment["ANALYTICS_DATABASE_URL"],
         notifier_database_url=configured_database_url(Environment(environment)),
     )
-    run_until_stopped(servers_to_start(), how_to_talk(environment), stores)
+    run_until_stopped(servers_to_start(environment), how_to_talk(environment), stores)
 
 
 if __name__ == "__main__":

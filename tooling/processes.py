@@ -16,12 +16,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
+
 from common.assistant_settings import channel_origins
 from common.environment import PROJECT_ROOT, process_environment
 from common.settings import Environment
+from common.store_checks import amqp_url
 from tooling.credentials import credentials_file
 
 LOG_DIR = PROJECT_ROOT / ".data" / "logs"
+# The notifier's database, on the analytics database's PostgreSQL server.
+NOTIFIER_DATABASE = "fincs_notifier"
 
 
 @dataclass
@@ -175,3 +180,25 @@ def notifier_server(port: int, environment: dict[str, str]) -> Server:
         f"http://127.0.0.1:{port}/health",
         {**environment, "NOTIFIER_PORT": str(port)},
     )
+
+
+def with_backend_events_queue(environment: dict[str, str]) -> dict[str, str]:
+    """``environment`` with the back end's events on the event broker's RabbitMQ where it is
+    RabbitMQ and nothing else is said: the sandbox publishes them there, the notifier reads its
+    own queue there and keeps what it sent beside the analytics database. The embedded profile
+    needs none of it (the outbox table is the queue)."""
+    if environment.get("EVENT_BROKER_TYPE") != "pika":
+        return environment
+    events_url = amqp_url(
+        environment["EVENT_BROKER_URL"],
+        environment.get("EVENT_BROKER_USERNAME"),
+        environment.get("EVENT_BROKER_PASSWORD"),
+    )
+    defaults = {"SANDBOX_EVENTS_AMQP_URL": events_url, "NOTIFIER_AMQP_URL": events_url}
+    if environment.get("ANALYTICS_DATABASE_URL"):
+        defaults["NOTIFIER_DATABASE_URL"] = (
+            make_url(environment["ANALYTICS_DATABASE_URL"])
+            .set(database=NOTIFIER_DATABASE)
+            .render_as_string(hide_password=False)
+        )
+    return {**environment, **{k: environment.get(k) or v for k, v in defaults.items()}}

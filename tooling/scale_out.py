@@ -43,13 +43,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy.engine import make_url
-
 from common.environment import PROJECT_ROOT, process_environment, read_profile
 from common.ports import free_port
 from common.secrets import DEV_SECRET_PREFIX, EMBEDDED_PROFILE, PROFILE_VARIABLE
 from common.settings import Environment, EnvironmentSettings, SettingError
-from common.store_checks import StoreSettings, amqp_url, check_stores_or_exit
+from common.store_checks import StoreSettings, check_stores_or_exit
 from tooling.launcher import run_until_stopped
 from tooling.model_cache import ensure_model
 from tooling.processes import (
@@ -61,12 +59,11 @@ from tooling.processes import (
     rasa_server,
     sandbox_server,
     stop_all,
+    with_backend_events_queue,
 )
 
 PRODUCTION_PROFILE = "production"
 DATA_DIR = PROJECT_ROOT / ".data" / "scale-out"
-# The notifier's database, on the analytics database's PostgreSQL server.
-NOTIFIER_DATABASE = "fincs_notifier"
 # Rasa's socket.io channel answers here (credentials.yml sets no other path).
 SOCKETIO_PATH = "/socket.io"
 # The web chat puts the customer's sign-in token in the socket URL under this name
@@ -190,25 +187,7 @@ def scale_out_environment(data_dir: Path = DATA_DIR, **overrides: str) -> dict[s
     settings = ScaleOutSettings.read(Environment(environment))
     environment["ACTION_SERVER_URL"] = settings.action_server_url
     environment["RASA_URL"] = settings.rasa_url
-    # The back end's events go through the event broker's RabbitMQ: the sandbox publishes them,
-    # the notifier reads its own queue, and keeps what it sent beside the analytics database.
-    events_amqp_url = amqp_url(
-        environment["EVENT_BROKER_URL"],
-        environment.get("EVENT_BROKER_USERNAME"),
-        environment.get("EVENT_BROKER_PASSWORD"),
-    )
-    for name, value in (
-        ("SANDBOX_EVENTS_AMQP_URL", events_amqp_url),
-        ("NOTIFIER_AMQP_URL", events_amqp_url),
-        (
-            "NOTIFIER_DATABASE_URL",
-            make_url(environment["ANALYTICS_DATABASE_URL"])
-            .set(database=NOTIFIER_DATABASE)
-            .render_as_string(hide_password=False),
-        ),
-    ):
-        environment[name] = environment.get(name) or value
-    return environment
+    return with_backend_events_queue(environment)
 
 
 def haproxy_config(settings: ScaleOutSettings, runtime_socket: Path) -> str:
