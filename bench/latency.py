@@ -43,6 +43,7 @@ import json
 import math
 import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -396,21 +397,17 @@ def ramp(steps: list[int], served: Callable[[int], bool], refine: bool) -> int:
     return largest
 
 
-def ramp_target(
-    target: Target,
-    steps: list[int],
-    step_seconds: float,
-    think: tuple[float, float],
-    refine: bool,
-    work: Path,
-) -> tuple[list[dict[str, Any]], int]:
-    rows: list[dict[str, Any]] = []
+def ramp_target(target: Target, settings: dict[str, Any], work: Path, record: Recorder) -> int:
+    """The target's paced ramp (see ``ramp``), each step's row recorded as it ends; returns
+    the largest number of customers served."""
 
     def served(customers: int) -> bool:
         print(f"{target.name}: {customers} paced customers", flush=True)
-        summary = summarise(target.pace(customers, step_seconds, think, work))
+        raw = target.pace(customers, settings["step_seconds"], settings["think"], work)
+        summary = summarise(raw)
         summary["verdict"] = step_verdict(summary)
-        rows.append({"customers": customers, "assistant": target.name, **summary})
+        record.paced_rows.append({"customers": customers, "assistant": target.name, **summary})
+        record.write()
         print(
             f"  {summary['messages']} messages, p99 {summary['p99']} ms, "
             f"{summary['failures']} failed: {summary['verdict']}",
@@ -419,7 +416,7 @@ def ramp_target(
         time.sleep(1)
         return summary["verdict"] == "served"
 
-    return rows, ramp(steps, served, refine)
+    return ramp(settings["steps"], served, settings["refine"])
 
 
 # --- Rendering ------------------------------------------------------------------------------
@@ -518,23 +515,30 @@ step; the project's customers are different signed-in customers. {OTHER_WORK_NOT
 
 | assistant | customers served | their messages/s | p99 | the next number tried | cores |
 |---|---|---|---|---|---|""")
-    for name, number in largest.items():
+    for name in dict.fromkeys(row["assistant"] for row in rows):
         tried = [row for row in rows if row["assistant"] == name]
+        # A ramp still going (a partial record) shows the most served so far.
+        number = largest.get(name)
+        if number is None:
+            served = [row["customers"] for row in tried if row["verdict"] == "served"]
+            number = max(served, default=0)
         at = next((row for row in tried if row["customers"] == number), None)
         beyond = min(
             (row for row in tried if row["verdict"] != "served"),
             key=lambda row: row["customers"],
             default=None,
         )
-        next_tried = (
-            f"{beyond['customers']}: {beyond['verdict']} (p99 {_ms(beyond['p99'])})"
-            if beyond
-            else "none: every step was served"
-        )
+        if beyond:
+            next_tried = f"{beyond['customers']}: {beyond['verdict']} (p99 {_ms(beyond['p99'])})"
+        elif name in largest:
+            next_tried = "none: every step was served"
+        else:
+            next_tried = "the ramp had not finished"
+        more = "" if beyond else " or more"
         served_at = f"{at['per_second']:.1f} | {_ms(at['p99'])}" if at else "- | -"
         parts.append(
-            f"| {name} | {number}{'' if beyond else ' or more'} | {served_at} | "
-            f"{next_tried} | {settings['cores']} (this machine) |"
+            f"| {name} | {number}{more} | {served_at} | {next_tried} | "
+            f"{settings['cores']} (this machine) |"
         )
     parts.append(
         f"| Rasa's published load test | up to {RASA_USERS:,} concurrent users | not stated | "
@@ -747,17 +751,71 @@ def run_settings(args: argparse.Namespace) -> dict[str, Any]:
     return settings
 
 
+PARTIAL_NOTE = (
+    "**Partial**: written after the last row below, while the run went on; it did not finish "
+    "(stopped, or out of time), so the rows after it are missing.\n"
+)
+
+
+class Recorder:
+    """The run's figures so far, written to its sections after every level and step: a run
+    stopped early (out of time, Ctrl-C) keeps what it measured, marked as partial."""
+
+    def __init__(
+        self,
+        args: argparse.Namespace,
+        settings: dict[str, Any],
+        stock: StockAssistant,
+        out: Path,
+        made: dict[str, str],
+    ) -> None:
+        self.args, self.settings, self.stock, self.out, self.made = args, settings, stock, out, made
+        # The machine's load before anything of the run starts is other work's.
+        self.load_before = load_average()
+        self.closed_rows: list[dict[str, Any]] = []
+        self.paced_rows: list[dict[str, Any]] = []
+        self.largest: dict[str, int] = {}
+        self.transcripts: dict[str, list[tuple[str, str]]] = {}
+        self.targets: list[Target] = []
+        self.servers: list[Server] = []
+        self.profile: ScaleOut | None = None
+        self.scale_environment: dict[str, str] | None = None
+
+    def write(self, finished: bool = False) -> None:
+        logged = self.servers + (self.profile.servers() if self.profile is not None else [])
+        assistants = render_assistants(
+            self.targets,
+            self.settings,
+            self.stock,
+            self.profile,
+            self.scale_environment,
+            server_errors(logged),
+            self.transcripts,
+        )
+        sections = []
+        if self.closed_rows:
+            key = "scale-out" if self.args.scale_out else "closed"
+            sections.append((key, render_closed(self.closed_rows, self.settings, self.args.smoke)))
+        if self.paced_rows:
+            paced = render_paced(self.paced_rows, self.largest, self.settings, self.args.smoke)
+            sections.append(("paced", paced))
+        for key, table in sections:
+            body = f"{'' if finished else PARTIAL_NOTE}{table}\n\n{assistants}"
+            write_section(self.out, key, body, self.made, self.load_before, load_average())
+
+
 def main() -> None:
     args = parse_arguments()
     settings = run_settings(args)
     out = args.out or RESULTS_DIR / f"latency{'-smoke' if args.smoke else ''}.md"
+    # Stopped by a signal, the run still stops its servers and keeps what it measured.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(f"stopped; figures so far in {out}"))
 
-    # The code that ran is the code at the start, whatever is edited while the run goes on;
-    # the load before anything starts is other work's.
+    # The code that ran is the code at the start, whatever is edited while the run goes on.
     made = provenance_fields()
-    load_before = load_average()
     model = ensure_model()
     stock = ensure_stock_assistant(smoke=args.smoke)
+    record = Recorder(args, settings, stock, out, made)
     settings["project_model"] = model.name
     # A directory of the run's own: runs at once (a smoke test beside a full run) would
     # otherwise delete each other's files.
@@ -769,38 +827,32 @@ def main() -> None:
     environment = project_environment(
         work, action_port, sandbox_port, settings["sandbox_customers"]
     )
-    servers = [
+    record.servers = [
         sandbox_server(sandbox_port, environment),
         action_server(action_port, environment),
         rasa_server(model, rasa_port, environment),
         stock_server(stock, stock_port, work / "logs"),
     ]
-    for server in servers:
+    for server in record.servers:
         server.log_dir = work / "logs"
-    closed_rows: list[dict[str, Any]] = []
-    paced_rows: list[dict[str, Any]] = []
-    largest: dict[str, int] = {}
-    transcripts: dict[str, list[tuple[str, str]]] = {}
-    profile: ScaleOut | None = None
-    scale_environment: dict[str, str] | None = None
     with ExitStack() as running:
-        running.callback(stop_all, servers)
+        running.callback(stop_all, record.servers)
         print("starting the servers", flush=True)
-        for server in servers:
+        for server in record.servers:
             server.start()
         if args.scale_out:
             # Imported here: the fault benchmarks it shares code with import this module.
             from bench.latency_scale_out import running_profile
 
             # Started while the others load their models; its own start waits for it.
-            profile, scale_environment = running.enter_context(
+            record.profile, record.scale_environment = running.enter_context(
                 running_profile(
                     model, work / "scale-out", settings["sandbox_customers"], LIFTED_LIMITS
                 )
             )
-        for server in servers:
+        for server in record.servers:
             server.wait_until_ready()
-        targets = [
+        record.targets = [
             project_target(
                 PROJECT,
                 f"http://127.0.0.1:{rasa_port}",
@@ -810,18 +862,18 @@ def main() -> None:
                 settings["sandbox_customers"],
             )
         ]
-        if scale_environment is not None:
-            targets.append(
+        if record.scale_environment is not None:
+            record.targets.append(
                 project_target(
                     SCALE_OUT,
-                    scale_environment["RASA_URL"],
-                    scale_environment["BACKEND_URL"],
-                    scale_environment["SANDBOX_SERVICE_SECRET"],
-                    scale_environment["CHANNEL_SIGNING_SECRET"],
+                    record.scale_environment["RASA_URL"],
+                    record.scale_environment["BACKEND_URL"],
+                    record.scale_environment["SANDBOX_SERVICE_SECRET"],
+                    record.scale_environment["CHANNEL_SIGNING_SECRET"],
                     settings["sandbox_customers"],
                 )
             )
-        targets.append(
+        record.targets.append(
             Target(
                 STOCK,
                 f"http://127.0.0.1:{stock_port}",
@@ -832,53 +884,28 @@ def main() -> None:
                 must_answer=not args.smoke,
             )
         )
-        for target in targets:
-            transcripts[target.name] = target.converse_once()
+        for target in record.targets:
+            record.transcripts[target.name] = target.converse_once()
         for concurrency in settings["concurrency"]:
-            for target in targets:
+            for target in record.targets:
                 print(f"{target.name}: {concurrency} open conversation(s)", flush=True)
                 summary = summarise(
                     target.load(concurrency, settings["seconds"], settings["messages"], work)
                 )
-                closed_rows.append(
+                record.closed_rows.append(
                     {"concurrency": concurrency, "assistant": target.name, **summary}
                 )
+                record.write()
                 print(
                     f"  {summary['messages']} messages, {summary['per_second']:.1f}/s, "
                     f"p50 {summary['p50']} ms, {summary['failures']} failed",
                     flush=True,
                 )
                 time.sleep(1)
-        if settings["steps"]:
-            for target in targets:
-                rows, largest[target.name] = ramp_target(
-                    target,
-                    settings["steps"],
-                    settings["step_seconds"],
-                    settings["think"],
-                    settings["refine"],
-                    work,
-                )
-                paced_rows += rows
-    load_after = load_average()
-    logged = servers + (profile.servers() if profile is not None else [])
-    errors = server_errors(logged)
-    (work / "rows.json").write_text(json.dumps(closed_rows + paced_rows, indent=2))
-    assistants = render_assistants(
-        targets, settings, stock, profile, scale_environment, errors, transcripts
-    )
-    sections = []
-    if closed_rows:
-        sections.append(("scale-out" if args.scale_out else "closed", closed_rows))
-    if paced_rows:
-        sections.append(("paced", paced_rows))
-    for key, rows in sections:
-        table = (
-            render_paced(rows, largest, settings, args.smoke)
-            if key == "paced"
-            else render_closed(rows, settings, args.smoke)
-        )
-        write_section(out, key, f"{table}\n\n{assistants}", made, load_before, load_after)
+        for target in record.targets if settings["steps"] else []:
+            record.largest[target.name] = ramp_target(target, settings, work, record)
+    record.write(finished=True)
+    (work / "rows.json").write_text(json.dumps(record.closed_rows + record.paced_rows, indent=2))
     print(out.read_text())
     if args.smoke:
         # A smoke run's logs matter only when it fails; a full run keeps them with its rows.
