@@ -79,6 +79,7 @@ CREDENTIAL_VARIABLES = {
     "DESK_DATABASE_URL": "postgresql+asyncpg://fincs:{password}@postgres:5432/fincs_desk",
     "ANALYTICS_DATABASE_URL": "postgresql://fincs:{password}@postgres:5432/fincs_analytics",
     "NOTIFIER_DATABASE_URL": "postgresql://fincs:{password}@postgres:5432/fincs_notifier",
+    "SANDBOX_EVENTS_AMQP_URL": "amqp://fincs:{password}@rabbitmq:5672/fincs",
     "RATE_LIMIT_REDIS_URL": "redis://:{password}@redis:6379/2",
     "EVENT_BROKER_USERNAME": "fincs",
     "EVENT_BROKER_PASSWORD": "{password}",
