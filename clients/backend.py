@@ -377,6 +377,21 @@ class BackendClient:
         )
         return list(body["messages"])
 
+    async def make_event(self, customer_id: str, kind: str) -> dict[str, Any]:
+        """Makes a back-end event happen to the customer now (a failed payment, a declined
+        card, a bill due tomorrow, a refund that arrived, a suspicious payment), with the state
+        behind it; the event as the back end lists it.
+
+        The sandbox's stand-in for things happening, for demos and tests: a real back end's
+        events happen on their own.
+        """
+        return await self.call(
+            customer_id,
+            "POST",
+            "/sandbox/events",
+            json={"customer_id": customer_id, "kind": kind},
+        )
+
 
 def _segment(value: str) -> str:
     """Escape a typed reference so it stays one path segment ("../x" cannot reach another path)."""
