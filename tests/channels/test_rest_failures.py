@@ -12,16 +12,7 @@ import pytest
 from rasa.core.channels.channel import UserMessage
 
 from channels.rest import FAILURE_REPLY, AnonymousRestInput
-
-ENVIRONMENT = {
-    "DEPLOYMENT_PROFILE": "embedded",
-    "REDACTION_SECRET": "dev-only-redaction-secret",
-    "RASA_API_TOKEN": "dev-only-rasa-api-token",
-    "ACTION_SERVER_TOKEN": "dev-only-action-server-token",
-    "RATE_LIMIT_REDIS_URL": "",
-    "CHANNEL_SIGNING_SECRET": "dev-only-channel-signing-secret",
-    "DESK_SERVICE_SECRET": "dev-only-desk-service-secret",
-}
+from tests.channels.test_customer_messages import ENVIRONMENT
 
 
 @pytest.fixture(autouse=True)
