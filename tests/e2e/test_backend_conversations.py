@@ -106,9 +106,18 @@ def test_a_customer_served_a_moment_ago_still_sees_their_products_during_an_outa
     assert "can't reach our systems" not in texts(replies)
 
 
+# Longer than the customer may wait, so that only giving up answers in time; no longer, because
+# the sandbox finishes the slow requests in flight before it stops at the module's end (20 s
+# kept the module's teardown waiting for them for about 15 s).
+SLOW_BACK_END_MS = 12_000
+CUSTOMER_MAY_WAIT_SECONDS = 10
+
+
 def test_a_slow_back_end_is_given_up_on_in_seconds_not_minutes(assistant):
     assistant.backend(
-        "PUT", "/sandbox/faults", {"rules": [{"match": "/v1/customers/me*", "latency_ms": 20000}]}
+        "PUT",
+        "/sandbox/faults",
+        {"rules": [{"match": "/v1/customers/me*", "latency_ms": SLOW_BACK_END_MS}]},
     )
 
     started = time.monotonic()
@@ -119,7 +128,7 @@ def test_a_slow_back_end_is_given_up_on_in_seconds_not_minutes(assistant):
 
     assert status == 200
     assert "can't reach our systems" in texts(replies)
-    assert waited < 10, f"the customer waited {waited:.1f}s"
+    assert waited < CUSTOMER_MAY_WAIT_SECONDS, f"the customer waited {waited:.1f}s"
 
 
 def test_try_again_works_once_the_back_end_is_back(assistant):
