@@ -26,10 +26,11 @@ message fails, or where the load generator nears a full core (then it, not the a
 is the limit), and the gap below that step is halved once (--no-refine: not). It gives the
 largest number of such customers each assistant serves with p99 under one second.
 
-Per-message latency (p50, p95, p99) and messages per second go to bench/results/latency.md,
-each kind of run into a section of its own (bench/latency_report.py; --smoke:
-bench/results/latency-smoke.md, or --out). --paced runs only the paced ramp unless levels
-are given with --concurrency.
+--paced runs only the paced ramp unless levels are given with --concurrency; the scale-out
+profile's ramp comes last. Per-message latency (p50, p95, p99) and messages per second go to
+bench/results/latency.md, each kind of run into a section of its own (bench/latency_report.py;
+--smoke: bench/results/latency-smoke.md, or --out), rewritten after every level and step, so
+a run stopped early (Ctrl-C, SIGTERM) keeps what it measured, marked partial.
 
     .venv/bin/python -m bench.latency [--smoke] [--scale-out] [--paced]
         [--concurrency N ...] [--seconds N] [--messages N]
@@ -494,7 +495,7 @@ under {P99_LIMIT_MS / 1000:g} s and no message fails; an assistant's ramp stops 
 step that is not (or where the load generator nears a full core and could no longer time \
 fairly), and {refinement}. \
 Steps: {", ".join(map(str, settings["steps"]))} customers. The servers stay up from step to \
-step; the project's customers are different signed-in customers. {OTHER_WORK_NOTE}
+step; each of the project's customers is a different signed-in customer. {OTHER_WORK_NOTE}
 
 | customers | assistant | messages answered | failed | p50 | p95 | p99 | messages/s \
 | sent per customer (fewest / median) | load generator CPU | other work's CPU | step |
@@ -780,6 +781,7 @@ class Recorder:
         self.servers: list[Server] = []
         self.profile: ScaleOut | None = None
         self.scale_environment: dict[str, str] | None = None
+        self.closed_finished = False
 
     def write(self, finished: bool = False) -> None:
         logged = self.servers + (self.profile.servers() if self.profile is not None else [])
@@ -795,12 +797,13 @@ class Recorder:
         sections = []
         if self.closed_rows:
             key = "scale-out" if self.args.scale_out else "closed"
-            sections.append((key, render_closed(self.closed_rows, self.settings, self.args.smoke)))
+            closed = render_closed(self.closed_rows, self.settings, self.args.smoke)
+            sections.append((key, closed, self.closed_finished))
         if self.paced_rows:
             paced = render_paced(self.paced_rows, self.largest, self.settings, self.args.smoke)
-            sections.append(("paced", paced))
-        for key, table in sections:
-            body = f"{'' if finished else PARTIAL_NOTE}{table}\n\n{assistants}"
+            sections.append(("paced", paced, finished))
+        for key, table, complete in sections:
+            body = f"{'' if complete or finished else PARTIAL_NOTE}{table}\n\n{assistants}"
             write_section(self.out, key, body, self.made, self.load_before, load_average())
 
 
@@ -902,7 +905,11 @@ def main() -> None:
                     flush=True,
                 )
                 time.sleep(1)
-        for target in record.targets if settings["steps"] else []:
+        record.closed_finished = True
+        # The scale-out profile's ramp last: the embedded profile's and stock's are the pair
+        # the question needs, the scale-out's is extra when time allows.
+        ramps = sorted(record.targets, key=lambda target: target.name == SCALE_OUT)
+        for target in ramps if settings["steps"] else []:
             record.largest[target.name] = ramp_target(target, settings, work, record)
     record.write(finished=True)
     (work / "rows.json").write_text(json.dumps(record.closed_rows + record.paced_rows, indent=2))
