@@ -436,8 +436,10 @@ SMOKE_NOTE = (
     "model. It checks that the harness works; its figures mean nothing.\n"
 )
 OTHER_WORK_NOTE = (
-    "The last column is the machine's CPU that other work than this run took meanwhile (all "
-    "cores = 100%): the machine is shared, and a figure measured beside other work is low."
+    "The column \"other work's CPU\" is the machine's CPU that processes other than this "
+    "run's took meanwhile (all cores = 100%): the machine is shared, and a figure measured "
+    "beside other work is low. For the scale-out profile it includes this machine's "
+    "PostgreSQL, Redis and RabbitMQ, which serve the profile but are not the run's processes."
 )
 
 
