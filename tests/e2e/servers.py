@@ -199,6 +199,12 @@ def assistant_in(
 BLOCK_SIZE = 100
 BLOCKS = 5
 
+# The second shared stack's settings, each low so that a test can go over it in seconds: the
+# back end's timeout (test_backend_conversations.py) and the messages a sender may send a
+# minute (test_customer_channels.py). Neither module's tests depend on the other's setting.
+SHORT_BACKEND_TIMEOUT_SECONDS = 1
+LOW_SENDER_MESSAGES_PER_MINUTE = 12
+
 
 class SharedAssistant:
     """Servers shared by several modules (tests/e2e/conftest.py), handed to each with its own

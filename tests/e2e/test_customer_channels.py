@@ -6,7 +6,6 @@ import json
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -17,26 +16,27 @@ from channels.customer_messages import PAYMENT_DATA_WARNING, TOO_LONG_REPLY
 from common.customer_binding import issue_sign_in_token
 from common.environment import DEV_SIGNING_SECRET
 from tests.channels.stores import PLANTED_CARD_MESSAGE, files_holding
-from tests.e2e.servers import RunningAssistant, assistant_in
+from tests.e2e.servers import LOW_SENDER_MESSAGES_PER_MINUTE, RunningAssistant, SharedAssistant
 
 pytestmark = pytest.mark.e2e
 
 
-# Low enough that a test can go over it in seconds.
-SENDER_MESSAGES_PER_MINUTE = 12
+@pytest.fixture(scope="module")
+def data_dir(shared_assistant_with_short_limits: SharedAssistant) -> Path:
+    return shared_assistant_with_short_limits.data_dir
 
 
 @pytest.fixture(scope="module")
-def data_dir(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("channels-e2e")
+def assistant(
+    shared_assistant_with_short_limits: SharedAssistant, request: pytest.FixtureRequest
+) -> RunningAssistant:
+    """The servers take LOW_SENDER_MESSAGES_PER_MINUTE from a sender: a test goes over it in
+    seconds."""
+    return shared_assistant_with_short_limits.module(request, block=1)
 
 
-@pytest.fixture(scope="module")
-def assistant(trained_model: Path, data_dir: Path) -> Iterator[RunningAssistant]:
-    with assistant_in(
-        data_dir, trained_model, CHANNEL_SENDER_MESSAGES_PER_MINUTE=str(SENDER_MESSAGES_PER_MINUTE)
-    ) as running:
-        yield running
+def token_for(assistant: RunningAssistant, number: int) -> str:
+    return issue_sign_in_token(assistant.customer(number), DEV_SIGNING_SECRET.encode())
 
 
 def post(
@@ -65,31 +65,33 @@ def user_texts(assistant: RunningAssistant, sender: str) -> list[str]:
 
 
 def test_a_signed_in_customer_chats_in_their_own_conversation(assistant):
-    token = issue_sign_in_token("C00007", DEV_SIGNING_SECRET.encode())
+    customer = assistant.customer(7)
 
-    status, replies = assistant.say("whatever-the-client-says", "hello", sign_in_token=token)
+    status, replies = assistant.say(
+        "whatever-the-client-says", "hello", sign_in_token=token_for(assistant, 7)
+    )
 
     assert status == 200 and replies
-    assert assistant.tracker("customer:C00007")["events"], "conversation stored for C00007"
+    assert assistant.tracker(f"customer:{customer}")["events"], f"conversation for {customer}"
 
 
 def test_the_anonymous_channel_refuses_to_pass_for_a_customer(assistant):
-    status, _ = assistant.say("customer:C00007", "show my balance")
+    status, _ = assistant.say(f"customer:{assistant.customer(7)}", "show my balance")
 
     assert status == 403
 
 
-@pytest.mark.parametrize(
-    "token",
-    [
-        "",
-        "not-a-token",
-        issue_sign_in_token("C00007", b"forged-secret"),
-        issue_sign_in_token("C00007", DEV_SIGNING_SECRET.encode(), seconds=-60),
-    ],
-)
-def test_the_signed_channel_refuses_missing_forged_or_expired_tokens(assistant, token):
-    status, replies = assistant.say("customer:C00007", "hello", sign_in_token=token)
+@pytest.mark.parametrize("kind", ["missing", "garbage", "forged", "expired"])
+def test_the_signed_channel_refuses_missing_forged_or_expired_tokens(assistant, kind):
+    customer = assistant.customer(7)
+    token = {
+        "missing": "",
+        "garbage": "not-a-token",
+        "forged": issue_sign_in_token(customer, b"forged-secret"),
+        "expired": issue_sign_in_token(customer, DEV_SIGNING_SECRET.encode(), seconds=-60),
+    }[kind]
+
+    status, replies = assistant.say(f"customer:{customer}", "hello", sign_in_token=token)
 
     assert status == 401
     assert replies == []
@@ -97,8 +99,9 @@ def test_the_signed_channel_refuses_missing_forged_or_expired_tokens(assistant, 
 
 def test_a_card_number_and_cvv_are_stored_nowhere_and_the_customer_is_warned(assistant, data_dir):
     anonymous_status, anonymous = assistant.say("rest-card", PLANTED_CARD_MESSAGE)
-    token = issue_sign_in_token("C00008", DEV_SIGNING_SECRET.encode())
-    signed_status, signed = assistant.say("ignored", PLANTED_CARD_MESSAGE, sign_in_token=token)
+    signed_status, signed = assistant.say(
+        "ignored", PLANTED_CARD_MESSAGE, sign_in_token=token_for(assistant, 8)
+    )
 
     for status, replies in ((anonymous_status, anonymous), (signed_status, signed)):
         assert status == 200
@@ -130,7 +133,7 @@ def test_a_message_over_the_size_limit_gets_the_size_reply_and_is_not_stored(ass
     ],
 )
 def test_a_body_that_is_not_a_message_object_gets_400(assistant, body):
-    token = issue_sign_in_token("C00009", DEV_SIGNING_SECRET.encode())
+    token = token_for(assistant, 9)
 
     anonymous, _ = post(assistant, "/webhooks/rest/webhook", body)
     signed, _ = post(
@@ -179,14 +182,14 @@ def test_a_burst_over_the_rate_limit_gets_429_while_another_customer_is_answered
     answered = sum(status == 200 for status in statuses)
     assert len(user_texts(assistant, "rest-burst")) == answered, "nothing lost silently"
 
-    for _ in range(SENDER_MESSAGES_PER_MINUTE):
+    for _ in range(LOW_SENDER_MESSAGES_PER_MINUTE):
         assistant.say("rest-steady", "hi")
     status, _ = assistant.say("rest-steady", "hi")
     assert status == 429
 
 
 def test_sign_out_revokes_the_token(assistant):
-    token = issue_sign_in_token("C00010", DEV_SIGNING_SECRET.encode())
+    token = token_for(assistant, 10)
     bearer = {"Authorization": f"Bearer {token}"}
     assert assistant.say("x", "hello", sign_in_token=token)[0] == 200
 
@@ -195,7 +198,7 @@ def test_sign_out_revokes_the_token(assistant):
     assert status == 200 and answer["signed_out"] is True
     assert assistant.say("x", "hello", sign_in_token=token)[0] == 401
     assert post(assistant, "/webhooks/signed_rest/sign_out", b"", bearer)[0] == 401
-    fresh = issue_sign_in_token("C00010", DEV_SIGNING_SECRET.encode())
+    fresh = token_for(assistant, 10)
     assert assistant.say("x", "hello", sign_in_token=fresh)[0] == 200
 
 
