@@ -152,6 +152,15 @@ def rasa_parts(profile: Profile, model: Path) -> list[Part]:
     save = function_key(SQLTrackerStore.save)
     stream = function_key(TrackerStore.stream_events)
     publish = function_key(SQLEventBroker.publish)
+    try:
+        # Since the project's store saves without Rasa's streaming: it stores the new events,
+        # then publishes them in one go (the revision measured decides which code ran).
+        from common.tracker_store import StrictSQLTrackerStore, publish_together
+    except ImportError:
+        pass
+    else:
+        save = function_key(StrictSQLTrackerStore.save)
+        stream = publish = function_key(publish_together)
     remote = function_key(RemoteAction.run)
     validate = function_key(RemoteAction._validate_action_result)
     request = function_key(EndpointConfig.request)
