@@ -102,30 +102,6 @@ def test_nlu_public_smoke_scores_each_pipeline_and_data_set_and_shares_one_resul
 
 
 @pytest.mark.e2e
-def test_latency_smoke_loads_both_assistants_with_conversations_open_at_once(tmp_path: Path):
-    out = tmp_path / "latency-smoke.md"
-
-    # One level, of two conversations at once (each level costs a load generator per
-    # assistant); the full run's levels are `bench.latency`'s loop over this one.
-    run_benchmark("bench.latency", "--smoke", "--concurrency", "2", "--out", str(out), timeout=900)
-
-    text = out.read_text()
-    for field in PROVENANCE_FIELDS:
-        assert field in text
-    assert "bench.latency --smoke --concurrency 2 --out" in text
-    rows = {(row[0], row[1]): row for row in table_rows(text) if row[0].isdigit()}
-    assert set(rows) == {("2", "project"), ("2", "stock")}
-    for row in rows.values():
-        answered, failed = int(row[2]), int(row[3])
-        assert answered > 0 and failed == 0, row
-        assert all(cell.endswith(" ms") for cell in row[4:7]), row  # p50, p95, p99
-        assert float(row[7]) > 0, row  # messages per second
-    # The project's conversations ran custom actions against the back end.
-    assert "Here are your bank balances" in text
-    assert "Errors in the servers' logs during the run: 0." in text
-
-
-@pytest.mark.e2e
 def test_security_smoke_records_an_outcome_for_each_probe_of_its_subset(tmp_path: Path):
     out = tmp_path / "security-smoke.md"
 
