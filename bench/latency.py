@@ -67,7 +67,7 @@ from common.settings import Environment
 from tooling.model_cache import ensure_model
 from tooling.processes import Server, action_server, rasa_server, sandbox_server, stop_all
 from tooling.rasa_cli import log_tail
-from tooling.scale_out import ScaleOut, ScaleOutSettings
+from tooling.scale_out import HEALTH_CHECK_TIMEOUT_SECONDS, ScaleOut, ScaleOutSettings
 
 WORK_DIR = PROJECT_ROOT / ".cache" / "bench" / "latency"
 # Enough seeded customers for 50 conversations of customers with a bank account, a wallet and
@@ -565,6 +565,30 @@ second{scaled}.""")
     return "\n".join(parts)
 
 
+def balancer_outages(profile: ScaleOut) -> list[str]:
+    """What HAProxy's log says of Rasa servers it took out during the run, if any."""
+    log = profile.balancer.log_path
+    lines = log.read_text(errors="replace").splitlines() if log.exists() else []
+    taken_out = sum(
+        1 for line in lines if line.startswith("Server rasa_servers/") and "DOWN" in line
+    )
+    if not taken_out:
+        return []
+    none_left = sum(1 for line in lines if line == "backend rasa_servers has no server available!")
+    refused = sum(1 for line in lines if "<NOSRV>" in line and " 503 " in line)
+
+    def times(count: int) -> str:
+        return "once" if count == 1 else f"{count} times"
+
+    return [
+        f"  - The balancer took a Rasa server out {times(taken_out)} during the run: its health "
+        f"check (`GET /`, answered within {HEALTH_CHECK_TIMEOUT_SECONDS} s) failed three times "
+        "in a row while the server was busy with messages. It had no Rasa server left "
+        f"{times(none_left)}, and answered {refused} requests itself with HTTP 503 (no server "
+        "to send them to); the failed column shows at which level."
+    ]
+
+
 def render_assistants(
     targets: list[Target],
     settings: dict[str, Any],
@@ -600,6 +624,7 @@ def render_assistants(
             "Its servers share the same cores: the profile shows what several servers cost or "
             "gain on one machine, not what more machines give."
         )
+        parts += balancer_outages(profile)
     parts += [
         f"- {STOCK}: `rasa init --no-prompt` as it comes (Rasa's default pipeline and "
         "policies, in-memory tracker store, no action server), on `/webhooks/rest/webhook`; "
