@@ -76,16 +76,17 @@ SERVED_BY_HEADER = "X-Served-By"
 DEFAULT_RASA_SERVER_PORTS = (5006, 5007)
 DEFAULT_ACTION_SERVER_PORTS = (5056, 5057)
 DEFAULT_ACTION_SERVER_WORKERS = 2
-# Seconds between HAProxy's health checks; a server is out after three failed checks in a
-# row. A server that refuses connections (stopped, killed) fails each check at once; one busy
-# with a long message answers late (Rasa runs much of a message on its event loop), which is
-# no reason to take it out, hence the long check timeout.
-HEALTH_CHECK_INTERVAL_SECONDS = 1
-HEALTH_CHECK_TIMEOUT_SECONDS = 10
 # Two Rasa servers load their models side by side: minutes on a busy two-core machine.
 START_TIMEOUT_SECONDS = 600
 # A Rasa server's first answer loads parts of the model; a socket.io poll waits 25 s.
 SERVER_TIMEOUT_SECONDS = 120
+# Seconds between HAProxy's health checks; a server is out after three failed checks in a
+# row. A server that refuses connections (stopped, killed) fails each check at once; one busy
+# with many messages answers late (Rasa runs much of a message on its event loop), which is
+# no reason to take it out: a check may wait as long as a request. With 10 s, both Rasa servers
+# were taken out at 200 open conversations and HAProxy answered 2,748 requests 503 itself.
+HEALTH_CHECK_INTERVAL_SECONDS = 1
+HEALTH_CHECK_TIMEOUT_SECONDS = SERVER_TIMEOUT_SECONDS
 
 
 def _ports(env: Environment, name: str, default: tuple[int, ...]) -> tuple[int, ...]:
