@@ -2,7 +2,7 @@
 proactive scenario: the notifier tells the customer (unless they did not consent or it is their
 quiet hours), and the next chat they open offers it first.
 
-    .venv/bin/python -m tooling.make_event C00080 payment_failed
+    .venv/bin/python -m tooling.make_event C00001 payment_failed
 
 Kinds: the sandbox's (services/sandbox/events.py: a failed payment, a declined card, a bill due
 tomorrow, a refund that arrived, a suspicious payment), each needing the product it is about.
@@ -30,7 +30,7 @@ async def make_event(customer_id: str, kind: str) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("customer", help="a sandbox customer, like C00080")
+    parser.add_argument("customer", help="a sandbox customer, like C00001")
     parser.add_argument("kind", choices=[kind.value for kind in EventKind])
     args = parser.parse_args()
     try:
