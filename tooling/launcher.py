@@ -78,8 +78,9 @@ http://127.0.0.1:{environment["DESK_PORT"]}/console/supervisor
         sign in as "lead", password {desk_password}; the figures come from the analytics
         service on port {environment["ANALYTICS_PORT"]}, which reads the event broker continuously.
 Back-end events reach the customers' chats through the notifier: make one with
-        POST http://127.0.0.1:{environment["SANDBOX_PORT"]}/sandbox/events (the sandbox's secret)
-        and a signed-in customer who consents sees the notice in the open web chat.
+        .venv/bin/python -m tooling.make_event C00001 payment_failed
+        and C00001 sees the notice in the open web chat (after their quiet hours, 23:00-07:00
+        Beijing time); a chat they open next offers it first.
 Logs are in .data/logs/. Press Ctrl-C to stop everything.
 """
 
