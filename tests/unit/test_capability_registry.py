@@ -136,13 +136,17 @@ def test_a_new_money_operation_without_its_safeguards_is_caught(tmp_path):
     # The designer forgets the step-up of a transfer, and adds a bill payment from an account
     # with no confirmation at all.
     text = bank.read_text().replace("    verification: move_money\n", "", 1)
-    text += (
+    # First under operations: (the line's proactive scenarios come after its operations).
+    text = text.replace(
+        "\noperations:\n",
+        "\noperations:\n"
         "  bank_pay_bill:\n"
         "    needs: bank_account\n"
         "    slots: [account, amount]\n"
         "    pays_from: account\n"
         "    call: POST /v1/customers/me/bills\n"
-        "    answer: utter_bank_transfer_sent\n"
+        "    answer: utter_bank_transfer_sent\n",
+        1,
     )
     bank.write_text(text)
 
