@@ -50,7 +50,10 @@ MAX_MESSAGE_CHARS = 1000
 QUIET_LOGGERS = ("httpx", "httpcore")
 MAX_EXCEPTION_DETAIL_CHARS = 200
 # What every LogRecord has anyway; anything else on a record came from ``extra=``.
+# Set on a record once its message is cut to size; not written out.
+CUT_MARK = "fincs_message_cut"
 _RECORD_FIELDS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {
+    CUT_MARK,
     "message",
     "asctime",
     "conversation_id",
@@ -95,6 +98,10 @@ class DropConversationText(logging.Filter):
             delattr(record, name)
         record.service = self.service
         record.conversation_id = _conversation_id.get()
+        if getattr(record, CUT_MARK, False):
+            # Already through one of these handlers (a process whose logging was set up
+            # twice): cutting again would report the cut message's length, not the original's.
+            return True
         try:
             message = record.getMessage()
         except Exception:  # a bad format string is the caller's bug; keep the template
@@ -102,6 +109,7 @@ class DropConversationText(logging.Filter):
         if len(message) > MAX_MESSAGE_CHARS:
             message = f"{message[:MAX_MESSAGE_CHARS]}... ({len(message)} characters, cut)"
         record.msg, record.args = message, ()
+        setattr(record, CUT_MARK, True)
         return True
 
 

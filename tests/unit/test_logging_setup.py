@@ -19,7 +19,12 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from common.environment import process_environment
-from common.logging_setup import configure_logging, conversation, current_conversation_id
+from common.logging_setup import (
+    DropConversationText,
+    configure_logging,
+    conversation,
+    current_conversation_id,
+)
 from common.ports import free_port
 from common.request_log import RequestLog
 from tooling.processes import Server, action_server
@@ -181,3 +186,16 @@ def test_the_action_server_logs_the_conversation_and_never_its_text(running_acti
         line.get("conversation_id") == "customer:C00003" and line["logger"].startswith("actions.")
         for line in lines
     ), output
+
+
+def test_a_message_through_two_of_the_handlers_is_cut_once_and_says_its_length(log_lines):
+    # A process whose logging was set up twice (a library, a test) has two such handlers.
+    second = logging.StreamHandler(io.StringIO())
+    second.addFilter(DropConversationText("other_service"))
+    logging.getLogger().handlers.insert(0, second)
+
+    logging.getLogger("fincs.example").info("%s", "y" * 5000)
+
+    [record] = records(log_lines)
+    assert record["msg"].endswith("(5000 characters, cut)") and len(record["msg"]) < 1100
+    assert "fincs_message_cut" not in record
