@@ -33,6 +33,7 @@ from common.settings import Environment, EnvironmentSettings, SettingError
 IN_MEMORY = "in_memory"
 # The Rasa server's tracker store: Rasa's SQL store that stops instead of falling back.
 PROJECT_TRACKER_STORE = "common.tracker_store.StrictSQLTrackerStore"
+PROJECT_LOCK_STORE = "common.lock_store.AtomicRedisLockStore"
 SQL_TRACKER_STORES = frozenset({"sql", PROJECT_TRACKER_STORE})
 CONNECT_TIMEOUT_SECONDS = 5
 # PostgreSQL's own database, there on every server: where the project's databases are created.
@@ -340,7 +341,7 @@ class StoreSettings(EnvironmentSettings):
         lock_port = env.integer("LOCK_STORE_PORT", 6379)
         lock_db = env.integer("LOCK_STORE_DB", 1)
         lock_prefix = env.text("LOCK_STORE_KEY_PREFIX", "")
-        if env.text("LOCK_STORE_TYPE", "").lower() == "redis" and not lock_prefix.isalnum():
+        if env.text("LOCK_STORE_TYPE", "") == PROJECT_LOCK_STORE and not lock_prefix.isalnum():
             # Rasa would log a warning and share the default "lock:" keys with every server
             # on the same Redis database, whatever its conversations.
             raise SettingError(
@@ -481,11 +482,18 @@ def _check_lock_store(settings: StoreSettings) -> str:
     store = "lock store (LOCK_STORE_URL)"
     if settings.lock_store_type == IN_MEMORY:
         return f"{store}: in memory, as configured (one Rasa server with one worker only)"
-    if settings.lock_store_type != "redis":
+    if settings.lock_store_type == "redis":
         raise StoreUnavailable.misconfigured(
             store,
             "LOCK_STORE_TYPE",
-            f"is {settings.lock_store_type or 'unset'}: redis or {IN_MEMORY}",
+            "is redis: Rasa's own Redis lock store lets two servers take one conversation at "
+            f"once (common/lock_store.py says how); use {PROJECT_LOCK_STORE}",
+        )
+    if settings.lock_store_type != PROJECT_LOCK_STORE:
+        raise StoreUnavailable.misconfigured(
+            store,
+            "LOCK_STORE_TYPE",
+            f"is {settings.lock_store_type or 'unset'}: {PROJECT_LOCK_STORE} or {IN_MEMORY}",
         )
     url = settings.lock_store_url
     return _line(store, url, check_redis(store, url))

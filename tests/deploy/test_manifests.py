@@ -482,7 +482,7 @@ def test_the_rasa_server_scales_by_pods_of_one_worker_over_shared_stores():
     assert fewest_pods(deployment) >= 2
     # socket.io keeps sockets in the process: one worker per pod, stickiness at the ingress.
     assert environment["SANIC_WORKERS"] == "1"
-    assert environment["LOCK_STORE_TYPE"] == "redis"
+    assert environment["LOCK_STORE_TYPE"] == "common.lock_store.AtomicRedisLockStore"
     assert environment["TRACKER_STORE_TYPE"] == read_profile("production")["TRACKER_STORE_TYPE"]
     assert urlsplit(environment["TRACKER_STORE_URL"]).scheme == "postgresql"
     assert environment["EVENT_BROKER_TYPE"] == "pika"

@@ -20,6 +20,7 @@ from common.environment import process_environment
 from common.ports import free_port
 from common.settings import SettingError
 from common.store_checks import (
+    PROJECT_LOCK_STORE,
     PROJECT_TRACKER_STORE,
     StoreSettings,
     StoreUnavailable,
@@ -79,6 +80,7 @@ def test_the_embedded_profile_passes_its_checks(tmp_path: Path) -> None:
         ({"TRACKER_STORE_TYPE": "mongod"}, "TRACKER_STORE_TYPE is mongod"),
         ({"TRACKER_STORE_URL": ""}, "TRACKER_STORE_URL is not set"),
         ({"LOCK_STORE_TYPE": "memory"}, "LOCK_STORE_TYPE is memory"),
+        ({"LOCK_STORE_TYPE": "redis"}, "LOCK_STORE_TYPE is redis: Rasa's own"),
         ({"EVENT_BROKER_TYPE": ""}, "EVENT_BROKER_TYPE is unset"),
     ],
 )
@@ -153,9 +155,13 @@ def test_a_lock_prefix_rasa_would_drop_for_the_shared_default_stops_the_start(
     tmp_path: Path,
 ) -> None:
     with pytest.raises(SettingError, match="LOCK_STORE_KEY_PREFIX='fincs_test'"):
-        embedded_settings(tmp_path, LOCK_STORE_TYPE="redis", LOCK_STORE_KEY_PREFIX="fincs_test")
+        embedded_settings(
+            tmp_path, LOCK_STORE_TYPE=PROJECT_LOCK_STORE, LOCK_STORE_KEY_PREFIX="fincs_test"
+        )
 
-    embedded_settings(tmp_path, LOCK_STORE_TYPE="redis", LOCK_STORE_KEY_PREFIX="fincstest")
+    embedded_settings(
+        tmp_path, LOCK_STORE_TYPE=PROJECT_LOCK_STORE, LOCK_STORE_KEY_PREFIX="fincstest"
+    )
 
 
 def test_a_start_with_the_analytics_service_checks_its_database_too(
