@@ -15,7 +15,7 @@ from typing import Any
 
 from rasa.utils.endpoints import ClientResponseError
 
-from common.logging_setup import MAX_MESSAGE_CHARS, describe_exception, short_description
+from common.logging_setup import cut_long_message, describe_exception, short_description
 
 _MARK = "_conversation_text_kept_out"
 
@@ -35,13 +35,7 @@ def keep_conversation_text_out(record: logging.LogRecord) -> None:
     if record.exc_info and record.exc_info[1] is not None:
         record.exc_text = exception_text(record.exc_info[1])
         record.exc_info = None
-    try:
-        message = record.getMessage()
-    except Exception:  # a bad format string is the logging call's problem, not ours
-        return
-    if len(message) > MAX_MESSAGE_CHARS:
-        record.msg = f"{message[:MAX_MESSAGE_CHARS]}... ({len(message)} characters, cut)"
-        record.args = ()
+    cut_long_message(record)
 
 
 def install_log_privacy() -> None:

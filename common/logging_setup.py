@@ -98,19 +98,27 @@ class DropConversationText(logging.Filter):
             delattr(record, name)
         record.service = self.service
         record.conversation_id = _conversation_id.get()
-        if getattr(record, CUT_MARK, False):
-            # Already through one of these handlers (a process whose logging was set up
-            # twice): cutting again would report the cut message's length, not the original's.
-            return True
-        try:
-            message = record.getMessage()
-        except Exception:  # a bad format string is the caller's bug; keep the template
-            message = str(record.msg)
-        if len(message) > MAX_MESSAGE_CHARS:
-            message = f"{message[:MAX_MESSAGE_CHARS]}... ({len(message)} characters, cut)"
-        record.msg, record.args = message, ()
-        setattr(record, CUT_MARK, True)
+        cut_long_message(record)
         return True
+
+
+def cut_long_message(record: logging.LogRecord) -> None:
+    """Formats the message into the record, cut to MAX_MESSAGE_CHARS with its length said.
+
+    Once per record: a record may pass two cutters (a process whose logging was set up twice,
+    or the channels' record factory and then a handler), and cutting again would report the
+    cut message's length, not the original's.
+    """
+    if getattr(record, CUT_MARK, False):
+        return
+    try:
+        message = record.getMessage()
+    except Exception:  # a bad format string is the caller's bug; keep the template
+        message = str(record.msg)
+    if len(message) > MAX_MESSAGE_CHARS:
+        message = f"{message[:MAX_MESSAGE_CHARS]}... ({len(message)} characters, cut)"
+    record.msg, record.args = message, ()
+    setattr(record, CUT_MARK, True)
 
 
 def short_description(error: BaseException) -> str:

@@ -7,7 +7,8 @@ import logging
 
 from rasa.utils.endpoints import ClientResponseError
 
-from channels.log_privacy import MAX_MESSAGE_CHARS, exception_text, keep_conversation_text_out
+from channels.log_privacy import exception_text, keep_conversation_text_out
+from common.logging_setup import MAX_MESSAGE_CHARS
 
 CONVERSATION = '{"tracker": {"events": [{"event": "user", "text": "my secret words"}]}}' * 30000
 

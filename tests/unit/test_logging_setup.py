@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from channels.log_privacy import install_log_privacy
 from common.environment import process_environment
 from common.logging_setup import (
     DropConversationText,
@@ -199,3 +200,17 @@ def test_a_message_through_two_of_the_handlers_is_cut_once_and_says_its_length(l
     [record] = records(log_lines)
     assert record["msg"].endswith("(5000 characters, cut)") and len(record["msg"]) < 1100
     assert "fincs_message_cut" not in record
+
+
+def test_a_message_cut_by_the_channels_record_factory_is_not_cut_again(log_lines):
+    # The Rasa server's channels install a record factory that cuts every record when it is
+    # made; the handler's filter then sees the cut message.
+    factory = logging.getLogRecordFactory()
+    install_log_privacy()
+    try:
+        logging.getLogger("fincs.example").info("%s", "y" * 5000)
+    finally:
+        logging.setLogRecordFactory(factory)
+
+    [record] = records(log_lines)
+    assert record["msg"].endswith("(5000 characters, cut)") and len(record["msg"]) < 1100
