@@ -46,12 +46,12 @@ PROFILE_LIKE_READS = frozenset(
 @lru_cache(maxsize=1)
 def shared_backend_client() -> BackendClient:
     """One pooled client per action-server process, configured by its settings."""
-    backend = action_server_settings().backend
+    settings = action_server_settings()
     return BackendClient(
-        backend.url,
-        backend.secret,
-        timeout_seconds=backend.timeout_seconds,
-        read_cache=ReadCache(),
+        settings.backend.url,
+        settings.backend.secret,
+        timeout_seconds=settings.backend.timeout_seconds,
+        read_cache=ReadCache(settings.cached_customers, settings.session_read_seconds),
     )
 
 

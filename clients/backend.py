@@ -43,12 +43,6 @@ DEFAULT_BACKOFF_SECONDS = 0.2
 DEFAULT_DEADLINE_SECONDS = 5.0
 RETRYABLE_STATUSES = frozenset({502, 503, 504})
 PROFILE_PATH = "/v1/customers/me"
-# How long a profile-like read serves a session when nothing the assistant did changed it: what
-# changes elsewhere (a card frozen in the banking app) shows after at most this.
-DEFAULT_SESSION_READ_SECONDS = 300.0
-# Customers whose reads are kept at once, least recently served dropped first: a few kilobytes
-# each (kept as JSON text), so some tens of megabytes at most.
-DEFAULT_CACHED_CUSTOMERS = 5000
 
 
 class BackendError(Exception):
@@ -126,12 +120,14 @@ def keep_reads_for(scope: ReadScope | None) -> None:
 
 
 class ReadCache:
-    """Reads kept per customer, bounded in customers (least recently served dropped) and age."""
+    """Reads kept per customer, bounded in customers (least recently served dropped) and age:
+    a profile-like read serves the session for ``session_seconds`` when nothing the assistant
+    did changed it."""
 
     def __init__(
         self,
-        max_customers: int = DEFAULT_CACHED_CUSTOMERS,
-        session_seconds: float = DEFAULT_SESSION_READ_SECONDS,
+        max_customers: int,
+        session_seconds: float,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.max_customers = max_customers

@@ -15,6 +15,12 @@ from common.settings import Environment, EnvironmentSettings
 
 DEFAULT_BACKEND_URL = "http://127.0.0.1:5100"
 DEFAULT_BACKEND_TIMEOUT_SECONDS = 3.0
+# How long the customer's profile and what they hold, once read, serve their session: what
+# changes elsewhere (a card frozen in the banking app) shows after at most this.
+DEFAULT_SESSION_READ_SECONDS = 300.0
+# Customers whose reads one action server keeps at once, least recently served dropped first:
+# a few kilobytes each (kept as JSON text), so some tens of megabytes at most.
+DEFAULT_CACHED_CUSTOMERS = 5000
 DEFAULT_DESK_URL = "http://127.0.0.1:5300"
 DEFAULT_DESK_TIMEOUT_SECONDS = 5.0
 DEFAULT_ANALYTICS_URL = "http://127.0.0.1:5400"
@@ -98,6 +104,8 @@ class ActionServerSettings(EnvironmentSettings):
     redaction_secret: str
     # ``package.module:ClassName`` of the handoff connector.
     handoff_connector: str
+    session_read_seconds: float = DEFAULT_SESSION_READ_SECONDS
+    cached_customers: int = DEFAULT_CACHED_CUSTOMERS
     # The customers' past questions, for the offers made when a chat opens (None: not read).
     analytics: ServiceLink | None = None
 
@@ -113,6 +121,10 @@ class ActionServerSettings(EnvironmentSettings):
             desk=desk_link(env, env.number("DESK_TIMEOUT_SECONDS", DEFAULT_DESK_TIMEOUT_SECONDS)),
             redaction_secret=env.secret("REDACTION_SECRET"),
             handoff_connector=env.text("HANDOFF_CONNECTOR", DEFAULT_HANDOFF_CONNECTOR),
+            session_read_seconds=env.number(
+                "BACKEND_SESSION_READ_SECONDS", DEFAULT_SESSION_READ_SECONDS
+            ),
+            cached_customers=env.integer("BACKEND_CACHED_CUSTOMERS", DEFAULT_CACHED_CUSTOMERS),
             analytics=analytics_link(env),
         )
 

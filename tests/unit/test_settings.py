@@ -142,3 +142,13 @@ def test_every_server_binds_loopback_unless_its_deployment_names_an_address(sett
 
     assert settings_class.from_environment(production()).host == "127.0.0.1"
     assert settings_class.from_environment(production(**{variable: "0.0.0.0"})).host == "0.0.0.0"
+
+
+def test_how_long_and_for_how_many_customers_back_end_reads_are_kept_is_configured():
+    defaults = ActionServerSettings.from_environment(EMBEDDED)
+    tuned = ActionServerSettings.from_environment(
+        {**EMBEDDED, "BACKEND_SESSION_READ_SECONDS": "60", "BACKEND_CACHED_CUSTOMERS": "200"}
+    )
+
+    assert (defaults.session_read_seconds, defaults.cached_customers) == (300.0, 5000)
+    assert (tuned.session_read_seconds, tuned.cached_customers) == (60.0, 200)
