@@ -8,16 +8,13 @@ Benchmarks are not timed tests: these check what the results file says, never a 
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from bench.latency import PROJECT, SCALE_OUT, STOCK, ramp
 from bench.latency_report import sections_of, write_section
-from common.environment import FIXED_SETTINGS, PROJECT_ROOT
-from tests.benchmark_runs import PROVENANCE_FIELDS, table_rows
+from tests.benchmark_runs import PROVENANCE_FIELDS, run_benchmark, table_rows
 from tests.e2e.production_services import require_servers
 from tooling.scale_out import haproxy_binary
 
@@ -61,22 +58,6 @@ def test_a_run_replaces_its_own_section_and_keeps_the_others(tmp_path: Path):
         assert field in sections["closed"] and field in sections["paced"]
 
 
-def run_latency_benchmark(*arguments: str, timeout: float) -> None:
-    """As tests/benchmark_runs.py's run_benchmark, but in the test's own environment: that one
-    hands the benchmark the embedded profile's settings, and a caller's settings win over a
-    profile's, so the scale-out profile's servers would run with the embedded event broker,
-    lock store and the rest."""
-    result = subprocess.run(
-        [sys.executable, "-m", "bench.latency", *arguments],
-        cwd=PROJECT_ROOT,
-        env={**os.environ, **FIXED_SETTINGS},
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-
-
 def require_scale_out_servers() -> None:
     require_servers("postgres", "redis", "rabbitmq")
     try:
@@ -96,7 +77,7 @@ def test_latency_smoke_loads_the_scale_out_profile_and_paced_customers(tmp_path:
 
     # One closed-loop level and one paced step, each a few seconds, on the three assistants.
     arguments = ("--smoke", "--scale-out", "--paced", "--concurrency", "2", "--out", str(out))
-    run_latency_benchmark(*arguments, timeout=900)
+    run_benchmark("bench.latency", *arguments, timeout=900)
 
     sections = sections_of(out.read_text())
     assert list(sections) == ["scale-out", "paced"]
