@@ -101,7 +101,9 @@ def run(plan: dict[str, Any]) -> dict[str, Any]:
         runner.quit()
 
     def on_request(response_time: float, exception: Exception | None = None, **_: Any) -> None:
-        if "end" in window:
+        # Locust starts the users one after another over about a second: the window opens once
+        # every one of them is talking, so a level is measured at its full concurrency only.
+        if "start" not in window or "end" in window:
             return
         if exception is None:
             latencies.append(response_time)
@@ -110,21 +112,28 @@ def run(plan: dict[str, Any]) -> dict[str, Any]:
         if len(latencies) + len(failures) >= plan["messages"]:
             gevent.spawn(stop)
 
-    environment.events.request.add_listener(on_request)
     me = psutil.Process()
-    cpu_before = sum(me.cpu_times()[:2])
-    window["start"] = time.monotonic()
+    cpu_before = [0.0]
+    deadline: list[gevent.Greenlet] = []
+
+    def open_window(**_: Any) -> None:
+        cpu_before[0] = sum(me.cpu_times()[:2])
+        window["start"] = time.monotonic()
+        deadline.append(gevent.spawn_later(plan["seconds"], stop))
+
+    environment.events.request.add_listener(on_request)
+    environment.events.spawning_complete.add_listener(open_window)
     runner.start(plan["concurrency"], spawn_rate=plan["concurrency"])
-    deadline = gevent.spawn_later(plan["seconds"], stop)
     runner.greenlet.join()
-    deadline.kill()
+    for greenlet in deadline:
+        greenlet.kill()
     seconds = window["end"] - window["start"]
     return {
         "latencies_ms": latencies,
         "failures": len(failures),
         "failure_samples": sorted(set(failures))[:FAILURE_SAMPLES],
         "seconds": seconds,
-        "load_generator_cpu_percent": 100 * (sum(me.cpu_times()[:2]) - cpu_before) / seconds,
+        "load_generator_cpu_percent": 100 * (sum(me.cpu_times()[:2]) - cpu_before[0]) / seconds,
         "locust_cpu_warning": bool(runner.cpu_warning_emitted),
     }
 
