@@ -16,7 +16,13 @@ from playwright.sync_api import Browser, Page, Route, expect, sync_playwright
 
 from common.environment import DEV_SIGNING_SECRET, PROJECT_ROOT, process_environment
 from common.ports import free_port
-from tests.e2e.servers import RunningAssistant, running_assistant
+from tests.e2e.servers import (
+    BLOCK_SIZE,
+    BLOCKS,
+    RunningAssistant,
+    SharedAssistant,
+    assistant_in,
+)
 from tooling.processes import webchat_server
 
 SCREENSHOTS = PROJECT_ROOT / "test-artifacts"
@@ -54,20 +60,30 @@ def installed_chromium() -> str:
     return path
 
 
-@pytest.fixture(scope="module")
-def chat_site(trained_model, tmp_path_factory) -> Iterator[ChatSite]:
+@dataclass
+class SharedChatSite:
+    """One web chat page and one stack of servers for every browser module (starting them
+    costs about 25 s), each module chatting as its own block of customers
+    (tests/e2e/servers.py's SharedAssistant), so each still runs alone and in any order."""
+
+    url: str
+    servers: SharedAssistant
+
+    def module(self, request: pytest.FixtureRequest, block: int) -> ChatSite:
+        return ChatSite(self.url, self.servers.module(request, block))
+
+
+@pytest.fixture(scope="session")
+def shared_chat_site(trained_model, tmp_path_factory) -> Iterator[SharedChatSite]:
     subprocess.run([str(PROJECT_ROOT / "services" / "webchat" / "setup.sh")], check=True)
     data_dir = tmp_path_factory.mktemp("webchat-e2e")
-    log_dir = data_dir / "logs"
     # Chosen first: the Rasa server lets the page's origin (and only it) open a socket.
     port = free_port()
-    with running_assistant(
+    with assistant_in(
+        data_dir,
         trained_model,
-        log_dir,
+        SANDBOX_CUSTOMERS=str(BLOCKS * BLOCK_SIZE),
         CHANNEL_ALLOWED_ORIGINS=f"http://127.0.0.1:{port}",
-        TRACKER_STORE_URL=f"sqlite:///{data_dir / 'tracker.db'}",
-        EVENT_BROKER_URL=f"sqlite:///{data_dir / 'events.db'}",
-        CHANNEL_SIGNING_SECRET=DEV_SIGNING_SECRET,
         # Short, so that an agent's absence is seen within a test.
         DESK_AGENT_GRACE_SECONDS="3",
     ) as assistant:
@@ -78,15 +94,15 @@ def chat_site(trained_model, tmp_path_factory) -> Iterator[ChatSite]:
             CHANNEL_SIGNING_SECRET=DEV_SIGNING_SECRET,
         )
         server = webchat_server(port, environment)
-        server.log_dir = log_dir
+        server.log_dir = data_dir / "logs"
         try:
             server.start().wait_until_ready()
-            yield ChatSite(f"http://127.0.0.1:{port}", assistant)
+            yield SharedChatSite(f"http://127.0.0.1:{port}", SharedAssistant(assistant, data_dir))
         finally:
             server.stop()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
     executable = installed_chromium()
     with sync_playwright() as playwright:

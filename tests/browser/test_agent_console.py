@@ -15,6 +15,7 @@ from tests.browser.conftest import (
     REPLY_MS,
     SCREENSHOTS,
     ChatSite,
+    SharedChatSite,
     only_loopback,
     say,
     sign_in,
@@ -24,6 +25,11 @@ from tests.browser.conftest import (
 pytestmark = pytest.mark.e2e
 
 CLAIM_REQUESTS = "**/api/agent/handoffs/*/claim"
+
+
+@pytest.fixture(scope="module")
+def chat_site(shared_chat_site: SharedChatSite, request: pytest.FixtureRequest) -> ChatSite:
+    return shared_chat_site.module(request, block=1)
 
 
 @pytest.fixture
@@ -61,18 +67,19 @@ def customer_waiting(page: Page, name: str):
 def test_a_customer_is_helped_by_an_agent_in_the_console_and_returns_to_the_bot(
     chat_site, new_page
 ):
-    name = chat_site.assistant.backend("GET", "/v1/customers/me", customer_id="C00021")["name"]
+    customer = chat_site.assistant.customer(21)
+    name = chat_site.assistant.backend("GET", "/v1/customers/me", customer_id=customer)["name"]
     agent = console_of(new_page(), chat_site, "agent")
     chat = new_page()
     bot_messages = chat.locator(".rw-response")
-    sign_in(chat, chat_site, "C00021", DEFAULT_DEMO_PASSCODE)
+    sign_in(chat, chat_site, customer, DEFAULT_DEMO_PASSCODE)
 
     say(chat, "I want to talk to a person")
     expect(bot_messages.last).to_contain_text("number 1 in the queue", timeout=FIRST_REPLY_MS)
 
     customer_waiting(agent, name).get_by_test_id("claim-button").click()
     expect(agent.get_by_test_id("summary")).to_contain_text(name, timeout=REPLY_MS)
-    expect(agent.get_by_test_id("profile")).to_contain_text("C00021")
+    expect(agent.get_by_test_id("profile")).to_contain_text(customer)
     transcript = agent.get_by_test_id("conversation-transcript")
     expect(transcript).to_contain_text("I want to talk to a person")
     expect(bot_messages.last).to_contain_text("Lin has joined the chat", timeout=REPLY_MS)
@@ -114,11 +121,12 @@ def test_a_customer_is_helped_by_an_agent_in_the_console_and_returns_to_the_bot(
 def test_of_two_agents_claiming_the_same_chat_at_once_one_gets_it_and_the_other_is_told(
     chat_site, new_page
 ):
-    name = chat_site.assistant.backend("GET", "/v1/customers/me", customer_id="C00022")["name"]
+    customer = chat_site.assistant.customer(22)
+    name = chat_site.assistant.backend("GET", "/v1/customers/me", customer_id=customer)["name"]
     lin = console_of(new_page(), chat_site, "agent")
     zhou = console_of(new_page(), chat_site, "cards")
     chat = new_page()
-    sign_in(chat, chat_site, "C00022", DEFAULT_DEMO_PASSCODE)
+    sign_in(chat, chat_site, customer, DEFAULT_DEMO_PASSCODE)
 
     # A card matter goes to the bank queue, which both agents serve.
     say(chat, "/bank_card_declined")
@@ -162,10 +170,11 @@ def test_of_two_agents_claiming_the_same_chat_at_once_one_gets_it_and_the_other_
 
 
 def test_the_console_shows_when_the_customer_leaves(chat_site, new_page):
-    name = chat_site.assistant.backend("GET", "/v1/customers/me", customer_id="C00023")["name"]
+    customer = chat_site.assistant.customer(23)
+    name = chat_site.assistant.backend("GET", "/v1/customers/me", customer_id=customer)["name"]
     agent = console_of(new_page(), chat_site, "agent")
     chat = new_page()
-    sign_in(chat, chat_site, "C00023", DEFAULT_DEMO_PASSCODE)
+    sign_in(chat, chat_site, customer, DEFAULT_DEMO_PASSCODE)
     say(chat, "/request_human")
     expect(chat.locator(".rw-response").last).to_contain_text(
         "in the queue", timeout=FIRST_REPLY_MS

@@ -12,7 +12,14 @@ from playwright.sync_api import expect
 
 from actions.rendering import money_text
 from services.webchat.settings import DEFAULT_DEMO_PASSCODE
-from tests.browser.conftest import REPLY_MS, SCREENSHOTS, ChatSite, chat_opened, sign_in
+from tests.browser.conftest import (
+    REPLY_MS,
+    SCREENSHOTS,
+    ChatSite,
+    SharedChatSite,
+    chat_opened,
+    sign_in,
+)
 from tests.e2e.notifier_process import notifier_beside
 
 pytestmark = pytest.mark.e2e
@@ -20,8 +27,11 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture(scope="module")
 def notifying_site(
-    chat_site: ChatSite, tmp_path_factory: pytest.TempPathFactory
+    shared_chat_site: SharedChatSite,
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[ChatSite]:
+    chat_site = shared_chat_site.module(request, block=2)
     with notifier_beside(chat_site.assistant, tmp_path_factory.mktemp("notifier")):
         yield chat_site
 

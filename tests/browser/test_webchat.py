@@ -19,6 +19,7 @@ from tests.browser.conftest import (
     REPLY_MS,
     SCREENSHOTS,
     ChatSite,
+    SharedChatSite,
     chat_opened,
     say,
     sign_in,
@@ -27,11 +28,17 @@ from tests.browser.conftest import (
 pytestmark = pytest.mark.e2e
 
 
+@pytest.fixture(scope="module")
+def chat_site(shared_chat_site: SharedChatSite, request: pytest.FixtureRequest) -> ChatSite:
+    return shared_chat_site.module(request, block=0)
+
+
 def test_a_customer_signs_in_chats_and_sees_their_own_data(chat_site, page):
-    name = chat_site.assistant.backend("GET", "/v1/customers/me", customer_id="C00001")["name"]
+    customer = chat_site.assistant.customer(1)
+    name = chat_site.assistant.backend("GET", "/v1/customers/me", customer_id=customer)["name"]
     bot_messages = page.locator(".rw-response")
 
-    sign_in(page, chat_site, "C00001", DEFAULT_DEMO_PASSCODE)
+    sign_in(page, chat_site, customer, DEFAULT_DEMO_PASSCODE)
     expect(page.locator("#customer-name")).to_have_text(name)
     opening = chat_opened(page)
     expect(bot_messages.first).to_contain_text(name)
@@ -44,7 +51,7 @@ def test_a_customer_signs_in_chats_and_sees_their_own_data(chat_site, page):
 
     # A human agent's message, pushed as the handoff will push it, is shown as the agent's.
     chat_site.assistant.api(
-        "/conversations/customer:C00001/tracker/events"
+        f"/conversations/customer:{customer}/tracker/events"
         "?execute_side_effects=true&output_channel=socketio",
         {
             "event": "bot",
@@ -69,11 +76,12 @@ def test_a_customer_signs_in_chats_and_sees_their_own_data(chat_site, page):
 def test_a_customer_freezes_their_card_reading_the_security_code_off_the_phone_panel(
     chat_site, page
 ):
-    card = chat_site.assistant.backend("GET", "/v1/customers/me/cards", customer_id="C00003")[
+    customer = chat_site.assistant.customer(3)
+    card = chat_site.assistant.backend("GET", "/v1/customers/me/cards", customer_id=customer)[
         "cards"
     ][0]
     bot_messages = page.locator(".rw-response")
-    sign_in(page, chat_site, "C00003", DEFAULT_DEMO_PASSCODE)
+    sign_in(page, chat_site, customer, DEFAULT_DEMO_PASSCODE)
     chat_opened(page)
 
     say(page, "please freeze my debit card")
@@ -86,7 +94,7 @@ def test_a_customer_freezes_their_card_reading_the_security_code_off_the_phone_p
     expect(confirmation).to_contain_text(f"I'll freeze your card {shown_card}: payments")
     written = [
         event["text"]
-        for event in chat_site.assistant.tracker("customer:C00003")["events"]
+        for event in chat_site.assistant.tracker(f"customer:{customer}")["events"]
         if event["event"] == "bot" and "freeze your card" in (event.get("text") or "")
     ]
     expect(confirmation).to_contain_text(written[-1])
@@ -104,7 +112,7 @@ def test_a_customer_freezes_their_card_reading_the_security_code_off_the_phone_p
     expect(page.locator(".rw-reply", has_text="5 - Very satisfied")).to_be_visible()
     assert (
         chat_site.assistant.backend(
-            "GET", f"/v1/customers/me/cards/{card['card_id']}", customer_id="C00003"
+            "GET", f"/v1/customers/me/cards/{card['card_id']}", customer_id=customer
         )["status"]
         == "frozen"
     )
@@ -113,7 +121,7 @@ def test_a_customer_freezes_their_card_reading_the_security_code_off_the_phone_p
 def test_a_message_in_chinese_is_answered_in_chinese_and_english_with_a_person_button(
     chat_site, page
 ):
-    sign_in(page, chat_site, "C00001", DEFAULT_DEMO_PASSCODE)
+    sign_in(page, chat_site, chat_site.assistant.customer(1), DEFAULT_DEMO_PASSCODE)
     chat_opened(page)
 
     say(page, "我的银行卡余额是多少")
@@ -125,8 +133,8 @@ def test_a_message_in_chinese_is_answered_in_chinese_and_english_with_a_person_b
 
 def a_wallet_customer_without_events(site: ChatSite) -> str:
     """A customer who pays from the wallet and whom nothing has happened to lately."""
-    # From C00004: the other tests chat as C00001 and C00003.
-    for customer in (f"C{number:05d}" for number in range(4, 41)):
+    # From the fourth: the other tests chat as the first and the third.
+    for customer in site.assistant.customer_ids[3:]:
         profile = site.assistant.backend("GET", "/v1/customers/me", customer_id=customer)
         events = site.assistant.backend("GET", "/v1/customers/me/events", customer_id=customer)
         if "wallet" in profile["products"] and not profile["account_locked"]:
@@ -179,7 +187,7 @@ def test_a_customer_whose_payment_just_failed_is_offered_it_first_and_one_click_
 
 
 def test_a_wrong_passcode_does_not_sign_in(chat_site, page):
-    sign_in(page, chat_site, "C00001", "not-the-passcode")
+    sign_in(page, chat_site, chat_site.assistant.customer(1), "not-the-passcode")
 
     expect(page.get_by_role("alert")).to_contain_text("Wrong customer number or passcode")
     assert urllib.parse.urlparse(page.url).path == "/sign-in"
