@@ -22,7 +22,7 @@ from rasa.shared.nlu.training_data.loading import load_data
 from bench.report import provenance_fields, write_results
 from common.environment import PROJECT_ROOT, process_environment
 from tooling.model_cache import model_fingerprint, train
-from tooling.nlu_evaluation import evaluate_heldout
+from tooling.nlu_evaluation import evaluate_heldout, score
 from tooling.rasa_cli import log_tail, run_rasa
 
 SMOKE_INTENTS = 4
@@ -138,18 +138,7 @@ def smoke(made: dict[str, str], out: Path | None) -> Path:
         seconds = time.monotonic() - started
         model = work / "smoke.tar.gz"
         size_mb = model.stat().st_size / 1e6
-        _rasa(
-            work,
-            "test",
-            "nlu",
-            "--model",
-            str(model),
-            "--nlu",
-            str(work / "test.yml"),
-            "--out",
-            str(work / "report"),
-            "--no-plot",
-        )
+        score(model, work / "test.yml", work / "report", work / "score.log")
         report = json.loads((work / "report" / "intent_report.json").read_text())
     body = f"""
 Smoke run: an NLU-only model trained with config.yml on {len(intents)} intents of data/nlu

@@ -2,7 +2,8 @@
 
 Rasa splits the designers' examples (data/nlu/<line>.yml) per intent (seeded, so the split is
 stable), an NLU-only model is trained on the training part and on the customers' words
-(data/nlu/customers/, public train splits), and `rasa test nlu` scores the held-out part.
+(data/nlu/customers/, public train splits), and the whole pipeline scores the held-out part
+(tooling/parse_evaluation.py: intents as `rasa test nlu` scores them, entities as found).
 Used by the test suite (with thresholds) and by bench/assistant_quality.py (which records
 the figures).
 """
@@ -121,18 +122,7 @@ def evaluate_heldout(fresh: bool = False, with_customers_words: bool = True) -> 
         model_fingerprint(), fresh, with_customers_words
     )
     report_dir = WORK_DIR / "report"
-    _run(
-        "test",
-        "nlu",
-        "--model",
-        str(model),
-        "--nlu",
-        str(test_data),
-        "--out",
-        str(report_dir),
-        "--no-plot",
-        log_name="test.log",
-    )
+    score(model, test_data, report_dir, WORK_DIR / "logs" / "score.log")
     intents = json.loads((report_dir / "intent_report.json").read_text())
     per_intent = {
         name: values["f1-score"]
@@ -141,7 +131,7 @@ def evaluate_heldout(fresh: bool = False, with_customers_words: bool = True) -> 
         and "support" in values
         and name not in {"macro avg", "weighted avg", "micro avg"}
     }
-    entities = _entity_report(model, test_data, report_dir / "entity_report.json")
+    entities = json.loads((report_dir / "entity_report.json").read_text())
     averaged = entities["micro avg"]
     return NluScores(
         intent_accuracy=intents["accuracy"],
@@ -160,22 +150,22 @@ def evaluate_heldout(fresh: bool = False, with_customers_words: bool = True) -> 
     )
 
 
-def _entity_report(model: Path, test_data: Path, out: Path) -> dict:
-    """Entities found by the whole pipeline (tooling/entity_evaluation.py), in a subprocess so
-    the model's TensorFlow stays out of the caller's process."""
-    log_path = WORK_DIR / "logs" / "entities.log"
+def score(model: Path, test_data: Path, report_dir: Path, log_path: Path) -> None:
+    """Intents and entities of the whole pipeline (tooling/parse_evaluation.py) into
+    ``report_dir``, in a subprocess so the model's TensorFlow stays out of the caller's
+    process."""
     with log_path.open("w") as log:
         result = subprocess.run(
             [
                 sys.executable,
                 "-m",
-                "tooling.entity_evaluation",
+                "tooling.parse_evaluation",
                 "--model",
                 str(model),
                 "--data",
                 str(test_data),
                 "--out",
-                str(out),
+                str(report_dir),
             ],
             cwd=PROJECT_ROOT,
             env=process_environment(),
@@ -183,5 +173,4 @@ def _entity_report(model: Path, test_data: Path, out: Path) -> dict:
             stderr=subprocess.STDOUT,
         )
     if result.returncode != 0:
-        raise RuntimeError(f"entity evaluation failed:\n{log_tail(log_path)}")
-    return json.loads(out.read_text())
+        raise RuntimeError(f"scoring {test_data} failed:\n{log_tail(log_path)}")
