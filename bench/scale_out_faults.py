@@ -100,6 +100,8 @@ RESEND_AFTER_SECONDS = 1.0
 MAX_ATTEMPTS = 5
 REQUEST_TIMEOUT_SECONDS = 120
 SIGN_IN_SECONDS = 3600
+# How long the run's own reads of the tracker store wait for a restarting PostgreSQL.
+STORE_READ_WAITS_SECONDS = (0.5, 1.0, 2.0, 4.0, 8.0)
 # Rasa's RabbitMQ broker publishes here when endpoints.yml names no queue.
 EVENTS_QUEUE = "rasa_core_events"
 
@@ -165,7 +167,17 @@ class StoredEvent:
 
 
 def stored_events(database_url: str, sender_id: str) -> list[StoredEvent]:
-    """The conversation's events as Rasa's SQL tracker store keeps them, in the order written."""
+    """The conversation's events as Rasa's SQL tracker store keeps them, in the order written;
+    read again while the database restarts (one of the faults), as a customer would wait."""
+    for wait in STORE_READ_WAITS_SECONDS:
+        try:
+            return _stored_events(database_url, sender_id)
+        except psycopg2.OperationalError:
+            time.sleep(wait)
+    return _stored_events(database_url, sender_id)
+
+
+def _stored_events(database_url: str, sender_id: str) -> list[StoredEvent]:
     connection = psycopg2.connect(database_url)
     try:
         with connection.cursor() as cursor:
