@@ -2,5 +2,7 @@
 (credentials.yml), so what the Rasa server process changes in Rasa itself is done here, once."""
 
 from channels.action_results import check_action_results_with_a_compiled_schema
+from channels.event_types import resolve_event_types_once
 
 check_action_results_with_a_compiled_schema()
+resolve_event_types_once()
