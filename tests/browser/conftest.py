@@ -102,7 +102,9 @@ def shared_chat_site(trained_model, tmp_path_factory) -> Iterator[SharedChatSite
             server.stop()
 
 
-@pytest.fixture(scope="session")
+# One per module, not per session: Playwright's sync API keeps an event loop running in the
+# main thread while it is open, and every asyncio test after it would fail to start its own.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     executable = installed_chromium()
     with sync_playwright() as playwright:
