@@ -25,6 +25,7 @@ PACKAGES = (
     "clients",
     "registry",
     "nlu",
+    "policies",
     "actions",
     "channels",
     "services",
@@ -42,6 +43,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     "clients": frozenset(),
     "registry": frozenset({"common"}),
     "nlu": frozenset({"common"}),
+    "policies": frozenset(),
     # The offers made when a chat opens come from the proactive model.
     "actions": frozenset({"registry", "clients", "common", "proactive"}),
     "channels": frozenset({"registry", "clients", "common"}),

@@ -29,6 +29,7 @@ MODEL_INPUTS = (
     "domain",
     "data",
     "nlu",
+    "policies",
     "capabilities",
     # The registry's reader and its translation: their output is part of the domain and rules.
     "registry",

@@ -1,5 +1,5 @@
 """Imports run one way between the project's packages (docs/ARCHITECTURE.md): common and
-clients import none of the others, registry only common, nlu only common; actions and
+clients import none of the others, registry only common, nlu only common, policies none; actions and
 channels use registry, clients and common and not each other; analytics uses registry,
 clients, common and nlu, and only tooling, bench and tests use it; a service uses clients,
 common and the modules services share, never another service; tooling, bench and tests use
@@ -30,6 +30,8 @@ def test_the_rules_forbid_what_the_architecture_forbids() -> None:
         ("channels", "actions"),
         ("nlu", "actions"),
         ("nlu", "registry"),
+        ("policies", "nlu"),
+        ("policies", "registry"),
         ("registry", "actions"),
         ("common", "clients"),
         ("clients", "common"),
