@@ -30,6 +30,7 @@ from rasa.core.channels.channel import UserMessage
 from rasa.shared.core.trackers import DialogueStateTracker
 from sanic import Blueprint, Sanic
 
+from channels.admission import MessageAdmission
 from channels.understanding import understood_off_loop
 from clients.desk import DeskClient, DeskError
 from common.assistant_settings import ServiceLink
@@ -61,9 +62,10 @@ def note_saved_trackers(tracker_store: Any) -> None:
 class DeskForwarding:
     """Attached to one channel's blueprint; knows the Rasa app once the server has started."""
 
-    def __init__(self, desk: ServiceLink) -> None:
+    def __init__(self, desk: ServiceLink, admission: MessageAdmission) -> None:
         # Best effort with a short timeout (the desk catches up from the tracker).
         self.desk = DeskClient(desk.url, desk.secret, timeout_seconds=desk.timeout_seconds)
+        self.admission = admission
         self.app: Sanic | None = None
 
     def attach(self, blueprint: Blueprint) -> None:
@@ -72,9 +74,10 @@ class DeskForwarding:
             self.app = app
 
     def wrap(self, on_new_message: MessageHandler) -> MessageHandler:
-        """The handler the channels hand Rasa their messages through: each message understood
-        off the event loop (channels/understanding.py), handled by Rasa, then passed on to the
-        desk if a person has the conversation."""
+        """The handler the channels hand Rasa their messages through: each message let in
+        in its turn (channels/admission.py), understood off the event loop
+        (channels/understanding.py), handled by Rasa, then passed on to the desk if a person
+        has the conversation."""
         understood_then_handled = understood_off_loop(self._agent, on_new_message)
 
         async def handle_then_forward(message: UserMessage) -> None:
@@ -83,7 +86,8 @@ class DeskForwarding:
                 # The agent's store, which a new model's agent may bring: noted once each.
                 note_saved_trackers(agent.tracker_store)
             _saved_tracker.set(None)
-            await understood_then_handled(message)
+            async with self.admission.turn():
+                await understood_then_handled(message)
             if message.sender_id:
                 await self.forward_latest_message(message.sender_id, _saved_tracker.get())
 

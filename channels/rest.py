@@ -22,6 +22,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from channels.admission import message_admission
 from channels.customer_messages import CustomerMessages
 from channels.desk_forwarding import DeskForwarding
 from channels.limits import client_address
@@ -95,7 +96,9 @@ class CustomerRestInput(InputChannel):
         # it at start.
         self.settings = channel_settings()
         self.messages = CustomerMessages(self.settings)
-        self.desk = DeskForwarding(self.settings.desk)
+        self.desk = DeskForwarding(
+            self.settings.desk, message_admission(self.settings.messages_at_once)
+        )
 
     @classmethod
     def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:

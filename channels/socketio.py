@@ -29,6 +29,7 @@ from sanic.response import HTTPResponse
 from socketio import AsyncServer
 from socketio import exceptions as socketio_errors
 
+from channels.admission import message_admission
 from channels.customer_messages import CustomerMessages
 from channels.desk_forwarding import DeskForwarding
 from channels.limits import client_address
@@ -116,7 +117,9 @@ class SignedSocketIOInput(SocketIOInput):
         # it at start.
         self.settings = channel_settings()
         self.messages = CustomerMessages(self.settings)
-        self.desk = DeskForwarding(self.settings.desk)
+        self.desk = DeskForwarding(
+            self.settings.desk, message_admission(self.settings.messages_at_once)
+        )
         self.allowed_origins = frozenset(self.settings.allowed_origins)
         self.revoked = revoked_tokens(self.settings.rate_limit_redis_url)
         self._sockets_of_token: dict[str, set[str]] = {}

@@ -37,6 +37,8 @@ DEFAULT_HANDOFF_CONNECTOR = "actions.desk_connector:DeskConnector"
 SENDER_MESSAGES_PER_MINUTE = 60
 # Many customers may share one address (an office, a carrier's NAT).
 ADDRESS_MESSAGES_PER_MINUTE = 600
+# Messages one Rasa server works on at once, the others waiting in order (channels/admission.py).
+MESSAGES_AT_ONCE = 8
 # The web chat page as scripts/run serves it; only the embedded profile may rely on this.
 EMBEDDED_ALLOWED_ORIGINS = ("http://127.0.0.1:5200", "http://localhost:5200")
 
@@ -141,6 +143,7 @@ class ChannelSettings(EnvironmentSettings):
     allowed_origins: tuple[str, ...]
     sender_messages_per_minute: int
     address_messages_per_minute: int
+    messages_at_once: int
     # The Rasa server's own secrets (its HTTP API, the action server's token), which Rasa reads
     # from its command line and endpoints.yml: read here so that a missing or dev-only one
     # stops every deployment's Rasa server when it builds its channels.
@@ -161,6 +164,7 @@ class ChannelSettings(EnvironmentSettings):
             address_messages_per_minute=env.integer(
                 "CHANNEL_ADDRESS_MESSAGES_PER_MINUTE", ADDRESS_MESSAGES_PER_MINUTE
             ),
+            messages_at_once=env.integer("CHANNEL_MESSAGES_AT_ONCE", MESSAGES_AT_ONCE),
             rasa_api_token=env.secret("RASA_API_TOKEN"),
             action_server_token=env.secret("ACTION_SERVER_TOKEN"),
         )

@@ -20,6 +20,7 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ConversationPaused, ConversationResumed, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
+from channels.admission import MessageAdmission
 from channels.desk_forwarding import DeskForwarding
 from common.assistant_settings import ServiceLink
 
@@ -50,7 +51,9 @@ class RasaServer:
     def __init__(self, database: Path) -> None:
         self.store = CountedStore(database)
         self.agent = SimpleNamespace(tracker_store=FailSafeTrackerStore(self.store))
-        self.forwarding = DeskForwarding(ServiceLink("http://127.0.0.1:9", "unused", 1.0))
+        self.forwarding = DeskForwarding(
+            ServiceLink("http://127.0.0.1:9", "unused", 1.0), MessageAdmission(8)
+        )
         self.forwarding.app = SimpleNamespace(ctx=SimpleNamespace(agent=self.agent))
         self.desk = RecordingDesk()
         self.forwarding.desk = self.desk  # type: ignore[assignment]
