@@ -56,6 +56,8 @@ def _fingerprint(entries: tuple[str, ...], root: Path) -> str:
     digest = hashlib.sha256()
     for entry in entries:
         path = root / entry
+        if not path.exists():  # an earlier revision's tree, without a package added since
+            continue
         files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
         for file in files:
             if file.suffix in {".pyc"} or "__pycache__" in file.parts:
