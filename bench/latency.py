@@ -58,6 +58,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.latency_report import CpuMeter, load_average, write_section
+from bench.project_environment import LIFTED_LIMITS, project_environment
 from bench.report import RESULTS_DIR, provenance_fields
 from bench.stock_assistant import StockAssistant, ensure_stock_assistant
 from common.customer_binding import issue_sign_in_token
@@ -643,32 +644,6 @@ def render_assistants(
 
 
 # --- The servers ----------------------------------------------------------------------------
-
-# A benchmark's customers all write from one address, and in the closed loop as fast as they
-# are answered; a person does not.
-LIFTED_LIMITS = {
-    "CHANNEL_SENDER_MESSAGES_PER_MINUTE": "1000000",
-    "CHANNEL_ADDRESS_MESSAGES_PER_MINUTE": "1000000",
-}
-
-
-def project_environment(
-    work: Path, action_port: int, sandbox_port: int, customers: int, **overrides: str
-) -> dict[str, str]:
-    """The embedded profile with the run's own ports and files in ``work``, signed-in
-    customers, and the per-customer rate limits lifted: a benchmark's customers send as fast as
-    they are answered, from one address; a person does not."""
-    return process_environment(
-        ACTION_SERVER_URL=f"http://127.0.0.1:{action_port}/webhook",
-        BACKEND_URL=f"http://127.0.0.1:{sandbox_port}",
-        SANDBOX_DATABASE_URL=f"sqlite+aiosqlite:///{work / 'sandbox.db'}",
-        SANDBOX_CUSTOMERS=str(customers),
-        TRACKER_STORE_URL=f"sqlite:///{work / 'tracker.db'}",
-        EVENT_BROKER_URL=f"sqlite:///{work / 'events.db'}",
-        CHANNEL_SIGNING_SECRET=DEV_SIGNING_SECRET,
-        **LIFTED_LIMITS,
-        **overrides,
-    )
 
 
 def project_target(

@@ -42,7 +42,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.latency import project_environment, server_errors
+from bench.latency import server_errors
+from bench.project_environment import project_environment
 from bench.report import RESULTS_DIR, provenance_fields, write_results
 from bench.simulator_customer import Conversation, Habits, Outcome
 from bench.simulator_goals import GOALS, Goal, Snapshot, Transcript, draw_goal, line_weights
