@@ -69,6 +69,19 @@ CANCEL_WORDS = re.compile(r"^\s*(cancel|stop|quit|abort|exit|forget it|never ?mi
 MAX_TEXT_ANSWER = 500
 VERIFICATION_CODE = re.compile(r"\b(\d{6})\b")
 ACCOUNT_NUMBER = re.compile(r"[A-Z0-9]{8,34}")
+# A name as an account holds it: letters of any script, and the marks names use between them.
+PERSON_NAME = re.compile(r"[^\W\d_]+(?:[ '’.\-]+[^\W\d_]+)*\.?")
+PERSON_NAME_MAX_WORDS = 6
+# "His name is David Chen", "it's David Chen": the name follows.
+NAME_LEAD_IN = re.compile(
+    r"^\s*(?:(?:his|her|their|the)\s+(?:full\s+)?name\s+is|it\s+is|it['’]s|name\s*:)\s*",
+    re.I,
+)
+# Words of a sentence about a name, never part of one: "I don't know his name", "sorry, what".
+NOT_IN_NAMES = frozenset(
+    "i i'm im my his her their what where how why which sorry don't dont know please help "
+    "you your it's should name".split()
+)
 FAILURES_BEFORE_EXPLAINING = 2
 FAILURES_BEFORE_OFFERING_TO_CANCEL = 3
 
@@ -84,6 +97,22 @@ def account_number(text: str) -> str | None:
     if not ACCOUNT_NUMBER.fullmatch(compact) or sum(char.isdigit() for char in compact) < 6:
         return None
     return compact
+
+
+def person_name(text: str) -> str | None:
+    """A recipient's name as typed ("David Chen", "O'Brien-Smith", "陈大卫"), spaces tidied;
+    None for a question or a sentence about the name ("sorry, how do I spell it?")."""
+    name = " ".join(NAME_LEAD_IN.sub("", text).split()).strip(",;:!")
+    words = name.lower().replace("’", "'").split()
+    if (
+        not PERSON_NAME.fullmatch(name)
+        or len(words) > PERSON_NAME_MAX_WORDS
+        or any(word.strip(".") in NOT_IN_NAMES for word in words)
+    ):
+        return None
+    last = words[-1]
+    # "Li Wei." ends a sentence; "J. R. R." keeps its initials.
+    return name[:-1] if name.endswith(".") and len(last.strip(".")) > 1 else name
 
 
 def asks_a_question(tracker: Tracker) -> bool:
@@ -377,6 +406,8 @@ class OperationFormValidator(OperationAction):
                 return None
             if spec.text_format == "account_number":
                 return account_number(text)
+            if spec.text_format == "person_name":
+                return person_name(text)
             return text[:MAX_TEXT_ANSWER]
         return None
 

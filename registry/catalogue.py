@@ -195,7 +195,8 @@ class SlotSpec:
     # The choice taken when the request names none: the question is then not asked.
     default: str | None = None
     min_length: int = 1
-    # The form a text answer must have (``account_number``), checked as the customer answers.
+    # The form a text answer must have (``account_number``, ``person_name``), checked as the
+    # customer answers.
     text_format: str | None = None
     currencies: tuple[str, ...] = ()
     future: bool = False

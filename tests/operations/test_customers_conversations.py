@@ -10,7 +10,9 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
+import pytest
 
+from actions.operation_forms import person_name
 from clients.backend import BackendClient
 from tests.operations.conftest import SERVICE_SECRET
 from tests.operations.conversation import Conversation
@@ -104,6 +106,34 @@ async def answer_until(chat: Conversation, slot: str, answers: dict[str, tuple[s
         text, intent = answers[requested]
         await chat.say(text, intent)
     raise AssertionError(f"the form never asked for {slot}")
+
+
+async def test_a_question_or_a_sentence_at_the_recipients_name_is_not_taken_as_the_name(
+    client, sandbox, domain_dict
+):
+    customer = await sender_abroad(client)
+    chat = Conversation(customer, client, domain_dict)
+    await chat.say("send 1000 yuan to my son in the UK", "intl_send_abroad", amount="1000")
+    await answer_until(
+        chat,
+        "remittance_beneficiary_name",
+        {
+            "destination_currency": ("GBP", "inform"),
+            "remittance_country": ("UK", "inform"),
+        },
+    )
+
+    asked = await chat.say("sorry, how do I spell his full name?", "inform", 0.4)
+    assert "first and last name" in asked[0], asked
+    assert chat.slots.get("remittance_beneficiary_name") is None
+    assert not chat.slots.get("failed_answers")
+
+    unsure = await chat.say("I don't know his name", "inform")
+    assert "first and last name" in unsure[0], unsure
+    assert chat.slots.get("remittance_beneficiary_name") is None
+
+    await chat.say("his name is David Chen.", "inform")
+    assert chat.slots.get("remittance_beneficiary_name") == "David Chen"
 
 
 async def test_a_question_instead_of_an_account_number_is_answered_and_a_wrong_one_explained(
@@ -392,3 +422,22 @@ async def test_a_fraud_report_about_something_else_leaves_the_cards_working(clie
     assert chat.last_responses[0] == "utter_security_fraud_reported"
     cards = (await client.call(customer, "GET", "/v1/customers/me/cards"))["cards"]
     assert cards[0]["status"] == "active"
+
+
+@pytest.mark.parametrize(
+    ("typed", "name"),
+    [
+        ("David Chen", "David Chen"),
+        ("his name is David Chen.", "David Chen"),
+        ("O'Brien-Smith", "O'Brien-Smith"),
+        ("陈大卫", "陈大卫"),
+        ("María José Núñez", "María José Núñez"),
+        ("J. R. R. Tolkien", "J. R. R. Tolkien"),
+        ("sorry, how do I spell it?", None),
+        ("I don't know his name", None),
+        ("David Chen 6221", None),
+        ("my son", None),
+    ],
+)
+def test_a_name_is_read_as_written_and_words_about_it_are_not(typed: str, name: str | None):
+    assert person_name(typed) == name
