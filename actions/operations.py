@@ -8,6 +8,7 @@ vague request is about. The forms' questions and checks are in actions/operation
 
 from __future__ import annotations
 
+import re
 from enum import Enum
 from typing import Any
 
@@ -24,7 +25,7 @@ from actions.operation_runner import (
     option_in_words,
 )
 from clients.backend import BackendError
-from registry.catalogue import Catalogue, Operation, default_catalogue
+from registry.catalogue import Catalogue, Operation, SlotSpec, default_catalogue
 from registry.slots import (
     CONFIRMATION_SLOT,
     FORM_CANCELLED_SLOT,
@@ -46,6 +47,15 @@ class FormCancelled(str, Enum):
 
 
 STOP_HERE = SlotSet(OPERATION_REFUSED_SLOT, True)
+# "Send 200 yuan to Bob": who gets the money is named, whether or not the NLU marked the name,
+# so the customer's only saved recipient is not assumed to be that person ("to" in "I want to
+# send" names nobody).
+PERSON_ENTITY = "recipient"
+NAMES_WHO_GETS_IT = re.compile(
+    r"\b(?:send|transfer|pay|give|wire)\b.*?\bto\s+(?!(?:send|transfer|pay|give|wire)\b)"
+    r"[^\W\d_]",
+    re.I,
+)
 
 
 def latest_intent(tracker: Tracker) -> str | None:
@@ -154,7 +164,7 @@ class ActionPrepareOperation(OperationAction):
                 if not items:
                     dispatcher.utter_message(response=nothing_to_choose(operation, name, domain))
                     return [*events, STOP_HERE]
-                if len(items) == 1:
+                if len(items) == 1 and not names_someone_else(spec, tracker):
                     events.append(SlotSet(name, str(items[0].get(spec.item_id))))
         except OperationStopped:
             return [*events, STOP_HERE]
@@ -162,6 +172,13 @@ class ActionPrepareOperation(OperationAction):
             runner.explain_failure(operation, error)
             return [*events, STOP_HERE]
         return [*events, SlotSet(OPERATION_REFUSED_SLOT, False)]
+
+
+def names_someone_else(spec: SlotSpec, tracker: Tracker) -> bool:
+    """Whether the request names who gets the money in words no entity caught, so that the
+    one saved recipient must not be picked for the customer."""
+    text = tracker.latest_message.get("text") or ""
+    return spec.entity == PERSON_ENTITY and NAMES_WHO_GETS_IT.search(text) is not None
 
 
 def dropped_response(operation: Operation, domain: dict[str, Any]) -> str:

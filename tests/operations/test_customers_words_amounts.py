@@ -355,6 +355,26 @@ async def test_a_recipient_named_in_chinese_who_is_not_saved_is_asked_about(
     assert "send money to" in replies[-1], replies
 
 
+async def test_a_recipient_named_in_words_the_nlu_missed_is_not_taken_for_the_only_saved_one(
+    client, domain_dict, nlp
+):
+    customer = await first_customer(client, sender_with_one_recipient)
+    saved = (await client.call(customer, "GET", "/v1/customers/me/recipients"))["recipients"]
+    assert all("Bob" not in recipient["name"] for recipient in saved)
+    chat = Conversation(customer, client, domain_dict)
+    # As when the learned extractor does not mark "Bob": only the amount is understood.
+    request = "send 200 yuan to Bob"
+    replies = await chat.say(request, "bank_transfer", amount="200 yuan")
+    while chat.slots.get("requested_slot") == "account":
+        button = chat.last_buttons[0]
+        replies = await chat.say(button["payload"], "inform", **pressed(button))
+
+    assert chat.slots.get("recipient") is None
+    assert chat.slots.get("requested_slot") == "recipient"
+    assert "utter_confirm_bank_transfer" not in chat.last_responses
+    assert "send money to" in replies[-1], replies
+
+
 # -- counts, end dates and accounts said in the request are not asked again ----------------------
 async def test_instalments_named_in_the_request_are_the_plan_offered(client, domain_dict, nlp):
     customer = await first_customer(client, repayer)
