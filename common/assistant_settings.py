@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
-from common.settings import Environment, EnvironmentSettings
+from common.settings import Environment, EnvironmentSettings, SettingError
 
 DEFAULT_BACKEND_URL = "http://127.0.0.1:5100"
 DEFAULT_BACKEND_TIMEOUT_SECONDS = 3.0
@@ -152,6 +152,11 @@ class ChannelSettings(EnvironmentSettings):
 
     @classmethod
     def read(cls, env: Environment) -> ChannelSettings:
+        messages_at_once = env.integer("CHANNEL_MESSAGES_AT_ONCE", MESSAGES_AT_ONCE)
+        if messages_at_once < 1:
+            raise SettingError(
+                f"CHANNEL_MESSAGES_AT_ONCE must be at least 1, not {messages_at_once}"
+            )
         return cls(
             signing_secret=env.secret("CHANNEL_SIGNING_SECRET").encode(),
             redaction_secret=env.secret("REDACTION_SECRET"),
@@ -164,7 +169,7 @@ class ChannelSettings(EnvironmentSettings):
             address_messages_per_minute=env.integer(
                 "CHANNEL_ADDRESS_MESSAGES_PER_MINUTE", ADDRESS_MESSAGES_PER_MINUTE
             ),
-            messages_at_once=env.integer("CHANNEL_MESSAGES_AT_ONCE", MESSAGES_AT_ONCE),
+            messages_at_once=messages_at_once,
             rasa_api_token=env.secret("RASA_API_TOKEN"),
             action_server_token=env.secret("ACTION_SERVER_TOKEN"),
         )

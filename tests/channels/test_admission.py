@@ -12,6 +12,7 @@ import pytest
 from channels.admission import MessageAdmission, message_admission
 from common.assistant_settings import MESSAGES_AT_ONCE, ChannelSettings
 from common.environment import read_profile
+from common.settings import SettingError
 
 
 async def answer_times(admission: MessageAdmission, messages: int, steps: int) -> list[float]:
@@ -98,3 +99,7 @@ def test_every_channel_of_a_server_shares_one_gate_of_the_configured_size() -> N
 def test_at_least_one_message_is_let_in() -> None:
     with pytest.raises(ValueError):
         MessageAdmission(0)
+    with pytest.raises(SettingError, match="CHANNEL_MESSAGES_AT_ONCE"):
+        ChannelSettings.from_environment(
+            {**read_profile("embedded"), "CHANNEL_MESSAGES_AT_ONCE": "0"}
+        )
