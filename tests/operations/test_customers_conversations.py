@@ -108,20 +108,29 @@ async def answer_until(chat: Conversation, slot: str, answers: dict[str, tuple[s
     raise AssertionError(f"the form never asked for {slot}")
 
 
-async def test_a_question_or_a_sentence_at_the_recipients_name_is_not_taken_as_the_name(
-    client, sandbox, domain_dict
-):
+async def sending_abroad_until(
+    client: BackendClient, domain_dict: dict[str, Any], slot: str
+) -> tuple[str, Conversation]:
+    """A customer sending 1000 yuan to the UK who has answered every question before ``slot``."""
     customer = await sender_abroad(client)
     chat = Conversation(customer, client, domain_dict)
     await chat.say("send 1000 yuan to my son in the UK", "intl_send_abroad", amount="1000")
     await answer_until(
         chat,
-        "remittance_beneficiary_name",
+        slot,
         {
             "destination_currency": ("GBP", "inform"),
             "remittance_country": ("UK", "inform"),
+            "remittance_beneficiary_name": ("David Chen", "inform"),
         },
     )
+    return customer, chat
+
+
+async def test_a_question_or_a_sentence_at_the_recipients_name_is_not_taken_as_the_name(
+    client, sandbox, domain_dict
+):
+    _, chat = await sending_abroad_until(client, domain_dict, "remittance_beneficiary_name")
 
     asked = await chat.say("sorry, how do I spell his full name?", "inform", 0.4)
     assert "first and last name" in asked[0], asked
@@ -139,17 +148,8 @@ async def test_a_question_or_a_sentence_at_the_recipients_name_is_not_taken_as_t
 async def test_a_question_instead_of_an_account_number_is_answered_and_a_wrong_one_explained(
     client, sandbox, domain_dict
 ):
-    customer = await sender_abroad(client)
-    chat = Conversation(customer, client, domain_dict)
-    await chat.say("send 1000 yuan to my son in the UK", "intl_send_abroad", amount="1000")
-    await answer_until(
-        chat,
-        "remittance_beneficiary_account",
-        {
-            "destination_currency": ("GBP", "inform"),
-            "remittance_country": ("UK", "inform"),
-            "remittance_beneficiary_name": ("David Chen", "inform"),
-        },
+    customer, chat = await sending_abroad_until(
+        client, domain_dict, "remittance_beneficiary_account"
     )
 
     asked = await chat.say("sorry, where do I find his account number?", "inform", 0.4)

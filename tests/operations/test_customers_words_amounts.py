@@ -333,46 +333,45 @@ async def test_dollars_sent_abroad_from_a_yuan_account_are_not_sent_as_yuan(
 
 
 # -- a person is never swapped for another -------------------------------------------------------
+async def transfer_to_someone_not_saved(
+    client: BackendClient, domain_dict: dict[str, Any], request: str, name: str, **entities: str
+) -> tuple[Conversation, list[str]]:
+    """A customer with one saved recipient, not ``name``, asks for ``request`` (understood as
+    ``entities``) and answers which account to pay from; the recipient must then be asked for."""
+    customer = await first_customer(client, sender_with_one_recipient)
+    saved = (await client.call(customer, "GET", "/v1/customers/me/recipients"))["recipients"]
+    assert all(name not in recipient["name"] for recipient in saved)
+    chat = Conversation(customer, client, domain_dict)
+    replies = await chat.say(request, "bank_transfer", **entities)
+    while chat.slots.get("requested_slot") == "account":
+        button = chat.last_buttons[0]
+        replies = await chat.say(button["payload"], "inform", **pressed(button))
+
+    assert chat.slots.get("recipient") is None
+    assert chat.slots.get("requested_slot") == "recipient"
+    assert "utter_confirm_bank_transfer" not in chat.last_responses
+    assert "send money to" in replies[-1], replies
+    return chat, replies
+
+
 async def test_a_recipient_named_in_chinese_who_is_not_saved_is_asked_about(
     client, domain_dict, nlp
 ):
-    customer = await first_customer(client, sender_with_one_recipient)
-    saved = (await client.call(customer, "GET", "/v1/customers/me/recipients"))["recipients"]
-    assert all("林" not in recipient["name"] for recipient in saved)
-    chat = Conversation(customer, client, domain_dict)
     request = "send 200 yuan to 林"
     assert understood(nlp, request) == {"amount": "200 yuan", "recipient": "林"}
-
-    replies = await chat.say(request, "bank_transfer", **understood(nlp, request))
-    while chat.slots.get("requested_slot") == "account":
-        button = chat.last_buttons[0]
-        replies = await chat.say(button["payload"], "inform", **pressed(button))
-
-    assert chat.slots.get("recipient") is None
-    assert chat.slots.get("requested_slot") == "recipient"
-    assert "utter_confirm_bank_transfer" not in chat.last_responses
+    _, replies = await transfer_to_someone_not_saved(
+        client, domain_dict, request, "林", **understood(nlp, request)
+    )
     assert "recipients saved in your account" in " ".join(replies), replies
-    assert "send money to" in replies[-1], replies
 
 
 async def test_a_recipient_named_in_words_the_nlu_missed_is_not_taken_for_the_only_saved_one(
-    client, domain_dict, nlp
+    client, domain_dict
 ):
-    customer = await first_customer(client, sender_with_one_recipient)
-    saved = (await client.call(customer, "GET", "/v1/customers/me/recipients"))["recipients"]
-    assert all("Bob" not in recipient["name"] for recipient in saved)
-    chat = Conversation(customer, client, domain_dict)
     # As when the learned extractor does not mark "Bob": only the amount is understood.
-    request = "send 200 yuan to Bob"
-    replies = await chat.say(request, "bank_transfer", amount="200 yuan")
-    while chat.slots.get("requested_slot") == "account":
-        button = chat.last_buttons[0]
-        replies = await chat.say(button["payload"], "inform", **pressed(button))
-
-    assert chat.slots.get("recipient") is None
-    assert chat.slots.get("requested_slot") == "recipient"
-    assert "utter_confirm_bank_transfer" not in chat.last_responses
-    assert "send money to" in replies[-1], replies
+    await transfer_to_someone_not_saved(
+        client, domain_dict, "send 200 yuan to Bob", "Bob", amount="200 yuan"
+    )
 
 
 # -- counts, end dates and accounts said in the request are not asked again ----------------------
