@@ -47,13 +47,16 @@ class FormCancelled(str, Enum):
 
 
 STOP_HERE = SlotSet(OPERATION_REFUSED_SLOT, True)
-# "Send 200 yuan to Bob": who gets the money is named, whether or not the NLU marked the name,
-# so the customer's only saved recipient is not assumed to be that person ("to" in "I want to
-# send" names nobody).
+# "Send 200 yuan to Bob", "pay Bob 300": who gets the money is named, whether or not the NLU
+# marked the name, so the customer's only saved recipient is not assumed to be that person
+# ("to" in "I want to send" names nobody, nor "back" in "pay back 300"; "pay my bill 300" is
+# asked about too, which costs a question, never a wrong person).
 PERSON_ENTITY = "recipient"
+MONEY_VERB = r"\b(?:send|transfer|pay|give|wire)\b"
 NAMES_WHO_GETS_IT = re.compile(
-    r"\b(?:send|transfer|pay|give|wire)\b.*?\bto\s+(?!(?:send|transfer|pay|give|wire)\b)"
-    r"[^\W\d_]",
+    rf"{MONEY_VERB}.*?\bto\s+(?!(?:send|transfer|pay|give|wire)\b)[^\W\d_]"
+    rf"|{MONEY_VERB}\s+(?!(?:back|off|it|all|half|money|cash|in|out|up|for|now)\b)"
+    r"[^\W\d_][\w'’.-]*(?:\s+[^\W\d_][\w'’.-]*){0,2}\s+(?:[¥$€£]\s*)?\d",
     re.I,
 )
 

@@ -365,13 +365,14 @@ async def test_a_recipient_named_in_chinese_who_is_not_saved_is_asked_about(
     assert "recipients saved in your account" in " ".join(replies), replies
 
 
+@pytest.mark.parametrize(
+    ("request_text", "amount"), [("send 200 yuan to Bob", "200 yuan"), ("pay Bob 300", "300")]
+)
 async def test_a_recipient_named_in_words_the_nlu_missed_is_not_taken_for_the_only_saved_one(
-    client, domain_dict
+    client, domain_dict, request_text, amount
 ):
     # As when the learned extractor does not mark "Bob": only the amount is understood.
-    await transfer_to_someone_not_saved(
-        client, domain_dict, "send 200 yuan to Bob", "Bob", amount="200 yuan"
-    )
+    await transfer_to_someone_not_saved(client, domain_dict, request_text, "Bob", amount=amount)
 
 
 # -- counts, end dates and accounts said in the request are not asked again ----------------------
