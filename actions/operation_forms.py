@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from abc import abstractmethod
 from datetime import date
 from decimal import Decimal
@@ -69,9 +70,12 @@ CANCEL_WORDS = re.compile(r"^\s*(cancel|stop|quit|abort|exit|forget it|never ?mi
 MAX_TEXT_ANSWER = 500
 VERIFICATION_CODE = re.compile(r"\b(\d{6})\b")
 ACCOUNT_NUMBER = re.compile(r"[A-Z0-9]{8,34}")
-# A name as an account holds it: letters of any script, and the marks names use between them.
-PERSON_NAME = re.compile(r"[^\W\d_]+(?:[ '’.\-]+[^\W\d_]+)*\.?")
+# A name as an account holds it: letters of any script with their combining marks (Hindi's
+# vowel signs, Thai's tones), and the marks names use between words.
+BETWEEN_NAME_WORDS = frozenset(" '’.-")
 PERSON_NAME_MAX_WORDS = 6
+# Four lines of 35 characters: the most a payment message carries for the beneficiary.
+PERSON_NAME_MAX_CHARS = 140
 # "His name is David Chen", "it's David Chen": the name follows.
 NAME_LEAD_IN = re.compile(
     r"^\s*(?:(?:his|her|their|the)\s+(?:full\s+)?name\s+is|it\s+is|it['’]s|name\s*:)\s*",
@@ -105,7 +109,12 @@ def person_name(text: str) -> str | None:
     name = " ".join(NAME_LEAD_IN.sub("", text).split()).strip(",;:!")
     words = name.lower().replace("’", "'").split()
     if (
-        not PERSON_NAME.fullmatch(name)
+        not name
+        or len(name) > PERSON_NAME_MAX_CHARS
+        or not unicodedata.category(name[0]).startswith("L")
+        or not all(
+            unicodedata.category(char)[0] in "LM" or char in BETWEEN_NAME_WORDS for char in name
+        )
         or len(words) > PERSON_NAME_MAX_WORDS
         or any(word.strip(".") in NOT_IN_NAMES for word in words)
     ):
