@@ -9,8 +9,10 @@ import time
 
 import pytest
 
-from channels.admission import MessageAdmission, message_admission
-from common.assistant_settings import MESSAGES_AT_ONCE, ChannelSettings
+from channels.admission import MessageAdmission
+from channels.rest import AnonymousRestInput, SignedRestInput
+from channels.socketio import SignedSocketIOInput
+from common.assistant_settings import MESSAGES_AT_ONCE, ChannelSettings, channel_settings
 from common.environment import read_profile
 from common.settings import SettingError
 
@@ -88,12 +90,25 @@ async def enter(admission: MessageAdmission) -> None:
         pass
 
 
-def test_every_channel_of_a_server_shares_one_gate_of_the_configured_size() -> None:
+def test_every_channel_of_a_server_shares_one_gate_of_the_configured_size(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     embedded = read_profile("embedded")
     settings = ChannelSettings.from_environment({**embedded, "CHANNEL_MESSAGES_AT_ONCE": "5"})
     assert settings.messages_at_once == 5
-    assert message_admission(5) is message_admission(5)
     assert ChannelSettings.from_environment(embedded).messages_at_once == MESSAGES_AT_ONCE
+
+    # A web chat customer and a REST customer wait in the same line on one server.
+    for name, value in {**embedded, "CHANNEL_MESSAGES_AT_ONCE": "5"}.items():
+        monkeypatch.setenv(name, value)
+    channel_settings.cache_clear()
+    try:
+        channels = [AnonymousRestInput(), SignedRestInput(), SignedSocketIOInput()]
+        gates = {id(channel.desk.admission) for channel in channels}
+        assert len(gates) == 1
+        assert channels[0].desk.admission.at_once == 5
+    finally:
+        channel_settings.cache_clear()
 
 
 def test_at_least_one_message_is_let_in() -> None:
