@@ -71,8 +71,11 @@ SESSION_START_INDEX = (
     "CREATE INDEX IF NOT EXISTS ix_events_sender_id_type_name_timestamp "
     "ON events (sender_id, type_name, timestamp)"
 )
-# Several servers starting at once on a new database may race to create the tables; the
-# second attempt finds them.
+# Several servers starting at once on a new database race to create the tables and the index:
+# PostgreSQL's IF NOT EXISTS does not hold between two transactions at once (the second fails
+# on pg_class's unique key), so on PostgreSQL the creation waits for a transaction-level
+# advisory lock; a second attempt covers a connection lost on the way.
+SCHEMA_LOCK_KEY = 0x66696E6373  # "fincs"
 SCHEMA_ATTEMPTS = 2
 
 
@@ -132,8 +135,12 @@ class StrictSQLTrackerStore(SQLTrackerStore):
     def _create_schema(self, url: str) -> None:
         for attempt in range(1, SCHEMA_ATTEMPTS + 1):
             try:
-                self.Base.metadata.create_all(self.engine)
                 with self.engine.begin() as connection:
+                    if connection.dialect.name == "postgresql":
+                        connection.execute(
+                            sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK_KEY}
+                        )
+                    self.Base.metadata.create_all(connection)
                     connection.execute(sa.text(SESSION_START_INDEX))
                 return
             except SQLAlchemyError as error:

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 from pathlib import Path
 
 import psycopg2
 import pytest
+import sqlalchemy as sa
 from rasa.core.tracker_store import TrackerStore
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
@@ -195,5 +197,50 @@ def test_the_analytics_database_is_created_on_postgresql() -> None:
     try:
         assert check_analytics_database(url).endswith(f"database {name!r} created")
         assert check_analytics_database(url).endswith("reached")
+    finally:
+        _drop_postgres_database(name)
+
+
+def stores_started_together(database: str, servers: int) -> list[BaseException]:
+    """What went wrong when ``servers`` tracker stores start at the same moment on ``database``."""
+    server = sa.engine.make_url(POSTGRES_HOST_URL)
+    barrier = threading.Barrier(servers)
+    failures: list[BaseException] = []
+
+    def start() -> None:
+        barrier.wait()
+        try:
+            StrictSQLTrackerStore(
+                dialect="postgresql",
+                host=server.host,
+                port=server.port,
+                db=database,
+                username=server.username,
+                password=server.password,
+            ).engine.dispose()
+        except BaseException as error:  # noqa: BLE001 - collected for the assert
+            failures.append(error)
+
+    starts = [threading.Thread(target=start) for _ in range(servers)]
+    for thread in starts:
+        thread.start()
+    for thread in starts:
+        thread.join()
+    return failures
+
+
+def test_servers_starting_together_on_a_new_database_all_start() -> None:
+    # The scale-out profile's two Rasa servers, or a deployment's pods, on a database nobody has
+    # used: all create the tables and the index at once, and none may stop for it.
+    require_servers("postgres")
+    name = "fincs_tracker_race_test"
+    try:
+        for _ in range(5):
+            _drop_postgres_database(name)
+            assert stores_started_together(name, 4) == []
+        with psycopg2.connect(f"{POSTGRES_HOST_URL}/{name}") as connection:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'events'")
+                assert "ix_events_sender_id_type_name_timestamp" in {row[0] for row in cursor}
     finally:
         _drop_postgres_database(name)
