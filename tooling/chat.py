@@ -1,6 +1,8 @@
 """Chat with the running assistant from a terminal, over its REST channel.
 
-Buttons are shown numbered; type the number to press one. An empty line or Ctrl-D ends.
+The chat opens as the web chat's does (a signed-in customer is offered the questions they most
+likely came with). Buttons are shown numbered; type the number to press one. An empty line or
+Ctrl-D ends.
 With --customer C00001 the chat is signed in as that customer (signed_rest channel), and the
 SMS the sandbox "sends" to the customer's phone (security codes) are shown as `phone>` lines.
 While a human agent has the chat, their messages (and the assistant's return afterwards) are
@@ -21,6 +23,7 @@ import uuid
 from clients.backend import BackendClient, BackendError
 from common.customer_binding import issue_sign_in_token
 from common.environment import process_environment
+from common.system_intents import CHAT_OPENED_INTENT
 
 
 def send(url: str, sender: str, message: str, sign_in_token: str | None) -> list[dict]:
@@ -148,7 +151,11 @@ def main() -> None:
     watcher = HandoffWatcher(args.server, environment.get("RASA_API_TOKEN", ""), conversation)
     watcher.skip_to_now()
     watcher.run_in_background()
-    buttons: list[dict] = []
+    # As the web chat page does when a chat opens: a signed-in customer is offered what they
+    # most likely came with (actions/proactive_offers.py), anyone else is greeted.
+    buttons = show(send(url, sender, f"/{CHAT_OPENED_INTENT}", token))
+    if phone is not None:
+        phone.show_new()
     while True:
         try:
             text = input("you> ").strip()
