@@ -38,7 +38,7 @@ from rasa.core.tracker_store import (
     validate_port,
 )
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import Event
+from rasa.shared.core.events import Event, SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import SQLAlchemyError
@@ -64,12 +64,16 @@ DEFAULT_POOL_SIZE = 5
 DEFAULT_MAX_OVERFLOW = 5
 # How long a writer waits for another process's write to finish before SQLite reports busy.
 DEFAULT_SQLITE_BUSY_TIMEOUT_MS = 5000
-# Every read and save first looks up the conversation's latest session start (Rasa's
-# _event_query: max(timestamp) for the sender's session_started events); this index answers
-# that from the index alone. Rasa itself indexes sender_id only.
-SESSION_START_INDEX = (
+# Every read and save looks up the conversation's latest session start (max(timestamp) of the
+# sender's session_started events), answered from the first index alone, then takes the events
+# from that moment on, a range of the second. Rasa itself indexes sender_id only, and asks for
+# both in one query whose "or no session yet" the database cannot answer from an index: it went
+# through every event the customer ever had, twice a message (read, and the count on save),
+# 3.6 ms for a customer with 11,000 events against 0.03 ms (SQLite, this machine).
+EVENT_INDEXES = (
     "CREATE INDEX IF NOT EXISTS ix_events_sender_id_type_name_timestamp "
-    "ON events (sender_id, type_name, timestamp)"
+    "ON events (sender_id, type_name, timestamp)",
+    "CREATE INDEX IF NOT EXISTS ix_events_sender_id_timestamp ON events (sender_id, timestamp)",
 )
 # Several servers starting at once on a new database race to create the tables and the index:
 # PostgreSQL's IF NOT EXISTS does not hold between two transactions at once (the second fails
@@ -141,7 +145,8 @@ class StrictSQLTrackerStore(SQLTrackerStore):
                             sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK_KEY}
                         )
                     self.Base.metadata.create_all(connection)
-                    connection.execute(sa.text(SESSION_START_INDEX))
+                    for index in EVENT_INDEXES:
+                        connection.execute(sa.text(index))
                 return
             except SQLAlchemyError as error:
                 if attempt == SCHEMA_ATTEMPTS:
@@ -154,6 +159,25 @@ class StrictSQLTrackerStore(SQLTrackerStore):
         return await self._through_reconnects(
             functools.partial(super()._retrieve, sender_id, fetch_events_from_all_sessions)
         )
+
+    def _event_query(
+        self, session: sa.orm.Session, sender_id: str, fetch_events_from_all_sessions: bool
+    ) -> sa.orm.Query:
+        """Rasa's query, the same events in the same order, in two steps that indexes answer:
+        the latest session start, then the events from then on (see EVENT_INDEXES)."""
+        events = session.query(self.SQLEvent).filter(self.SQLEvent.sender_id == sender_id)
+        if not fetch_events_from_all_sessions:
+            session_start = (
+                session.query(sa.func.max(self.SQLEvent.timestamp))
+                .filter(
+                    self.SQLEvent.sender_id == sender_id,
+                    self.SQLEvent.type_name == SessionStarted.type_name,
+                )
+                .scalar()
+            )
+            if session_start is not None:
+                events = events.filter(self.SQLEvent.timestamp >= session_start)
+        return events.order_by(self.SQLEvent.id)
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         # Safe to repeat: only the events the database does not hold yet are stored.
