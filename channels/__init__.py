@@ -4,7 +4,9 @@
 from channels.action_connections import keep_action_server_connections
 from channels.action_results import check_action_results_with_a_compiled_schema
 from channels.event_types import resolve_event_types_once
+from channels.slot_copies import copy_slots_directly
 
 check_action_results_with_a_compiled_schema()
 keep_action_server_connections()
 resolve_event_types_once()
+copy_slots_directly()
