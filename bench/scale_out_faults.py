@@ -7,10 +7,14 @@ over REST through the balancer. Each conversation says the turns of TURNS, one o
 messages at once (the balancer hands them to different servers; the Redis lock store makes the
 second wait for the first). While they run:
 
-1. one Rasa server is killed (SIGKILL) a third of the way through;
-2. an action server is restarted (stopped as an operator would, then started) halfway;
-3. the Redis of the lock store and the shared rate limits is restarted at three quarters
-   (a private redis-server on a port of its own: this machine's Redis is shared).
+1. one Rasa server is killed (SIGKILL) at 30% of the messages answered;
+2. an action server is stopped unannounced and started again at 45%;
+3. the other action server is taken out of the balancer, its calls finished, restarted and put
+   back at 55%;
+4. the Redis of the lock store and the shared rate limits is restarted at 70% (a private
+   redis-server on a port of its own: this machine's Redis is shared);
+5. the tracker store's PostgreSQL is restarted at 85%, cutting its connections (a private
+   server too, for the same reason).
 
 A message that gets no answer (it was in flight on the killed server, or Redis was down) is
 sent again by the customer after a moment, unless the tracker store shows it was taken after
@@ -18,8 +22,8 @@ all. Afterwards every conversation's events are read from PostgreSQL and checked
 stored once, in the order sent, each turn complete before the next begins, the bot's stored
 answers the ones the customer got; and the events the broker published are counted.
 
-Figures go to bench/results/scale_out.md (--smoke: 10 conversations, the Rasa kill and the
-action-server restart, to .cache/bench/scale_out/scale_out-smoke.md, or --out).
+Figures go to bench/results/scale_out.md (--smoke: 10 conversations and every fault, to
+.cache/bench/scale_out/scale_out-smoke.md, or --out; tests/bench/test_scale_out_faults.py).
 
     .venv/bin/python -m bench.scale_out_faults [--smoke] [--conversations N] [--out PATH]
 """
@@ -712,7 +716,8 @@ def stored_event_counts(database_url: str, conversations: list[Conversation]) ->
 
 
 FULL = {"conversations": 50, "store_restarts": True}
-SMOKE = {"conversations": 10, "store_restarts": False}
+# Every fault, on fewer conversations: the test suite's run of each of them.
+SMOKE = {"conversations": 10, "store_restarts": True}
 
 
 def run_benchmark(conversations: int, store_restarts: bool, work_dir: Path) -> dict[str, Any]:
@@ -863,7 +868,7 @@ def _shares(served: dict[str, int]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--smoke", action="store_true", help="10 conversations, two faults")
+    parser.add_argument("--smoke", action="store_true", help="10 conversations, every fault")
     parser.add_argument("--conversations", type=int)
     parser.add_argument("--out", type=Path)
     arguments = parser.parse_args()

@@ -7,7 +7,6 @@ Benchmarks are not timed tests: these check what the results file says, never a 
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -15,8 +14,7 @@ import pytest
 from bench.latency import PROJECT, SCALE_OUT, STOCK, ramp
 from bench.latency_report import sections_of, write_section
 from tests.benchmark_runs import PROVENANCE_FIELDS, run_benchmark, table_rows
-from tests.e2e.production_services import require_servers
-from tooling.scale_out import haproxy_binary
+from tests.e2e.production_services import require_scale_out_servers
 
 MADE = {"date": "2026-11-30 21:40 UTC", "commit": "abc1234", "cores": "2", "command": "x"}
 
@@ -56,16 +54,6 @@ def test_a_run_replaces_its_own_section_and_keeps_the_others(tmp_path: Path):
     assert "- load average (1, 5, 15 min): 3.0 before the servers started" in sections["paced"]
     for field in PROVENANCE_FIELDS:
         assert field in sections["closed"] and field in sections["paced"]
-
-
-def require_scale_out_servers() -> None:
-    require_servers("postgres", "redis", "rabbitmq")
-    try:
-        haproxy_binary()
-    except SystemExit as missing:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{missing} (CI=true requires it)")
-        pytest.skip(str(missing))
 
 
 @pytest.mark.bench

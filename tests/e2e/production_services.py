@@ -14,6 +14,8 @@ import subprocess
 import psycopg2
 import pytest
 
+from tooling.scale_out import haproxy_binary
+
 POSTGRES_ADMIN_DSN = os.environ.get(
     "TEST_POSTGRES_ADMIN_DSN", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
@@ -43,6 +45,17 @@ def require_servers(*names: str) -> None:
     if os.environ.get("CI") == "true":
         pytest.fail(f"{reason} (CI=true requires them)")
     pytest.skip(reason)
+
+
+def require_scale_out_servers() -> None:
+    """The production profile's servers, and Debian's HAProxy for the scale-out profile."""
+    require_servers("postgres", "redis", "rabbitmq")
+    try:
+        haproxy_binary()
+    except SystemExit as missing:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{missing} (CI=true requires it)")
+        pytest.skip(str(missing))
 
 
 def fresh_postgres_database(name: str) -> str:

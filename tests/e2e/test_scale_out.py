@@ -11,7 +11,6 @@ its full-size run records the figures).
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -32,8 +31,8 @@ from bench.scale_out_faults import (
 )
 from common.customer_binding import bound_sender_id
 from tests.e2e.chat_socket import token_for
-from tests.e2e.production_services import require_servers
-from tooling.scale_out import SOCKETIO_PATH, STICKY_COOKIE, ScaleOut, haproxy_binary
+from tests.e2e.production_services import require_scale_out_servers
+from tooling.scale_out import SOCKETIO_PATH, STICKY_COOKIE, ScaleOut
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 
@@ -44,21 +43,11 @@ VHOST = "fincs_scale_test"
 PACKET_SEPARATOR = "\x1e"
 
 
-def require_haproxy() -> None:
-    try:
-        haproxy_binary()
-    except SystemExit as missing:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{missing} (CI=true requires it)")
-        pytest.skip(str(missing))
-
-
 @pytest.fixture(scope="module")
 def scale_out(
     trained_model: Path, tmp_path_factory
 ) -> Iterator[tuple[ScaleOut, dict[str, str], list[str]]]:
-    require_servers("postgres", "redis", "rabbitmq")
-    require_haproxy()
+    require_scale_out_servers()
     work_dir = tmp_path_factory.mktemp("scale-out")
     with running_scale_out(trained_model, work_dir, VHOST) as (profile, environment):
         customers = pick_customers(
