@@ -10,6 +10,7 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import AssistantAction
+from actions.general import explain_capabilities
 from actions.handoff import REASON_DETAILS, hand_off
 from actions.satisfaction import RATING_COMMENT_ACTION
 from common.writing_system import is_written_in_another_script
@@ -141,7 +142,9 @@ class ActionClarifyRequest(AssistantAction):
         catalogue = default_catalogue()
         answer = clarify(tracker.latest_message.get("intent_ranking") or [], catalogue)
         if answer.out_of_scope:
+            # As the out_of_scope rule answers: not a dead end, but what we can do instead.
             dispatcher.utter_message(response="utter_out_of_scope")
+            explain_capabilities(dispatcher, domain)
             return []
         if not answer.buttons:
             dispatcher.utter_message(response="utter_ask_rephrase")

@@ -8,6 +8,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.assistant_domain import intent_name
 from registry.catalogue import Catalogue, default_catalogue
 
 
@@ -22,6 +23,12 @@ def capabilities_message(catalogue: Catalogue, domain_intents: list[str]) -> str
     return f"Here is what I can help you with:\n{bullets}\nJust tell me what you need."
 
 
+def explain_capabilities(dispatcher: CollectingDispatcher, domain: dict[str, Any]) -> None:
+    """Says what the assistant can help with: the product lines whose intents the domain has."""
+    intents = [intent_name(intent) for intent in domain.get("intents", [])]
+    dispatcher.utter_message(text=capabilities_message(default_catalogue(), intents))
+
+
 class ActionExplainCapabilities(Action):
     def name(self) -> str:
         return "action_explain_capabilities"
@@ -32,9 +39,5 @@ class ActionExplainCapabilities(Action):
         tracker: Tracker,
         domain: dict[str, Any],
     ) -> list[EventType]:
-        intents = [
-            intent if isinstance(intent, str) else next(iter(intent))
-            for intent in domain.get("intents", [])
-        ]
-        dispatcher.utter_message(text=capabilities_message(default_catalogue(), intents))
+        explain_capabilities(dispatcher, domain)
         return []

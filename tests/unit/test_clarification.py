@@ -131,4 +131,7 @@ async def test_a_message_most_like_nothing_we_do_gets_the_out_of_scope_answer(
         tracker_after("how do I cook rice", intent_ranking=ranking), dispatcher, domain_dict
     )
 
-    assert [message["response"] for message in messages] == ["utter_out_of_scope"]
+    assert [message["response"] for message in messages] == ["utter_out_of_scope", None]
+    # Then what the assistant can do, as the out-of-scope rule says it, so it is no dead end.
+    assert messages[1]["text"].startswith("Here is what I can help you with:")
+    assert "- Bank accounts and debit cards:" in messages[1]["text"]
