@@ -393,17 +393,36 @@ def measure(model: Path, work: Path, repetitions: int, warm_up: bool = True) -> 
     }
 
 
-def before_model(root: Path) -> tuple[Path, bool]:
-    """The model trained on ``root``'s files if models/ holds it (True), else today's."""
+def before_model(root: Path) -> Path:
+    """The model of ``root``'s files: from models/ when it holds it, else trained there by that
+    revision's own code (today's model names components an earlier revision does not have)
+    and kept in models/ for the next run."""
     earlier = MODELS_DIR / model_path(model_fingerprint(root)).name
-    return (earlier, True) if earlier.exists() else (ensure_model(), False)
+    if earlier.exists():
+        return earlier
+    print(f"training the model of {root.name}'s files (kept in models/ afterwards)", flush=True)
+    log_path = root / "train-before.log"
+    with log_path.open("w") as log:
+        result = subprocess.run(
+            [sys.executable, "-m", "tooling.model_cache"],
+            cwd=root,
+            env=dict(os.environ),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            timeout=BEFORE_TIMEOUT_SECONDS,
+        )
+    trained = root / "models" / earlier.name
+    if result.returncode != 0 or not trained.exists():
+        raise RuntimeError(f"training {root.name}'s model failed:\n{log_tail(log_path)}")
+    shutil.move(trained, earlier)
+    return earlier
 
 
 def measure_before(revision: str, repetitions: int, work: Path) -> dict[str, Any]:
     """``measure`` on a worktree of ``revision``, by today's copy of this code, in a process
     that imports that revision's channels and actions."""
     with checkout(revision, PROFILER_FILES) as root:
-        model, own_model = before_model(root)
+        model = before_model(root)
         figures_path = work / "figures.json"
         work.mkdir(parents=True, exist_ok=True)
         log_path = work.parent / "before-measure.log"
@@ -422,7 +441,7 @@ def measure_before(revision: str, repetitions: int, work: Path) -> dict[str, Any
         if result.returncode != 0:
             raise RuntimeError(f"measuring {revision} failed:\n{log_tail(log_path)}")
         figures = json.loads(figures_path.read_text())
-    return {**figures, "revision": revision, "own_model": own_model}
+    return {**figures, "revision": revision}
 
 
 def per_message(run: dict[str, Any], name: str) -> tuple[float, float]:
@@ -562,11 +581,8 @@ it more than waits, SQLite or TensorFlow do: compare a row across runs. Messages
         parts.append(f"| {indent}{row['name']} | {cells} |")
     parts.append("\n## The runs\n")
     for name, run in runs.items():
-        model_note = run["model"]
-        if "own_model" in run and not run["own_model"]:
-            model_note += " (today's: the model of that revision is not in models/)"
         parts.append(
-            f"- {name}: model {model_note}; {run['messages']} messages profiled; load average "
+            f"- {name}: model {run['model']}; {run['messages']} messages profiled; load average "
             f"(1 min) at the end of profiling {run['load_average']:.1f} on {os.cpu_count()} cores; "
             f"errors in the servers' logs: {len(run['errors'])}"
         )
